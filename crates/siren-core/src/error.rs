@@ -1,0 +1,37 @@
+//! The crate's error type.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong when building, loading or saving a network.
+///
+/// Messages say what was wrong and what to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A configuration value is out of range.
+    #[error("invalid network config: {0}")]
+    InvalidConfig(String),
+    /// Input data has the wrong shape or values.
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    /// A file could not be read or written.
+    #[error("{action} {path}: {source}")]
+    Io {
+        /// What was being done ("cannot read", "cannot write", ...).
+        action: &'static str,
+        /// The file concerned.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A file is not a valid siren-rs model file.
+    #[error("{path} is not a valid siren-rs model file: {reason}")]
+    BadModelFile {
+        /// The file concerned.
+        path: PathBuf,
+        /// Why it was rejected.
+        reason: String,
+    },
+}
+
+/// Result with the crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

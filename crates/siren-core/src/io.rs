@@ -1,0 +1,235 @@
+//! Saving and loading networks as safetensors files, and writing files atomically.
+//!
+//! # File format
+//! A standard safetensors file. Tensors, for each layer `i` from the input (0) to the output:
+//!
+//! | name | shape | meaning |
+//! |---|---|---|
+//! | `layers.{i}.weight` | `(out, in)` | $W$ of $x \mapsto Wx + b$ (PyTorch's layout) |
+//! | `layers.{i}.bias` | `(out,)` | $b$ |
+//!
+//! stored as `F32` or `F64` (the network's float type; loading converts if it differs).
+//! The header metadata holds `siren_rs.format` = `"1"` and `siren_rs.config`, the
+//! [`NetworkConfig`] as JSON. These names are stable.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use dfdx::prelude::*;
+use safetensors::tensor::{SafeTensors, TensorView};
+
+use crate::config::NetworkConfig;
+use crate::error::{Error, Result};
+use crate::network::Network;
+use crate::Float;
+
+/// Metadata key of the format version.
+pub const FORMAT_KEY: &str = "siren_rs.format";
+/// Current format version.
+pub const FORMAT_VERSION: &str = "1";
+/// Metadata key of the JSON [`NetworkConfig`].
+pub const CONFIG_KEY: &str = "siren_rs.config";
+
+/// Name of layer `i`'s weight tensor.
+pub fn weight_name(i: usize) -> String {
+    format!("layers.{i}.weight")
+}
+
+/// Name of layer `i`'s bias tensor.
+pub fn bias_name(i: usize) -> String {
+    format!("layers.{i}.bias")
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so the
+/// file is either the old one or the complete new one, never half-written.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .ok_or_else(|| Error::InvalidInput(format!("{} does not name a file", path.display())))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let io = |action, source| Error::Io {
+        action,
+        path: path.to_path_buf(),
+        source,
+    };
+    let result = (|| {
+        use std::io::Write;
+        let mut f =
+            std::fs::File::create(&tmp).map_err(|e| io("cannot create a file beside", e))?;
+        f.write_all(bytes).map_err(|e| io("cannot write", e))?;
+        f.sync_all().map_err(|e| io("cannot write", e))?;
+        std::fs::rename(&tmp, path).map_err(|e| io("cannot replace", e))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+impl<E: Float, D: Device<E>> Network<E, D> {
+    /// Serialises the network to safetensors bytes (see the module docs for the layout).
+    pub fn to_safetensors(&self) -> Result<Vec<u8>> {
+        let config = serde_json::to_string(self.config()).expect("config serialises");
+        let metadata = HashMap::from([
+            (FORMAT_KEY.to_string(), FORMAT_VERSION.to_string()),
+            (CONFIG_KEY.to_string(), config),
+        ]);
+        let mut buffers = Vec::new();
+        for (i, layer) in self.layers().iter().enumerate() {
+            let (out, inp) = *layer.weight.shape();
+            buffers.push((
+                weight_name(i),
+                vec![out, inp],
+                E::encode_le(&layer.weight.as_vec()),
+            ));
+            buffers.push((bias_name(i), vec![out], E::encode_le(&layer.bias.as_vec())));
+        }
+        let views = buffers.iter().map(|(name, shape, bytes)| {
+            let view = TensorView::new(E::SAFETENSORS_DTYPE, shape.clone(), bytes)
+                .expect("sizes agree by construction");
+            (name.as_str(), view)
+        });
+        safetensors::serialize(views, &Some(metadata))
+            .map_err(|e| Error::InvalidInput(format!("cannot serialise the network: {e}")))
+    }
+
+    /// Saves to `path` atomically.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        write_atomic(path.as_ref(), &self.to_safetensors()?)
+    }
+
+    /// Loads a network saved by [`Network::save`]; its config comes from the file.
+    pub fn load(path: impl AsRef<Path>, device: &D) -> Result<Self> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|source| Error::Io {
+            action: "cannot read",
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_safetensors(&bytes, path, device)
+    }
+
+    /// Loads a network and checks that its config is `expected`.
+    pub fn load_expecting(
+        path: impl AsRef<Path>,
+        expected: &NetworkConfig,
+        device: &D,
+    ) -> Result<Self> {
+        let path = path.as_ref();
+        let net = Self::load(path, device)?;
+        if net.config() != expected {
+            return Err(bad(
+                path,
+                format!(
+                    "it holds a different network: {} but {} was expected",
+                    serde_json::to_string(net.config()).unwrap_or_default(),
+                    serde_json::to_string(expected).unwrap_or_default()
+                ),
+            ));
+        }
+        Ok(net)
+    }
+
+    /// Parses safetensors bytes; `origin` names the source in errors.
+    pub fn from_safetensors(bytes: &[u8], origin: &Path, device: &D) -> Result<Self> {
+        let file = SafeTensors::deserialize(bytes).map_err(|e| {
+            bad(origin, format!("not a readable safetensors file ({e:?}); was it truncated or is it another format?"))
+        })?;
+        let (_, header) = SafeTensors::read_metadata(bytes)
+            .map_err(|e| bad(origin, format!("unreadable header ({e:?})")))?;
+        let meta = header.metadata().clone().unwrap_or_default();
+        match meta.get(FORMAT_KEY).map(String::as_str) {
+            Some(FORMAT_VERSION) => {}
+            Some(v) => {
+                return Err(bad(
+                    origin,
+                    format!(
+                        "format version {v} is not supported (this build reads {FORMAT_VERSION})"
+                    ),
+                ))
+            }
+            None => {
+                return Err(bad(
+                    origin,
+                    format!("metadata has no {FORMAT_KEY}; it was not written by siren-rs"),
+                ))
+            }
+        }
+        let config_json = meta
+            .get(CONFIG_KEY)
+            .ok_or_else(|| bad(origin, format!("metadata has no {CONFIG_KEY}")))?;
+        let config: NetworkConfig = serde_json::from_str(config_json)
+            .map_err(|e| bad(origin, format!("the stored config is invalid: {e}")))?;
+        config
+            .validate()
+            .map_err(|e| bad(origin, format!("the stored config is invalid: {e}")))?;
+        let shapes = config.layer_shapes();
+        let expected_names = 2 * shapes.len();
+        if file.len() != expected_names {
+            return Err(bad(
+                origin,
+                format!(
+                "it has {} tensors but its config describes {} layers ({expected_names} tensors)",
+                file.len(),
+                shapes.len()
+            ),
+            ));
+        }
+        let mut layers = Vec::with_capacity(shapes.len());
+        for (i, &(fan_in, fan_out)) in shapes.iter().enumerate() {
+            let weight = read_tensor::<E>(&file, &weight_name(i), &[fan_out, fan_in], origin)?;
+            let bias = read_tensor::<E>(&file, &bias_name(i), &[fan_out], origin)?;
+            layers.push((weight, bias));
+        }
+        Self::from_host(config, layers, device)
+    }
+}
+
+fn bad(path: &Path, reason: String) -> Error {
+    Error::BadModelFile {
+        path: PathBuf::from(path),
+        reason,
+    }
+}
+
+fn read_tensor<E: Float>(
+    file: &SafeTensors,
+    name: &str,
+    shape: &[usize],
+    origin: &Path,
+) -> Result<Vec<E>> {
+    let view = file
+        .tensor(name)
+        .map_err(|_| bad(origin, format!("tensor {name} is missing")))?;
+    if view.shape() != shape {
+        return Err(bad(
+            origin,
+            format!(
+                "tensor {name} has shape {:?} but the config needs {shape:?}",
+                view.shape()
+            ),
+        ));
+    }
+    match view.dtype() {
+        safetensors::Dtype::F32 => Ok(<f32 as Float>::decode_le(view.data())
+            .into_iter()
+            .map(|v| E::of(v as f64))
+            .collect()),
+        safetensors::Dtype::F64 => Ok(<f64 as Float>::decode_le(view.data())
+            .into_iter()
+            .map(E::of)
+            .collect()),
+        other => Err(bad(
+            origin,
+            format!("tensor {name} is {other:?}; only F32 and F64 are supported"),
+        )),
+    }
+}

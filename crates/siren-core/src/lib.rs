@@ -1,0 +1,59 @@
+//! # siren-core
+//!
+//! Sine layers, the SIREN initialisation, baseline networks, and derivatives of a network with
+//! respect to its input coordinates, on [dfdx](https://docs.rs/dfdx/0.13) — generic over the
+//! device (`Cpu`; `Cuda` behind the `cuda` feature) and the float type (`f32`, `f64`).
+//!
+//! ## The network
+//! A SIREN (Sitzmann et al. 2020) is an MLP whose layers compute
+//! $$h_{l+1} = \sin\big(\omega_0 (W_l h_l + b_l)\big),$$
+//! with a linear (default) or sine last layer. The initialisation keeps every hidden
+//! pre-activation close to $N(0, 1)$ whatever the depth: first layer
+//! $W \sim U(-1/n, 1/n)$, every later layer $W \sim U(-\sqrt{6/n}/\omega_0, \sqrt{6/n}/\omega_0)$,
+//! $\omega_0 = 30$ ([`Network::new`] documents the biases; [`stats`] states what the theory
+//! predicts exactly and where the paper's $N(0,1)$/arcsine laws are an approximation).
+//! The same [`Network`] type runs the baselines: ReLU and tanh MLPs and a ReLU MLP on a
+//! NeRF-style positional encoding ([`NetworkConfig`]).
+//!
+//! ## Input derivatives without double backward
+//! dfdx has one reverse pass. Losses on $\nabla u$, $\Delta u$, $\partial_t^2 u$ or the Hessian
+//! need derivatives of derivatives, so [`Network::jet`] propagates the input derivatives
+//! *forward* through the layers as ordinary dfdx ops (see [`jet`] for the recurrences), and
+//! the one reverse pass through that computation gives the weight gradients.
+//!
+//! ```
+//! use dfdx::prelude::*;
+//! use siren_core::{train::{grid, to_matrix, train_step}, Adam, AdamConfig, Network, NetworkConfig, Order};
+//!
+//! let dev = Cpu::default();
+//! let mut net = Network::<f32, Cpu>::new(NetworkConfig::siren(2, 1, 64, 2), 7, &dev)?;
+//! let mut adam = Adam::new(&net, AdamConfig::default())?;
+//! // Fit lap u = 0 on a 16x16 grid: one step of a Laplacian loss.
+//! let coords = to_matrix(&dev, &grid(&[16, 16]), 2);
+//! let loss = train_step(&mut net, &mut adam, |net, tracer| {
+//!     let jet = net.jet(&coords, Order::Diagonal, tracer)?;
+//!     let lap = jet.laplacian(tracer, &[0, 1])?;
+//!     Ok(tracer.apply(lap, |l| l.square().mean()))
+//! })?;
+//! assert!(loss.is_finite());
+//! # Ok::<(), siren_core::Error>(())
+//! ```
+
+pub mod config;
+pub mod error;
+pub mod float;
+pub mod io;
+pub mod jet;
+pub mod network;
+pub mod optim;
+pub mod stats;
+pub mod tracer;
+pub mod train;
+
+pub use config::{Activation, Encoding, LastLayer, NetworkConfig};
+pub use error::{Error, Result};
+pub use float::Float;
+pub use jet::{Jet, Order};
+pub use network::{Dense, LayerActivation, LayerSignals, Matrix, Network, Stack, Vector};
+pub use optim::{Adam, AdamConfig};
+pub use tracer::Tracer;

@@ -1,0 +1,264 @@
+//! The coordinate network: weights, the SIREN initialisation, the forward pass.
+
+use dfdx::prelude::*;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, Normal};
+
+use crate::config::{Activation, Encoding, LastLayer, NetworkConfig};
+use crate::error::{Error, Result};
+use crate::jet::{preactivation, Order};
+use crate::tracer::Tracer;
+use crate::Float;
+
+/// A runtime-shaped matrix, `(rows, cols)`.
+pub type Matrix<E, D> = Tensor<(usize, usize), E, D>;
+/// A runtime-shaped vector.
+pub type Vector<E, D> = Tensor<(usize,), E, D>;
+/// A stack of matrices along a leading axis, `(k, rows, cols)`.
+pub type Stack<E, D> = Tensor<(usize, usize, usize), E, D>;
+
+/// One affine map $x \mapsto W x + b$, stored as PyTorch stores it: `weight` is
+/// `(out_features, in_features)`, `bias` is `(out_features,)`.
+#[derive(Clone, Debug)]
+pub struct Dense<E: Float, D: Device<E>> {
+    /// `(out, in)` weight matrix.
+    pub weight: Matrix<E, D>,
+    /// `(out,)` bias.
+    pub bias: Vector<E, D>,
+}
+
+/// What follows a layer's affine map.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum LayerActivation {
+    /// $\sin(\omega_0 a)$: a SIREN layer.
+    Sine(f64),
+    /// $\max(a, 0)$.
+    Relu,
+    /// $\tanh a$.
+    Tanh,
+    /// The affine output itself (the linear last layer).
+    Identity,
+}
+
+/// A fully connected coordinate network: SIREN or one of its baselines, per [`NetworkConfig`].
+///
+/// Parameters are runtime-shaped dfdx tensors on any device `D`, in float type `E`.
+#[derive(Clone, Debug)]
+pub struct Network<E: Float, D: Device<E>> {
+    config: NetworkConfig,
+    layers: Vec<Dense<E, D>>,
+    device: D,
+}
+
+/// Weight and bias of one layer as host vectors (row-major `(out, in)` weight).
+pub type HostLayer<E> = (Vec<E>, Vec<E>);
+
+impl<E: Float, D: Device<E>> Network<E, D> {
+    /// Builds a network initialised as the original SIREN code does, from `seed`.
+    ///
+    /// * Sine: first layer $W \sim U(-1/n, 1/n)$; every later layer (the last included)
+    ///   $W \sim U(-\sqrt{6/n}/\omega_0, \sqrt{6/n}/\omega_0)$ with the hidden $\omega_0$.
+    /// * ReLU: Kaiming normal, fan-in, $W \sim N(0, 2/n)$. tanh: Xavier normal,
+    ///   $W \sim N(0, 2/(n_\text{in} + n_\text{out}))$.
+    /// * Biases, all kinds: $b \sim U(-1/\sqrt{n}, 1/\sqrt{n})$. This is PyTorch's default,
+    ///   which the original code keeps because it re-initialises weights only. In the first
+    ///   sine layer it spreads the phases $\omega_0 b$ over several periods, so the units do not
+    ///   all start in phase; in later layers it shifts pre-activations by at most
+    ///   $\omega_0/\sqrt n$ relative to the weights' spread, which the init theory tolerates.
+    ///
+    /// Values are drawn in `f64` from ChaCha8 seeded with `seed`, layer by layer, weight then
+    /// bias, so an `f32` and an `f64` network with the same seed agree up to rounding.
+    pub fn new(config: NetworkConfig, seed: u64, device: &D) -> Result<Self> {
+        config.validate()?;
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let shapes = config.layer_shapes();
+        let mut host = Vec::with_capacity(shapes.len());
+        for (index, &(fan_in, fan_out)) in shapes.iter().enumerate() {
+            let n = fan_in as f64;
+            let count = fan_in * fan_out;
+            let weight: Vec<f64> = match config.activation {
+                Activation::Sine { hidden_w0, .. } => {
+                    let bound = if index == 0 {
+                        1.0 / n
+                    } else {
+                        (6.0 / n).sqrt() / hidden_w0
+                    };
+                    (0..count).map(|_| rng.gen_range(-bound..bound)).collect()
+                }
+                Activation::Relu => sample_normal(&mut rng, (2.0 / n).sqrt(), count),
+                Activation::Tanh => {
+                    sample_normal(&mut rng, (2.0 / (n + fan_out as f64)).sqrt(), count)
+                }
+            };
+            let bound = 1.0 / n.sqrt();
+            let bias: Vec<f64> = (0..fan_out).map(|_| rng.gen_range(-bound..bound)).collect();
+            host.push((
+                weight.into_iter().map(E::of).collect(),
+                bias.into_iter().map(E::of).collect(),
+            ));
+        }
+        Self::from_host(config, host, device)
+    }
+
+    /// Builds a network from explicit weights, one `(weight, bias)` pair per layer with the
+    /// weight row-major `(out, in)`. Errors name the first layer whose sizes are wrong.
+    pub fn from_host(config: NetworkConfig, layers: Vec<HostLayer<E>>, device: &D) -> Result<Self> {
+        config.validate()?;
+        let shapes = config.layer_shapes();
+        if layers.len() != shapes.len() {
+            return Err(Error::InvalidInput(format!(
+                "the config describes {} layers but {} were given",
+                shapes.len(),
+                layers.len()
+            )));
+        }
+        let mut dense = Vec::with_capacity(layers.len());
+        for (i, ((weight, bias), (fan_in, fan_out))) in layers.into_iter().zip(shapes).enumerate() {
+            if weight.len() != fan_in * fan_out || bias.len() != fan_out {
+                return Err(Error::InvalidInput(format!(
+                    "layer {i}: expected a {fan_out}x{fan_in} weight and {fan_out} biases, got {} \
+                     weight values and {} biases",
+                    weight.len(),
+                    bias.len()
+                )));
+            }
+            dense.push(Dense {
+                weight: device.tensor_from_vec(weight, (fan_out, fan_in)),
+                bias: device.tensor_from_vec(bias, (fan_out,)),
+            });
+        }
+        Ok(Self {
+            config,
+            layers: dense,
+            device: device.clone(),
+        })
+    }
+
+    /// The network's configuration.
+    pub fn config(&self) -> &NetworkConfig {
+        &self.config
+    }
+
+    /// The device the parameters live on.
+    pub fn device(&self) -> &D {
+        &self.device
+    }
+
+    /// The layers, input first.
+    pub fn layers(&self) -> &[Dense<E, D>] {
+        &self.layers
+    }
+
+    /// Mutable layers, for optimisers. Shapes must not change.
+    pub fn layers_mut(&mut self) -> &mut [Dense<E, D>] {
+        &mut self.layers
+    }
+
+    /// Copies every layer to the host as `(weight, bias)` pairs.
+    pub fn to_host(&self) -> Vec<HostLayer<E>> {
+        self.layers
+            .iter()
+            .map(|l| (l.weight.as_vec(), l.bias.as_vec()))
+            .collect()
+    }
+
+    /// The activation that follows each layer.
+    pub fn activations(&self) -> Vec<LayerActivation> {
+        let last = self.layers.len() - 1;
+        (0..=last)
+            .map(|i| match self.config.activation {
+                Activation::Sine {
+                    first_w0,
+                    hidden_w0,
+                } => {
+                    if i == 0 {
+                        LayerActivation::Sine(first_w0)
+                    } else if i < last || self.config.last_layer == LastLayer::Sine {
+                        LayerActivation::Sine(hidden_w0)
+                    } else {
+                        LayerActivation::Identity
+                    }
+                }
+                _ if i == last => LayerActivation::Identity,
+                Activation::Relu => LayerActivation::Relu,
+                Activation::Tanh => LayerActivation::Tanh,
+            })
+            .collect()
+    }
+
+    /// A tracer whose tape records for one reverse pass, with a gradient slot already made for
+    /// every parameter, so a parameter the loss does not reach gets a zero gradient rather
+    /// than none.
+    pub fn recording_tracer(&self) -> Tracer<E, D, OwnedTape<E, D>> {
+        let mut grads = Gradients::leaky();
+        for layer in &self.layers {
+            grads
+                .try_alloc_for(&layer.weight)
+                .expect("allocate weight gradient");
+            grads
+                .try_alloc_for(&layer.bias)
+                .expect("allocate bias gradient");
+        }
+        let seed: Tensor<(), E, D> = self.device.zeros();
+        let (_, tape) = seed.traced(grads).split_tape();
+        Tracer::new(tape)
+    }
+
+    /// The network's value at `coords` (`(N, in_features)`), without derivatives or tape.
+    pub fn forward(&self, coords: &Matrix<E, D>) -> Result<Matrix<E, D>> {
+        let jet = self.jet(coords, Order::Value, &mut Tracer::inference())?;
+        Ok(jet.value)
+    }
+
+    /// Every layer's pre-activation (the argument of its activation) and output at `coords`,
+    /// as host vectors `(N * width)` row-major: the signals the initialisation theory is about.
+    pub fn signals(&self, coords: &Matrix<E, D>) -> Result<Vec<LayerSignals<E>>> {
+        let (_, d) = *coords.shape();
+        if d != self.config.in_features || self.config.encoding != Encoding::None {
+            return Err(Error::InvalidInput(format!(
+                "signals need raw coordinates with {} columns, got {d}",
+                self.config.in_features
+            )));
+        }
+        let mut tr = Tracer::inference();
+        let mut h = coords.clone();
+        let mut out = Vec::with_capacity(self.layers.len());
+        for (layer, act) in self.layers.iter().zip(self.activations()) {
+            let a = preactivation(layer, act, h, &mut tr);
+            h = match act {
+                LayerActivation::Sine(_) => a.clone().sin(),
+                LayerActivation::Tanh => a.clone().tanh(),
+                LayerActivation::Relu => a.clone().relu(),
+                LayerActivation::Identity => a.clone(),
+            };
+            out.push(LayerSignals {
+                preactivation: a.as_vec(),
+                output: h.as_vec(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Weight gradients from a finished reverse pass, as `(weight, bias)` per layer.
+    pub fn gradients(&self, grads: &Gradients<E, D>) -> Vec<(Matrix<E, D>, Vector<E, D>)> {
+        self.layers
+            .iter()
+            .map(|l| (grads.get(&l.weight), grads.get(&l.bias)))
+            .collect()
+    }
+}
+
+/// One layer's signals at a batch of points, see [`Network::signals`].
+#[derive(Clone, Debug)]
+pub struct LayerSignals<E> {
+    /// The activation's argument, row-major `(N, width)`.
+    pub preactivation: Vec<E>,
+    /// The layer's output, row-major `(N, width)`.
+    pub output: Vec<E>,
+}
+
+fn sample_normal(rng: &mut ChaCha8Rng, std: f64, count: usize) -> Vec<f64> {
+    let normal = Normal::new(0.0, std).expect("finite positive std");
+    (0..count).map(|_| normal.sample(rng)).collect()
+}

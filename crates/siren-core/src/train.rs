@@ -1,0 +1,154 @@
+//! Training primitives every downstream crate reuses: coordinate grids, seeded sampling of
+//! coordinates, and one optimisation step on a loss built from a derivative pass.
+
+use dfdx::prelude::*;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::error::{Error, Result};
+use crate::network::{Matrix, Network};
+use crate::optim::Adam;
+use crate::tracer::Tracer;
+use crate::Float;
+
+/// The tracer type of a training step.
+pub type TrainTracer<E, D> = Tracer<E, D, OwnedTape<E, D>>;
+
+/// A regular grid over $[-1, 1]^d$ with `sizes[k]` points along axis `k`, the last axis
+/// fastest (row-major). Point `i` of an axis of `n` is at $2i/(n-1) - 1$ (the original
+/// code's convention; a single point sits at 0). Returns `(points, d)` row-major.
+pub fn grid(sizes: &[usize]) -> Vec<f64> {
+    let total: usize = sizes.iter().product();
+    let d = sizes.len();
+    let mut out = vec![0.0; total * d];
+    for p in 0..total {
+        let mut rest = p;
+        for k in (0..d).rev() {
+            let n = sizes[k];
+            let i = rest % n;
+            rest /= n;
+            out[p * d + k] = if n > 1 {
+                2.0 * i as f64 / (n - 1) as f64 - 1.0
+            } else {
+                0.0
+            };
+        }
+    }
+    out
+}
+
+/// `count` points uniform in the box `[lows[k], highs[k]]`, row-major `(count, d)`.
+pub fn uniform_points(rng: &mut impl Rng, count: usize, lows: &[f64], highs: &[f64]) -> Vec<f64> {
+    assert_eq!(lows.len(), highs.len(), "box bounds of equal length");
+    let mut out = Vec::with_capacity(count * lows.len());
+    for _ in 0..count {
+        for (&lo, &hi) in lows.iter().zip(highs) {
+            out.push(if hi > lo { rng.gen_range(lo..hi) } else { lo });
+        }
+    }
+    out
+}
+
+/// Seeded minibatches of indices into a fixed set of `len` points: each epoch visits every
+/// point once in a fresh random order. The same seed gives the same batches.
+#[derive(Clone, Debug)]
+pub struct MinibatchSampler {
+    order: Vec<usize>,
+    position: usize,
+    rng: ChaCha8Rng,
+}
+
+impl MinibatchSampler {
+    /// A sampler over `0..len`.
+    pub fn new(len: usize, seed: u64) -> Result<Self> {
+        if len == 0 {
+            return Err(Error::InvalidInput(
+                "cannot sample from an empty set of points".into(),
+            ));
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut order: Vec<usize> = (0..len).collect();
+        order.shuffle(&mut rng);
+        Ok(Self {
+            order,
+            position: 0,
+            rng,
+        })
+    }
+
+    /// The next `size` indices, reshuffling when an epoch ends. `size` larger than the set
+    /// returns every index once.
+    pub fn next_batch(&mut self, size: usize) -> Vec<usize> {
+        let size = size.min(self.order.len());
+        let mut batch = Vec::with_capacity(size);
+        while batch.len() < size {
+            if self.position == self.order.len() {
+                self.order.shuffle(&mut self.rng);
+                self.position = 0;
+            }
+            let take = (size - batch.len()).min(self.order.len() - self.position);
+            batch.extend_from_slice(&self.order[self.position..self.position + take]);
+            self.position += take;
+        }
+        batch
+    }
+}
+
+/// Rows `indices` of a row-major `(_, width)` host array.
+pub fn gather_rows<T: Copy>(data: &[T], width: usize, indices: &[usize]) -> Vec<T> {
+    indices
+        .iter()
+        .flat_map(|&i| data[i * width..(i + 1) * width].iter().copied())
+        .collect()
+}
+
+/// Uploads a row-major `(rows, cols)` host array of `f64` as a matrix of `E`.
+pub fn to_matrix<E: Float, D: Device<E>>(device: &D, data: &[f64], cols: usize) -> Matrix<E, D> {
+    assert!(
+        cols > 0 && data.len() % cols == 0,
+        "data length is a multiple of cols"
+    );
+    device.tensor_from_vec(
+        data.iter().map(|&x| E::of(x)).collect(),
+        (data.len() / cols, cols),
+    )
+}
+
+/// Mean squared error $\frac{1}{Nc}\sum (a - b)^2$, recorded on `tr`.
+pub fn mse<E: Float, D: Device<E>>(
+    tr: &mut TrainTracer<E, D>,
+    prediction: Matrix<E, D>,
+    target: &Matrix<E, D>,
+) -> Tensor<(), E, D> {
+    let target = target.clone();
+    tr.apply(prediction, |p| (p - target).square().mean())
+}
+
+/// One optimisation step: builds the loss with `loss` (which runs the network's derivative
+/// pass on the given tracer and returns a scalar), back-propagates once, updates with Adam.
+/// Returns the loss value before the update.
+///
+/// A non-finite loss is an error and leaves the network untouched.
+pub fn train_step<E, D, F>(
+    network: &mut Network<E, D>,
+    adam: &mut Adam<E, D>,
+    loss: F,
+) -> Result<f64>
+where
+    E: Float,
+    D: Device<E>,
+    F: FnOnce(&Network<E, D>, &mut TrainTracer<E, D>) -> Result<Tensor<(), E, D>>,
+{
+    let mut tracer = network.recording_tracer();
+    let value = loss(network, &mut tracer)?;
+    let scalar = value.as_vec()[0].as_f64();
+    if !scalar.is_finite() {
+        return Err(Error::InvalidInput(format!(
+            "the loss is {scalar}; the update was skipped (lower the learning rate?)"
+        )));
+    }
+    let grads = tracer.attach(value).backward();
+    adam.update(network, &grads);
+    Ok(scalar)
+}
