@@ -35,7 +35,10 @@ impl<E: Float, D: Device<E>, T: Tape<E, D>> Tracer<E, D, T> {
 
     /// Runs `f` on `x` with the tape attached, and takes the tape back from the result.
     ///
-    /// Every operand `f` captures must be tape-free; their backward passes are recorded too.
+    /// A tensor `f` captures is recorded only where it is a *direct* operand of an op with the
+    /// taped tensor (`x * s`, `x + t`, `x.matmul(w)`). An op on the captured tensor alone
+    /// (`x + t * 2.0`) runs untaped, and gradients stop there: combine two computed tensors
+    /// with [`Tracer::apply2`] instead.
     pub fn apply<S: Shape, R: Shape>(
         &mut self,
         x: Tensor<S, E, D>,
@@ -46,6 +49,24 @@ impl<E: Float, D: Device<E>, T: Tape<E, D>> Tracer<E, D, T> {
             .take()
             .expect("Tracer always holds its tape between calls");
         let (y, tape) = f(x.put_tape(tape)).split_tape();
+        self.tape = Some(tape);
+        y
+    }
+
+    /// Runs `f` on two tensors, both of which record: use it whenever `f` transforms both
+    /// (e.g. a weighted sum of two loss terms, `|a, b| a + b * 100.0`).
+    pub fn apply2<S1: Shape, S2: Shape, R: Shape>(
+        &mut self,
+        a: Tensor<S1, E, D>,
+        b: Tensor<S2, E, D>,
+        f: impl FnOnce(Tensor<S1, E, D, T>, Tensor<S2, E, D, T>) -> Tensor<R, E, D, T>,
+    ) -> Tensor<R, E, D> {
+        let tape = self
+            .tape
+            .take()
+            .expect("Tracer always holds its tape between calls");
+        // b's ops go on a fresh tape that merges into the main one when b meets a.
+        let (y, tape) = f(a.put_tape(tape), b.put_tape(T::default())).split_tape();
         self.tape = Some(tape);
         y
     }
