@@ -1,1 +1,83 @@
-fn main() {}
+//! Forward, fit step, Laplacian-loss step and wave-style step of a 3x256 network on the CPU.
+//!
+//! `cargo bench -p siren-core` (set `SIREN_BENCH_BATCHES=16384` to run one batch size).
+
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use dfdx::prelude::*;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use siren_core::train::{mse, to_matrix, train_step};
+use siren_core::{device, Adam, AdamConfig, Matrix, Network, NetworkConfig, Order};
+
+fn batches() -> Vec<usize> {
+    std::env::var("SIREN_BENCH_BATCHES")
+        .ok()
+        .map(|s| s.split(',').filter_map(|v| v.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![16_384, 65_536])
+}
+
+fn random(dev: &Cpu, n: usize, cols: usize, seed: u64) -> Matrix<f32, Cpu> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let v: Vec<f64> = (0..n * cols).map(|_| rng.gen_range(-1.0..1.0)).collect();
+    to_matrix(dev, &v, cols)
+}
+
+fn steps(c: &mut Criterion) {
+    let dev = device::cpu();
+    let mut group = c.benchmark_group("siren 3x256");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(5));
+    for n in batches() {
+        let x2 = random(&dev, n, 2, 1);
+        let x3 = random(&dev, n, 3, 2);
+        let target = random(&dev, n, 1, 3);
+        let mut net =
+            Network::<f32, Cpu>::new(NetworkConfig::siren(2, 1, 256, 3), 0, &dev).unwrap();
+        let mut adam = Adam::new(&net, AdamConfig::default()).unwrap();
+
+        group.bench_with_input(BenchmarkId::new("forward", n), &n, |b, _| {
+            b.iter(|| net.forward(&x2).unwrap())
+        });
+        group.bench_with_input(BenchmarkId::new("fit step", n), &n, |b, _| {
+            b.iter(|| {
+                train_step(&mut net, &mut adam, |net, tr| {
+                    let jet = net.jet(&x2, Order::Value, tr)?;
+                    Ok(mse(tr, jet.value, &target))
+                })
+                .unwrap()
+            })
+        });
+        group.bench_with_input(BenchmarkId::new("laplacian step", n), &n, |b, _| {
+            b.iter(|| {
+                train_step(&mut net, &mut adam, |net, tr| {
+                    let jet = net.jet(&x2, Order::Diagonal, tr)?;
+                    let lap = jet.laplacian(tr, &[0, 1])?;
+                    Ok(mse(tr, lap, &target))
+                })
+                .unwrap()
+            })
+        });
+        let mut wave =
+            Network::<f32, Cpu>::new(NetworkConfig::siren(3, 1, 256, 3), 0, &dev).unwrap();
+        let mut wave_adam = Adam::new(&wave, AdamConfig::default()).unwrap();
+        group.bench_with_input(BenchmarkId::new("wave step", n), &n, |b, _| {
+            b.iter(|| {
+                train_step(&mut wave, &mut wave_adam, |net, tr| {
+                    let jet = net.jet(&x3, Order::Diagonal, tr)?;
+                    let utt = jet.second(tr, 0, 0)?;
+                    let lap = jet.laplacian(tr, &[1, 2])?;
+                    Ok(tr.apply(utt, |u| (u - lap).square().mean()))
+                })
+                .unwrap()
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, steps);
+criterion_main!(benches);

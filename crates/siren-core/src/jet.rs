@@ -6,8 +6,8 @@
 //! $$\partial_i a = \omega W \partial_i h, \qquad \partial_{ij} a = \omega W \partial_{ij} h,$$
 //! and an elementwise $y = \sigma(a)$ follows the chain rule
 //! $$\partial_i y = \sigma'(a) \odot \partial_i a, \qquad
-//!   \partial_{ij} y = \sigma''(a) \odot \partial_i a \odot \partial_j a
-//!   + \sigma'(a) \odot \partial_{ij} a.$$
+//!   \partial_{ij} y = \sigma''(a) \odot \partial_i a \odot \partial_j a +
+//!   \sigma'(a) \odot \partial_{ij} a.$$
 //! Value, Jacobian and second derivatives of a layer are stacked along a leading axis, so each
 //! is one (batched) matrix product. Every step is an ordinary dfdx op recorded on one tape
 //! (see [`Tracer`]), so one reverse pass gives the weight gradients of any loss built on these

@@ -40,6 +40,7 @@
 //! ```
 
 pub mod config;
+pub mod device;
 pub mod error;
 pub mod float;
 pub mod io;
@@ -57,3 +58,8 @@ pub use jet::{Jet, Order};
 pub use network::{Dense, LayerActivation, LayerSignals, Matrix, Network, Stack, Vector};
 pub use optim::{Adam, AdamConfig};
 pub use tracer::Tracer;
+
+/// The README's example, compiled and run as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;

@@ -59,9 +59,9 @@ fn hidden_signals(width: usize, hidden_w0: f64, weight_scale: f64, seed: u64) ->
         };
         let x = [rng.gen_range(-1.0..1.0), rng.gen_range(-1.0..1.0)];
         let signals = net.signals(&to_matrix::<f64, _>(&dev, &x, 2)).unwrap();
-        for l in 1..=DEPTH {
-            out.pre[l - 1].extend(&signals[l].preactivation);
-            out.post[l - 1].extend(&signals[l].output);
+        for (l, layer) in signals[1..=DEPTH].iter().enumerate() {
+            out.pre[l].extend(&layer.preactivation);
+            out.post[l].extend(&layer.output);
         }
     }
     out
@@ -105,8 +105,7 @@ proptest! {
         let s = hidden_signals(width, hidden_w0, 1.0, seed);
         let variances = preactivation_variances(0.5, 2.0 / width as f64, DEPTH);
         let mut allowances = Vec::new();
-        for l in 0..DEPTH {
-            let v = variances[l];
+        for (l, &v) in variances.iter().enumerate() {
             let crit = ks_critical(s.pre[l].len(), ALPHA);
             // exact theory
             let ks = ks_statistic(&mut s.pre[l].clone(), normal(v));
