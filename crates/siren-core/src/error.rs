@@ -23,11 +23,14 @@ pub enum Error {
         /// The underlying error.
         source: std::io::Error,
     },
-    /// A file is not a valid siren-rs model file.
-    #[error("{path} is not a valid siren-rs model file: {reason}")]
-    BadModelFile {
+    /// A file exists but cannot be used: not a model file, a corrupt image, a mismatched
+    /// checkpoint.
+    #[error("{path} is not a valid {what}: {reason}")]
+    BadFile {
         /// The file concerned.
         path: PathBuf,
+        /// What it should have been ("siren-rs model file", "PNG or JPEG image", ...).
+        what: &'static str,
         /// Why it was rejected.
         reason: String,
     },

@@ -194,8 +194,9 @@ impl<E: Float, D: Device<E>> Network<E, D> {
 }
 
 fn bad(path: &Path, reason: String) -> Error {
-    Error::BadModelFile {
+    Error::BadFile {
         path: PathBuf::from(path),
+        what: "siren-rs model file",
         reason,
     }
 }

@@ -83,7 +83,7 @@ impl<E: Float, D: Device<E>> Network<E, D> {
     ///
     /// ```
     /// use dfdx::prelude::*;
-    /// use siren_core::{Network, NetworkConfig, Order};
+    /// use siren_core::{Network, NetworkConfig, Order, Parameters};
     ///
     /// let dev = Cpu::default();
     /// let net = Network::<f64, Cpu>::new(NetworkConfig::siren(2, 1, 32, 2), 0, &dev).unwrap();

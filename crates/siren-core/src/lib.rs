@@ -40,6 +40,7 @@
 //! ```
 
 pub mod config;
+pub mod conv;
 pub mod device;
 pub mod error;
 pub mod float;
@@ -55,7 +56,9 @@ pub use config::{Activation, Encoding, LastLayer, NetworkConfig};
 pub use error::{Error, Result};
 pub use float::Float;
 pub use jet::{Jet, Order};
-pub use network::{Dense, LayerActivation, LayerSignals, Matrix, Network, Stack, Vector};
+pub use network::{
+    Dense, LayerActivation, LayerSignals, Matrix, Network, Parameters, Stack, Vector,
+};
 pub use optim::{Adam, AdamConfig};
 pub use tracer::Tracer;
 

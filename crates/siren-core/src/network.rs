@@ -28,6 +28,53 @@ pub struct Dense<E: Float, D: Device<E>> {
     pub bias: Vector<E, D>,
 }
 
+/// A model whose trainable tensors are a list of [`Dense`] maps (MLP layers, or convolutions
+/// stored as a map on image patches). Optimisers and training steps work on any of them.
+pub trait Parameters<E: Float, D: Device<E>> {
+    /// Every trainable map.
+    fn dense(&self) -> Vec<&Dense<E, D>>;
+    /// Every trainable map, mutably. Shapes must not change.
+    fn dense_mut(&mut self) -> Vec<&mut Dense<E, D>>;
+
+    /// A tracer whose tape records for one reverse pass, with a gradient slot already made
+    /// for every parameter, so a parameter the loss does not reach gets a zero gradient
+    /// rather than none.
+    fn recording_tracer(&self) -> Tracer<E, D, OwnedTape<E, D>> {
+        let mut grads = Gradients::leaky();
+        let mut device = None;
+        for layer in self.dense() {
+            grads
+                .try_alloc_for(&layer.weight)
+                .expect("allocate weight gradient");
+            grads
+                .try_alloc_for(&layer.bias)
+                .expect("allocate bias gradient");
+            device.get_or_insert_with(|| layer.weight.device().clone());
+        }
+        let device = device.expect("a model has at least one layer");
+        let seed: Tensor<(), E, D> = device.zeros();
+        let (_, tape) = seed.traced(grads).split_tape();
+        Tracer::new(tape)
+    }
+
+    /// Weight gradients from a finished reverse pass, as `(weight, bias)` per map.
+    fn gradients(&self, grads: &Gradients<E, D>) -> Vec<(Matrix<E, D>, Vector<E, D>)> {
+        self.dense()
+            .into_iter()
+            .map(|l| (grads.get(&l.weight), grads.get(&l.bias)))
+            .collect()
+    }
+}
+
+impl<E: Float, D: Device<E>> Parameters<E, D> for Network<E, D> {
+    fn dense(&self) -> Vec<&Dense<E, D>> {
+        self.layers.iter().collect()
+    }
+    fn dense_mut(&mut self) -> Vec<&mut Dense<E, D>> {
+        self.layers.iter_mut().collect()
+    }
+}
+
 /// What follows a layer's affine map.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum LayerActivation {
@@ -194,24 +241,6 @@ impl<E: Float, D: Device<E>> Network<E, D> {
             .collect()
     }
 
-    /// A tracer whose tape records for one reverse pass, with a gradient slot already made for
-    /// every parameter, so a parameter the loss does not reach gets a zero gradient rather
-    /// than none.
-    pub fn recording_tracer(&self) -> Tracer<E, D, OwnedTape<E, D>> {
-        let mut grads = Gradients::leaky();
-        for layer in &self.layers {
-            grads
-                .try_alloc_for(&layer.weight)
-                .expect("allocate weight gradient");
-            grads
-                .try_alloc_for(&layer.bias)
-                .expect("allocate bias gradient");
-        }
-        let seed: Tensor<(), E, D> = self.device.zeros();
-        let (_, tape) = seed.traced(grads).split_tape();
-        Tracer::new(tape)
-    }
-
     /// The network's value at `coords` (`(N, in_features)`), without derivatives or tape.
     pub fn forward(&self, coords: &Matrix<E, D>) -> Result<Matrix<E, D>> {
         let jet = self.jet(coords, Order::Value, &mut Tracer::inference())?;
@@ -245,14 +274,6 @@ impl<E: Float, D: Device<E>> Network<E, D> {
             });
         }
         Ok(out)
-    }
-
-    /// Weight gradients from a finished reverse pass, as `(weight, bias)` per layer.
-    pub fn gradients(&self, grads: &Gradients<E, D>) -> Vec<(Matrix<E, D>, Vector<E, D>)> {
-        self.layers
-            .iter()
-            .map(|l| (grads.get(&l.weight), grads.get(&l.bias)))
-            .collect()
     }
 }
 

@@ -10,7 +10,7 @@ use dfdx::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::network::{Matrix, Network, Vector};
+use crate::network::{Matrix, Parameters, Vector};
 use crate::Float;
 
 /// Adam hyper-parameters; defaults are PyTorch's with the paper's learning rate 1e-4.
@@ -64,7 +64,7 @@ struct Moments<E: Float, D: Device<E>> {
     bias: (Vector<E, D>, Vector<E, D>),
 }
 
-/// Adam state for one [`Network`].
+/// Adam state for one model ([`Parameters`]).
 #[derive(Clone, Debug)]
 pub struct Adam<E: Float, D: Device<E>> {
     config: AdamConfig,
@@ -73,22 +73,24 @@ pub struct Adam<E: Float, D: Device<E>> {
 }
 
 impl<E: Float, D: Device<E>> Adam<E, D> {
-    /// Zero moments shaped like `network`'s parameters.
-    pub fn new(network: &Network<E, D>, config: AdamConfig) -> Result<Self> {
+    /// Zero moments shaped like `model`'s parameters.
+    pub fn new(model: &impl Parameters<E, D>, config: AdamConfig) -> Result<Self> {
         config.validate()?;
-        let dev = network.device();
-        let moments = network
-            .layers()
-            .iter()
-            .map(|l| Moments {
-                weight: (
-                    dev.zeros_like(l.weight.shape()),
-                    dev.zeros_like(l.weight.shape()),
-                ),
-                bias: (
-                    dev.zeros_like(l.bias.shape()),
-                    dev.zeros_like(l.bias.shape()),
-                ),
+        let moments = model
+            .dense()
+            .into_iter()
+            .map(|l| {
+                let dev = l.weight.device();
+                Moments {
+                    weight: (
+                        dev.zeros_like(l.weight.shape()),
+                        dev.zeros_like(l.weight.shape()),
+                    ),
+                    bias: (
+                        dev.zeros_like(l.bias.shape()),
+                        dev.zeros_like(l.bias.shape()),
+                    ),
+                }
             })
             .collect();
         Ok(Self {
@@ -109,7 +111,7 @@ impl<E: Float, D: Device<E>> Adam<E, D> {
     }
 
     /// Applies one update from the gradients of a finished reverse pass.
-    pub fn update(&mut self, network: &mut Network<E, D>, grads: &Gradients<E, D>) {
+    pub fn update(&mut self, model: &mut impl Parameters<E, D>, grads: &Gradients<E, D>) {
         self.step += 1;
         let c = self.config;
         let t = self.step as i32;
@@ -118,7 +120,7 @@ impl<E: Float, D: Device<E>> Adam<E, D> {
         // theta -= (lr sqrt(bc2) / bc1) * m / (sqrt(v) + eps sqrt(bc2)), PyTorch's form rearranged.
         let step_size = c.lr * bc2_sqrt / bc1;
         let eps = E::of(c.eps * bc2_sqrt);
-        for (layer, moments) in network.layers_mut().iter_mut().zip(&mut self.moments) {
+        for (layer, moments) in model.dense_mut().into_iter().zip(&mut self.moments) {
             let g = grads.get(&layer.weight);
             adam_tensor(&mut layer.weight, g, &mut moments.weight, c, step_size, eps);
             let g = grads.get(&layer.bias);

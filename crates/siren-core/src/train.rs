@@ -7,7 +7,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::error::{Error, Result};
-use crate::network::{Matrix, Network};
+use crate::network::{Matrix, Parameters};
 use crate::optim::Adam;
 use crate::tracer::Tracer;
 use crate::Float;
@@ -125,23 +125,20 @@ pub fn mse<E: Float, D: Device<E>>(
     tr.apply(prediction, |p| (p - target).square().mean())
 }
 
-/// One optimisation step: builds the loss with `loss` (which runs the network's derivative
-/// pass on the given tracer and returns a scalar), back-propagates once, updates with Adam.
+/// One optimisation step: builds the loss with `loss` (which runs the model, e.g. a network's
+/// derivative pass, on the given tracer and returns a scalar), back-propagates once, updates with Adam.
 /// Returns the loss value before the update.
 ///
 /// A non-finite loss is an error and leaves the network untouched.
-pub fn train_step<E, D, F>(
-    network: &mut Network<E, D>,
-    adam: &mut Adam<E, D>,
-    loss: F,
-) -> Result<f64>
+pub fn train_step<E, D, P, F>(model: &mut P, adam: &mut Adam<E, D>, loss: F) -> Result<f64>
 where
     E: Float,
     D: Device<E>,
-    F: FnOnce(&Network<E, D>, &mut TrainTracer<E, D>) -> Result<Tensor<(), E, D>>,
+    P: Parameters<E, D>,
+    F: FnOnce(&P, &mut TrainTracer<E, D>) -> Result<Tensor<(), E, D>>,
 {
-    let mut tracer = network.recording_tracer();
-    let value = loss(network, &mut tracer)?;
+    let mut tracer = model.recording_tracer();
+    let value = loss(model, &mut tracer)?;
     let scalar = value.as_vec()[0].as_f64();
     if !scalar.is_finite() {
         return Err(Error::InvalidInput(format!(
@@ -149,6 +146,6 @@ where
         )));
     }
     let grads = tracer.attach(value).backward();
-    adam.update(network, &grads);
+    adam.update(model, &grads);
     Ok(scalar)
 }

@@ -9,7 +9,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use siren_core::jet::mixed_pairs;
 use siren_core::train::to_matrix;
-use siren_core::{Network, NetworkConfig, Order, Tracer};
+use siren_core::{Network, NetworkConfig, Order, Parameters, Tracer};
 
 type Net = Network<f64, Cpu>;
 

@@ -14,8 +14,8 @@ fn dir() -> std::path::PathBuf {
 
 fn reason(e: Error) -> String {
     match e {
-        Error::BadModelFile { reason, .. } => reason,
-        other => panic!("expected BadModelFile, got {other}"),
+        Error::BadFile { reason, .. } => reason,
+        other => panic!("expected BadFile, got {other}"),
     }
 }
 
@@ -77,7 +77,7 @@ fn bad_files_give_clear_errors() {
     std::fs::write(&p, b"").unwrap();
     assert!(matches!(
         Network::<f32, Cpu>::load(&p, &dev),
-        Err(Error::BadModelFile { .. })
+        Err(Error::BadFile { .. })
     ));
 
     // missing file

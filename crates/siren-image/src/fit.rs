@@ -1,0 +1,155 @@
+//! Fitting an image with a SIREN: $\min_\theta \frac{1}{HWc}\sum (\phi_\theta(x) - b)^2$ on the
+//! pixel grid, values in $[-1, 1]$ (the original code's loss), Adam, full batch by default.
+
+use dfdx::prelude::*;
+use serde::{Deserialize, Serialize};
+use siren_core::train::{gather_rows, mse, to_matrix, train_step, MinibatchSampler};
+use siren_core::{Adam, AdamConfig, Error, Float, Network, NetworkConfig, Order, Result};
+
+use crate::metrics::psnr;
+use crate::raster::Image;
+use crate::render::predict;
+
+/// Network and optimisation settings shared by every image experiment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FitConfig {
+    /// Hidden width.
+    pub hidden_features: usize,
+    /// Hidden-to-hidden layers.
+    pub hidden_layers: usize,
+    /// $\omega_0$ of every sine layer.
+    pub w0: f64,
+    /// Adam learning rate.
+    pub lr: f64,
+    /// Optimisation steps.
+    pub steps: usize,
+    /// Pixels per step; `None` for all of them (the paper's setting).
+    pub batch: Option<usize>,
+    /// Seed of the initialisation and of any sampling.
+    pub seed: u64,
+    /// Measure PSNR every this many steps (and at the last); 0 for only at the last.
+    pub eval_every: usize,
+}
+
+impl Default for FitConfig {
+    /// The paper's image settings: 3 hidden layers of 256, $\omega_0 = 30$, Adam $10^{-4}$.
+    fn default() -> Self {
+        Self {
+            hidden_features: 256,
+            hidden_layers: 3,
+            w0: 30.0,
+            lr: 1e-4,
+            steps: 500,
+            batch: None,
+            seed: 0,
+            eval_every: 100,
+        }
+    }
+}
+
+impl FitConfig {
+    /// Checks the values, naming the bad one.
+    pub fn validate(&self) -> Result<()> {
+        if self.steps == 0 {
+            return Err(Error::InvalidConfig("steps must be at least 1".into()));
+        }
+        if self.batch == Some(0) {
+            return Err(Error::InvalidConfig(
+                "batch must be at least 1 (omit it for full batch)".into(),
+            ));
+        }
+        AdamConfig {
+            lr: self.lr,
+            ..Default::default()
+        }
+        .validate()?;
+        self.network(2, 1).validate()
+    }
+
+    /// The SIREN these settings describe, for `inputs` coordinates and `outputs` channels.
+    pub fn network(&self, inputs: usize, outputs: usize) -> NetworkConfig {
+        NetworkConfig::siren(inputs, outputs, self.hidden_features, self.hidden_layers)
+            .with_w0(self.w0, self.w0)
+    }
+
+    /// Whether step `step` (1-based) is a measuring step.
+    pub fn measures(&self, step: usize) -> bool {
+        step == self.steps || (self.eval_every > 0 && step % self.eval_every == 0)
+    }
+}
+
+/// One logged step.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StepRecord {
+    /// 1-based step count after which this was measured.
+    pub step: usize,
+    /// Training loss of that step.
+    pub loss: f64,
+    /// PSNR in dB against the reference image, where measured.
+    pub psnr: Option<f64>,
+}
+
+/// A trained network and its log.
+pub struct Fitted<E: Float, D: Device<E>> {
+    /// The network.
+    pub network: Network<E, D>,
+    /// One record per step.
+    pub history: Vec<StepRecord>,
+}
+
+/// Fits `image` (coordinates per [`Image::coords`]) and reports each step to `observe`.
+pub fn fit_image<E: Float, D: Device<E>>(
+    image: &Image,
+    config: &FitConfig,
+    device: &D,
+    mut observe: impl FnMut(&StepRecord),
+) -> Result<Fitted<E, D>> {
+    config.validate()?;
+    let c = image.channels;
+    let coords = image.coords();
+    let values = image.to_signed();
+    let mut network = Network::<E, D>::new(config.network(2, c), config.seed, device)?;
+    let mut adam = Adam::new(
+        &network,
+        AdamConfig {
+            lr: config.lr,
+            ..Default::default()
+        },
+    )?;
+    let full = (
+        to_matrix::<E, D>(device, &coords, 2),
+        to_matrix::<E, D>(device, &values, c),
+    );
+    let mut sampler = MinibatchSampler::new(image.width * image.height, config.seed)?;
+    let mut history = Vec::with_capacity(config.steps);
+    for step in 1..=config.steps {
+        let (x, y) = match config.batch {
+            None => full.clone(),
+            Some(b) => {
+                let idx = sampler.next_batch(b);
+                (
+                    to_matrix::<E, D>(device, &gather_rows(&coords, 2, &idx), 2),
+                    to_matrix::<E, D>(device, &gather_rows(&values, c, &idx), c),
+                )
+            }
+        };
+        let loss = train_step(&mut network, &mut adam, |net, tr| {
+            let jet = net.jet(&x, Order::Value, tr)?;
+            Ok(mse(tr, jet.value, &y))
+        })?;
+        let psnr = if config.measures(step) {
+            Some(psnr(
+                &predict(&network, image.width, image.height)?,
+                image,
+                None,
+            )?)
+        } else {
+            None
+        };
+        let record = StepRecord { step, loss, psnr };
+        observe(&record);
+        history.push(record);
+    }
+    Ok(Fitted { network, history })
+}

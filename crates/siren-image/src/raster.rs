@@ -1,0 +1,214 @@
+//! Images as the networks see them: row-major pixels in $[0, 1]$, 1 or 3 channels.
+//!
+//! # Coordinates
+//! Pixel `(row, col)` of an `H x W` image sits at the coordinate
+//! $(2\,\text{row}/(H-1) - 1,\ 2\,\text{col}/(W-1) - 1)$ in $[-1, 1]^2$ — the original code's
+//! `get_mgrid` convention, first coordinate the row — and values are mapped to $[-1, 1]$ for
+//! fitting ([`Image::to_signed`]).
+
+use std::path::Path;
+
+use image::{imageops::FilterType, DynamicImage, GrayImage, RgbImage};
+use siren_core::io::write_atomic;
+use siren_core::{Error, Result};
+
+/// A row-major image with `channels` interleaved values per pixel in $[0, 1]$.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Image {
+    /// Width in pixels.
+    pub width: usize,
+    /// Height in pixels.
+    pub height: usize,
+    /// 1 (grey) or 3 (RGB).
+    pub channels: usize,
+    /// `height * width * channels` values in $[0, 1]$.
+    pub data: Vec<f32>,
+}
+
+impl Image {
+    /// An image from raw values; errors if the length disagrees with the shape.
+    pub fn new(width: usize, height: usize, channels: usize, data: Vec<f32>) -> Result<Self> {
+        if !(channels == 1 || channels == 3) {
+            return Err(Error::InvalidInput(format!(
+                "images have 1 or 3 channels, not {channels}"
+            )));
+        }
+        if width == 0 || height == 0 || data.len() != width * height * channels {
+            return Err(Error::InvalidInput(format!(
+                "a {width}x{height}x{channels} image needs {} values, got {}",
+                width * height * channels,
+                data.len()
+            )));
+        }
+        Ok(Self {
+            width,
+            height,
+            channels,
+            data,
+        })
+    }
+
+    /// Reads a PNG or JPEG. Grey stays grey (1 channel); colour becomes RGB, alpha dropped.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|source| Error::Io {
+            action: "cannot read image",
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let decoded = image::load_from_memory(&bytes).map_err(|e| Error::BadFile {
+            path: path.to_path_buf(),
+            what: "PNG or JPEG image",
+            reason: e.to_string(),
+        })?;
+        Ok(Self::from_dynamic(&decoded))
+    }
+
+    fn from_dynamic(img: &DynamicImage) -> Self {
+        let grey = matches!(
+            img,
+            DynamicImage::ImageLuma8(_)
+                | DynamicImage::ImageLuma16(_)
+                | DynamicImage::ImageLumaA8(_)
+                | DynamicImage::ImageLumaA16(_)
+        );
+        let (width, height) = (img.width() as usize, img.height() as usize);
+        let (channels, data) = if grey {
+            let g = img.to_luma32f();
+            (1, g.into_raw())
+        } else {
+            let c = img.to_rgb32f();
+            (3, c.into_raw())
+        };
+        Self {
+            width,
+            height,
+            channels,
+            data,
+        }
+    }
+
+    fn to_dynamic(&self) -> DynamicImage {
+        let bytes: Vec<u8> = self
+            .data
+            .iter()
+            .map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8)
+            .collect();
+        let (w, h) = (self.width as u32, self.height as u32);
+        if self.channels == 1 {
+            DynamicImage::ImageLuma8(GrayImage::from_raw(w, h, bytes).expect("sizes agree"))
+        } else {
+            DynamicImage::ImageRgb8(RgbImage::from_raw(w, h, bytes).expect("sizes agree"))
+        }
+    }
+
+    /// Resampled to `width x height` with a triangle (bilinear) filter that widens when
+    /// shrinking, as PIL's bilinear resize (the original pipeline's) does.
+    pub fn resized(&self, width: usize, height: usize) -> Result<Self> {
+        if width == 0 || height == 0 {
+            return Err(Error::InvalidInput(format!(
+                "cannot resize to {width}x{height}"
+            )));
+        }
+        if (width, height) == (self.width, self.height) {
+            return Ok(self.clone());
+        }
+        let (w, h) = (self.width as u32, self.height as u32);
+        let (nw, nh) = (width as u32, height as u32);
+        let data = if self.channels == 1 {
+            let buf: image::ImageBuffer<image::Luma<f32>, Vec<f32>> =
+                image::ImageBuffer::from_raw(w, h, self.data.clone()).expect("sizes agree");
+            image::imageops::resize(&buf, nw, nh, FilterType::Triangle).into_raw()
+        } else {
+            let buf: image::ImageBuffer<image::Rgb<f32>, Vec<f32>> =
+                image::ImageBuffer::from_raw(w, h, self.data.clone()).expect("sizes agree");
+            image::imageops::resize(&buf, nw, nh, FilterType::Triangle).into_raw()
+        };
+        Self::new(width, height, self.channels, data)
+    }
+
+    /// Grey copy (mean of RGB), or itself if already grey.
+    pub fn to_grey(&self) -> Self {
+        if self.channels == 1 {
+            return self.clone();
+        }
+        let data = self
+            .data
+            .chunks(3)
+            .map(|p| (p[0] + p[1] + p[2]) / 3.0)
+            .collect();
+        Self {
+            channels: 1,
+            data,
+            ..*self
+        }
+    }
+
+    /// Writes an 8-bit PNG atomically (values clipped to $[0, 1]$).
+    pub fn save_png(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        let mut bytes = std::io::Cursor::new(Vec::new());
+        self.to_dynamic()
+            .write_to(&mut bytes, image::ImageFormat::Png)
+            .map_err(|e| Error::InvalidInput(format!("cannot encode PNG: {e}")))?;
+        write_atomic(path, bytes.get_ref())
+    }
+
+    /// Values mapped to $[-1, 1]$, row-major `(H*W, channels)`.
+    pub fn to_signed(&self) -> Vec<f64> {
+        self.data.iter().map(|&v| 2.0 * v as f64 - 1.0).collect()
+    }
+
+    /// An image from values in $[-1, 1]$ (clipped).
+    pub fn from_signed(
+        width: usize,
+        height: usize,
+        channels: usize,
+        values: &[f64],
+    ) -> Result<Self> {
+        let data = values
+            .iter()
+            .map(|&v| (((v + 1.0) / 2.0).clamp(0.0, 1.0)) as f32)
+            .collect();
+        Self::new(width, height, channels, data)
+    }
+
+    /// Pixel coordinates in $[-1, 1]^2$, `(row, col)` per pixel, row-major.
+    pub fn coords(&self) -> Vec<f64> {
+        siren_core::train::grid(&[self.height, self.width])
+    }
+
+    /// Spacing between neighbouring pixels in coordinate units, `(rows, cols)`.
+    pub fn pixel_size(&self) -> (f64, f64) {
+        let step = |n: usize| if n > 1 { 2.0 / (n - 1) as f64 } else { 2.0 };
+        (step(self.height), step(self.width))
+    }
+}
+
+/// Images side by side in one row, separated by `gap` white pixels; all must share a height
+/// and are converted to RGB if any is.
+pub fn side_by_side(images: &[&Image], gap: usize) -> Result<Image> {
+    let height = images.first().map(|i| i.height).unwrap_or(0);
+    if images.is_empty() || images.iter().any(|i| i.height != height) {
+        return Err(Error::InvalidInput(
+            "side_by_side needs images of one height".into(),
+        ));
+    }
+    let channels = images.iter().map(|i| i.channels).max().unwrap_or(1);
+    let width = images.iter().map(|i| i.width).sum::<usize>() + gap * (images.len() - 1);
+    let mut data = vec![1.0f32; width * height * channels];
+    let mut x0 = 0;
+    for img in images {
+        for r in 0..height {
+            for c in 0..img.width {
+                for ch in 0..channels {
+                    let src = if img.channels == 1 { 0 } else { ch };
+                    data[(r * width + x0 + c) * channels + ch] =
+                        img.data[(r * img.width + c) * img.channels + src];
+                }
+            }
+        }
+        x0 += img.width + gap;
+    }
+    Image::new(width, height, channels, data)
+}
