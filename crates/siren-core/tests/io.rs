@@ -6,8 +6,9 @@ use dfdx::prelude::*;
 use siren_core::io::{bias_name, weight_name, CONFIG_KEY, FORMAT_KEY};
 use siren_core::{Error, Network, NetworkConfig};
 
-fn dir() -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("siren-core-io-{}", std::process::id()));
+/// A fresh folder per test: tests run in parallel and one checks for stray temp files.
+fn dir(test: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("siren-core-io-{}-{test}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();
     d
 }
@@ -22,7 +23,7 @@ fn reason(e: Error) -> String {
 #[test]
 fn round_trip_is_bit_exact_in_both_float_types() {
     let dev = Cpu::default();
-    let d = dir();
+    let d = dir("round-trip");
     for config in [
         NetworkConfig::siren(2, 3, 16, 2),
         NetworkConfig::relu_positional(3, 1, 8, 1, 5),
@@ -56,7 +57,7 @@ fn round_trip_is_bit_exact_in_both_float_types() {
 #[test]
 fn bad_files_give_clear_errors() {
     let dev = Cpu::default();
-    let d = dir();
+    let d = dir("bad-files");
     let config = NetworkConfig::siren(2, 1, 8, 1);
     let net = Network::<f32, Cpu>::new(config.clone(), 0, &dev).unwrap();
     let bytes = net.to_safetensors().unwrap();
@@ -144,7 +145,7 @@ fn bad_files_give_clear_errors() {
 #[test]
 fn saving_replaces_atomically_and_reports_unwritable_folders() {
     let dev = Cpu::default();
-    let d = dir();
+    let d = dir("atomic");
     let net = Network::<f32, Cpu>::new(NetworkConfig::siren(2, 1, 8, 1), 0, &dev).unwrap();
     let p = d.join("atomic.safetensors");
     std::fs::write(&p, b"old").unwrap();
