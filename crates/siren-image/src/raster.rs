@@ -48,6 +48,13 @@ impl Image {
         })
     }
 
+    /// The embedded CC0 cameraman (`skimage.data.camera()`, 512x512 grey; see `data/README.md`).
+    pub fn camera() -> Self {
+        let decoded = image::load_from_memory(include_bytes!("../data/camera.png"))
+            .expect("the embedded camera.png is a valid PNG");
+        Self::from_dynamic(&decoded)
+    }
+
     /// Reads a PNG or JPEG. Grey stays grey (1 channel); colour becomes RGB, alpha dropped.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
