@@ -1,18 +1,68 @@
-//! The `siren` command line. Subcommands arrive as the experiment crates land (see the
-//! issues); for now it reports its version and the model-file format it reads.
+//! The `siren` command line: one subcommand per experiment.
 
-use clap::Parser;
+mod image_cmds;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
 
 /// SIREN experiments from the command line.
 #[derive(Parser)]
-#[command(name = "siren", version, about)]
-struct Cli {}
+#[command(name = "siren", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-fn main() {
-    let _ = Cli::parse();
-    println!(
-        "siren {}: no experiment subcommands yet (model files: safetensors format {})",
-        env!("CARGO_PKG_VERSION"),
-        siren_core::io::FORMAT_VERSION
-    );
+#[derive(Subcommand)]
+enum Command {
+    /// Fit an image with a SIREN and save the model, the fitted image and the log.
+    #[command(
+        after_help = "Example:\n  siren fit ../shared/data/images/camera.png --size 256 --steps 500 --out runs/camera"
+    )]
+    Fit(image_cmds::FitArgs),
+    /// Render a saved image model at any resolution and over any extent.
+    #[command(
+        after_help = "Examples:\n  siren render runs/camera/model.safetensors --size 1024x1024 --out big.png\n  siren render runs/camera/model.safetensors --size 1024x1024 --extent -2,2 --out outpaint.png"
+    )]
+    Render(image_cmds::RenderArgs),
+    /// Inpaint an image from some of its pixels, with a TV or Hessian-Frobenius prior and the
+    /// anti-aliasing kernel; `--compare` runs every method and writes a grid and a table.
+    #[command(
+        after_help = "Examples:\n  siren inpaint camera.png --size 256 --mask random:0.1 --prior tv --prior-weight 0.01 --out runs/tv\n  siren inpaint camera.png --size 256 --mask centre:0.4 --compare --out runs/compare"
+    )]
+    Inpaint(image_cmds::InpaintArgs),
+    /// Reconstruct an image from its gradient or its Laplacian alone.
+    #[command(
+        after_help = "Example:\n  siren poisson camera.png --size 256 --target gradient --steps 1000 --out runs/poisson"
+    )]
+    Poisson(image_cmds::PoissonArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Fit(a) => image_cmds::fit(a),
+        Command::Render(a) => image_cmds::render(a),
+        Command::Inpaint(a) => image_cmds::inpaint(a),
+        Command::Poisson(a) => image_cmds::poisson(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Creates the output folder, with a message that says what to do if it cannot.
+pub(crate) fn out_dir(dir: &Path) -> siren_core::Result<PathBuf> {
+    std::fs::create_dir_all(dir).map_err(|source| siren_core::Error::Io {
+        action: "cannot create the output folder (choose another --out)",
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    Ok(dir.to_path_buf())
 }

@@ -2,8 +2,8 @@
 //! domain and, optionally, the anti-aliasing kernel.
 //!
 //! Loss per step (the seed's form):
-//! $$\mathcal L = \mathrm{RMSE}\big((h * \phi)(x_k),\ b_k\big)_{k \in \text{known}}
-//!   + \lambda\, P(\phi),$$
+//! $$\mathcal L = \mathrm{RMSE}\big((h * \phi)(x_k),\ b_k\big)_{k \in \text{known}} +
+//!   \lambda\, P(\phi),$$
 //! where $h * \phi$ is $\phi$ itself without anti-aliasing, or the mean of $\phi$ at `K` tent
 //! offsets per pixel ([`crate::antialias`]), and $P$ is TV or FH ([`crate::priors`]) at
 //! `prior_points` points drawn uniformly from $[-1, 1]^2$ each step.

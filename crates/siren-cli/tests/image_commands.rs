@@ -1,0 +1,198 @@
+//! `siren fit`, `render`, `inpaint`, `poisson` end to end on a small real image, and their
+//! answers to bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn siren(args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_siren"))
+        .args(args)
+        .output()
+        .expect("run siren");
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("siren-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A 24x24 crop of the embedded CC0 cameraman, written as PNG.
+fn small_camera(dir: &Path) -> PathBuf {
+    let img = siren_image_camera();
+    let p = dir.join("camera24.png");
+    img.save(&p).unwrap();
+    p
+}
+
+fn siren_image_camera() -> image::GrayImage {
+    let bytes = include_bytes!("../../siren-image/data/camera.png");
+    let full = image::load_from_memory(bytes).unwrap().to_luma8();
+    image::imageops::resize(&full, 24, 24, image::imageops::FilterType::Triangle)
+}
+
+const SMALL: [&str; 8] = [
+    "--steps", "30", "--hidden", "32", "--layers", "1", "--lr", "1e-3",
+];
+
+#[test]
+fn fit_then_render_at_higher_resolution_and_wider_extent() {
+    let d = scratch("fit");
+    let img = small_camera(&d);
+    let out = d.join("run");
+    let mut args = vec![
+        "fit",
+        img.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ];
+    args.extend(SMALL);
+    let (ok, text) = siren(&args);
+    assert!(ok, "{text}");
+    for f in [
+        "model.safetensors",
+        "fit.png",
+        "ground_truth.png",
+        "metrics.jsonl",
+    ] {
+        assert!(out.join(f).exists(), "{f} missing");
+    }
+    let log = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
+    assert_eq!(log.lines().count(), 30);
+    let model = out.join("model.safetensors");
+    let big = d.join("big.png");
+    let (ok, text) = siren(&[
+        "render",
+        model.to_str().unwrap(),
+        "--size",
+        "96x64",
+        "--extent",
+        "-2,2",
+        "--out",
+        big.to_str().unwrap(),
+    ]);
+    assert!(ok, "{text}");
+    let r = image::open(&big).unwrap();
+    assert_eq!((r.width(), r.height()), (96, 64));
+}
+
+#[test]
+fn inpaint_compare_writes_grid_and_table() {
+    let d = scratch("inpaint");
+    let img = small_camera(&d);
+    let out = d.join("cmp");
+    let mut args = vec![
+        "inpaint",
+        img.to_str().unwrap(),
+        "--mask",
+        "random:0.3",
+        "--compare",
+        "--dip-steps",
+        "20",
+        "--prior-points",
+        "256",
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ];
+    args.extend(SMALL);
+    let (ok, text) = siren(&args);
+    assert!(ok, "{text}");
+    let table = std::fs::read_to_string(out.join("metrics.md")).unwrap();
+    for method in ["no prior", "TV", "FH", "diffusion", "deep image prior"] {
+        assert!(table.contains(&format!("| {method} |")), "{table}");
+    }
+    let grid = image::open(out.join("grid.png")).unwrap();
+    assert_eq!(grid.height(), 24);
+    assert_eq!(grid.width(), 7 * 24 + 6 * 4);
+}
+
+#[test]
+fn poisson_reports_psnr() {
+    let d = scratch("poisson");
+    let img = small_camera(&d);
+    let out = d.join("p");
+    let mut args = vec![
+        "poisson",
+        img.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend(SMALL);
+    let (ok, text) = siren(&args);
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("PSNR after removing the constant offset"),
+        "{text}"
+    );
+}
+
+#[test]
+fn bad_input_gives_a_message_not_a_panic() {
+    let d = scratch("bad");
+    let out = d.join("o");
+    let o = out.to_str().unwrap();
+    let corrupt = d.join("corrupt.png");
+    std::fs::write(&corrupt, b"\x89PNG\r\n\x1a\n garbage").unwrap();
+    let img = small_camera(&d);
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["fit", "/no/such/image.png", "--out", o],
+            "cannot read image",
+        ),
+        (
+            vec!["fit", corrupt.to_str().unwrap(), "--out", o],
+            "not a valid PNG or JPEG image",
+        ),
+        (
+            vec!["fit", img.to_str().unwrap(), "--steps", "0", "--out", o],
+            "steps must be at least 1",
+        ),
+        (
+            vec!["fit", img.to_str().unwrap(), "--w0=-3", "--out", o],
+            "w0",
+        ),
+        (
+            vec!["fit", img.to_str().unwrap(), "--out", "/proc/forbidden/x"],
+            "cannot create the output folder",
+        ),
+        (
+            vec!["render", corrupt.to_str().unwrap(), "--out", o],
+            "not a valid siren-rs model file",
+        ),
+        (
+            vec!["render", img.to_str().unwrap(), "--size", "12", "--out", o],
+            "--size must look like",
+        ),
+        (
+            vec![
+                "inpaint",
+                img.to_str().unwrap(),
+                "--mask",
+                "random:2",
+                "--out",
+                o,
+            ],
+            "keep fraction",
+        ),
+    ];
+    for (args, expected) in cases {
+        let (ok, text) = siren(&args);
+        assert!(!ok, "{args:?} succeeded");
+        assert!(text.contains(expected), "{args:?}: {text}");
+        assert!(!text.contains("panicked"), "{args:?}: {text}");
+    }
+}
+
+#[test]
+fn help_shows_examples() {
+    for cmd in ["fit", "render", "inpaint", "poisson"] {
+        let (ok, text) = siren(&[cmd, "--help"]);
+        assert!(ok && text.contains("Example"), "{cmd}: {text}");
+    }
+}
