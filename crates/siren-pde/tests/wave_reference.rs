@@ -89,5 +89,5 @@ fn bad_input_is_rejected() {
     let f = vec![0.0; 25];
     assert!(solve_wave(grid, &f, &f, &f[..20], &[0.1], 0.5).is_err());
     assert!(solve_wave(grid, &f, &f, &f, &[0.2, 0.1], 0.5).is_err());
-    assert!(solve_wave(grid, &f, &f, &vec![1.0; 25], &[0.1, 0.13], 0.5).is_err());
+    assert!(solve_wave(grid, &f, &f, &[1.0; 25], &[0.1, 0.13], 0.5).is_err());
 }
