@@ -5,7 +5,11 @@
 //! perfectly matched layer, and Poisson — and the classical reference solvers the networks are
 //! compared against.
 //!
-//! Built so far: the leapfrog reference solver of the wave equation ([`wave`]). The residual
-//! losses, samplers, the Helmholtz reference solver and the experiments are still to come.
+//! Built so far: the reference solvers — leapfrog for the wave equation ([`wave`]) and the
+//! PML-stretched 5-point finite differences with a sparse LU for Helmholtz ([`helmholtz`],
+//! checked against the Hankel closed form from [`bessel`]). The residual losses, samplers and
+//! the network experiments are still to come.
 
+pub mod bessel;
+pub mod helmholtz;
 pub mod wave;
