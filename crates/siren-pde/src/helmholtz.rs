@@ -179,3 +179,49 @@ impl Helmholtz {
         Ok(u)
     }
 }
+
+/// Per-point complex coefficients of the PML operator written for a network's derivatives:
+/// $L[u] = A u_{xx} + A_x u_x + B u_{yy} + B_y u_y + C k^2 s\, u$ (expanding the divergence
+/// form), and the source $f$; each as `(re, im)` columns, row-major `(N, 2)`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PointCoefficients {
+    /// $A$, $\partial_x A$, $B$, $\partial_y B$, $C k^2 s$, $f$, in that order.
+    pub terms: [Vec<f64>; 6],
+}
+
+impl Helmholtz {
+    /// $\frac{d}{dx} e(x)$ for the stretching along one axis.
+    fn stretch_derivative(&self, x: f64) -> c64 {
+        let depth = (x.abs() - (1.0 - self.pml_width)).max(0.0);
+        c64::new(
+            0.0,
+            -self.a0 * 2.0 * depth * x.signum() / (self.pml_width * self.pml_width),
+        )
+    }
+
+    /// The coefficients at row-major `(x, y)` points, with squared slowness $s = 1/c^2$.
+    pub fn coefficients(
+        &self,
+        points: &[f64],
+        slowness_squared: impl Fn(f64, f64) -> f64,
+    ) -> PointCoefficients {
+        let mut terms: [Vec<f64>; 6] = Default::default();
+        let k2 = self.k * self.k;
+        for p in points.chunks(2) {
+            let (x, y) = (p[0], p[1]);
+            let (ex, ey) = (self.stretch(x), self.stretch(y));
+            let (dex, dey) = (self.stretch_derivative(x), self.stretch_derivative(y));
+            let a = ey / ex;
+            let ax = -(ey * dex) / (ex * ex);
+            let b = ex / ey;
+            let by = -(ex * dey) / (ey * ey);
+            let c = ex * ey * (k2 * slowness_squared(x, y));
+            let f = self.source_at(x, y);
+            for (t, v) in terms.iter_mut().zip([a, ax, b, by, c, f]) {
+                t.push(v.re);
+                t.push(v.im);
+            }
+        }
+        PointCoefficients { terms }
+    }
+}

@@ -5,11 +5,14 @@
 //! perfectly matched layer, and Poisson — and the classical reference solvers the networks are
 //! compared against.
 //!
-//! Built so far: the reference solvers — leapfrog for the wave equation ([`wave`]) and the
-//! PML-stretched 5-point finite differences with a sparse LU for Helmholtz ([`helmholtz`],
-//! checked against the Hankel closed form from [`bessel`]). The residual losses, samplers and
-//! the network experiments are still to come.
+//! Built so far: the reference solvers — leapfrog for the wave equation ([`wave::reference`])
+//! and PML-stretched 5-point finite differences with a sparse LU for Helmholtz
+//! ([`helmholtz`], checked against the Hankel closed form from [`bessel`]) — the residuals and
+//! losses a network trains on ([`wave::wave_residual`], [`helmholtz_net::helmholtz_residual`]),
+//! the seed's samplers, and training loops with errors against the references. Still to come:
+//! the quick/paper experiment runs with figures, the CLI commands and HDF5 export.
 
 pub mod bessel;
 pub mod helmholtz;
+pub mod helmholtz_net;
 pub mod wave;

@@ -1,0 +1,91 @@
+//! The network-side Helmholtz operator on exact solutions (plane waves in the physical domain
+//! and inside the PML), and training at toy size.
+
+use dfdx::prelude::*;
+use faer::complex_native::c64;
+use siren_core::{Jet, NetworkConfig, Parameters};
+use siren_pde::helmholtz::Helmholtz;
+use siren_pde::helmholtz_net::{helmholtz_residual, train_helmholtz, HelmholtzExperiment};
+
+/// A jet of $u(x)$ complex, from $u$, $u_x$, $u_{xx}$ (no $y$ dependence), outputs (re, im).
+fn jet_1d(dev: &Cpu, u: &[c64], ux: &[c64], uxx: &[c64]) -> Jet<f64, Cpu> {
+    let n = u.len();
+    let flat = |v: &[c64]| v.iter().flat_map(|c| [c.re, c.im]).collect::<Vec<_>>();
+    let zeros = vec![0.0; 2 * n];
+    Jet {
+        value: dev.tensor_from_vec(flat(u), (n, 2)),
+        gradient: Some(dev.tensor_from_vec([flat(ux), zeros.clone()].concat(), (2, n, 2))),
+        hessian_diag: Some(dev.tensor_from_vec([flat(uxx), zeros].concat(), (2, n, 2))),
+        hessian_mixed: None,
+    }
+}
+
+/// $u = e^{-ik\tilde x}$ with $\tilde x = \int e_x$: outgoing along $x$, exact for the PML
+/// operator with $e_y = 1$ (|y| inside the physical band).
+#[test]
+fn stretched_plane_wave_solves_the_pml_operator() {
+    let dev = Cpu::default();
+    let p = Helmholtz {
+        amplitude: (0.0, 0.0),
+        ..Default::default()
+    };
+    let (k, l, a0) = (p.k, p.pml_width, p.a0);
+    let xs: Vec<f64> = (0..30).map(|i| -0.2 + 1.15 * i as f64 / 29.0).collect(); // into the PML
+    let y = 0.1;
+    let mut u = Vec::new();
+    let mut ux = Vec::new();
+    let mut uxx = Vec::new();
+    for &x in &xs {
+        let d = (x - (1.0 - l)).max(0.0);
+        let e = c64::new(1.0, -a0 * (d / l).powi(2));
+        let de = c64::new(0.0, -2.0 * a0 * d / (l * l));
+        let xt = c64::new(x, -a0 * d.powi(3) / (3.0 * l * l));
+        let mik = c64::new(0.0, -k);
+        let v = (mik * xt).exp();
+        u.push(v);
+        ux.push(mik * e * v);
+        uxx.push(mik * de * v + mik * e * mik * e * v);
+    }
+    let jet = jet_1d(&dev, &u, &ux, &uxx);
+    let pts: Vec<f64> = xs.iter().flat_map(|&x| [x, y]).collect();
+    let coefs = p.coefficients(&pts, |_, _| 1.0);
+    let net =
+        siren_core::Network::<f64, Cpu>::new(NetworkConfig::siren(2, 2, 4, 0), 0, &dev).unwrap();
+    let mut tr = net.recording_tracer();
+    let r = helmholtz_residual(&mut tr, &jet, &coefs).unwrap().as_vec();
+    let worst = r.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    assert!(worst < 1e-9 * k * k, "max residual {worst:e}");
+    // the same wave without the stretching is not a solution inside the PML
+    let plain: Vec<c64> = xs
+        .iter()
+        .map(|&x| (c64::new(0.0, -k) * c64::new(x, 0.0)).exp())
+        .collect();
+    let plain_x: Vec<c64> = plain.iter().map(|v| c64::new(0.0, -k) * *v).collect();
+    let plain_xx: Vec<c64> = plain.iter().map(|v| *v * (-k * k)).collect();
+    let r = helmholtz_residual(&mut tr, &jet_1d(&dev, &plain, &plain_x, &plain_xx), &coefs)
+        .unwrap()
+        .as_vec();
+    assert!(r.iter().fold(0.0f64, |m, v| m.max(v.abs())) > 1.0);
+}
+
+#[test]
+fn training_reduces_the_residual() {
+    let dev = siren_core::device::cpu();
+    let mut exp = HelmholtzExperiment::paper();
+    exp.problem = Helmholtz {
+        k: 5.0,
+        source_sigma: 1e-2,
+        ..Default::default()
+    };
+    exp.points = 512;
+    exp.near_source = 32;
+    exp.source_radius = 0.2;
+    exp.lr = 1e-3;
+    exp.steps = 150;
+    let mut losses = Vec::new();
+    let config = NetworkConfig::siren(2, 2, 32, 2).with_w0(5.0, 5.0);
+    train_helmholtz::<f32, Cpu>(config, &exp, |_, _| 1.0, &dev, |_, l| losses.push(l)).unwrap();
+    let first: f64 = losses[..10].iter().sum::<f64>() / 10.0;
+    let last: f64 = losses[losses.len() - 10..].iter().sum::<f64>() / 10.0;
+    assert!(last < first / 5.0, "loss {first} -> {last}");
+}
