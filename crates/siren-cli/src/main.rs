@@ -1,6 +1,8 @@
 //! The `siren` command line: one subcommand per experiment.
 
 mod image_cmds;
+mod pde_cmds;
+mod plots;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -38,6 +40,16 @@ enum Command {
         after_help = "Example:\n  siren poisson camera.png --size 256 --target gradient --steps 1000 --out runs/poisson"
     )]
     Poisson(image_cmds::PoissonArgs),
+    /// Solve the wave equation with SIREN, tanh and ReLU networks trained on its residual;
+    /// compare with the leapfrog reference at t = 0, 0.1, ..., 0.4.
+    #[command(
+        after_help = "Examples:\n  siren wave --scale quick --out runs/wave\n  siren wave --scale paper --medium uniform --out runs/wave-paper"
+    )]
+    Wave(pde_cmds::WaveArgs),
+    /// Solve the Helmholtz equation with a PML (k = 20) with SIREN, tanh and ReLU networks;
+    /// compare with the finite-difference reference.
+    #[command(after_help = "Example:\n  siren helmholtz --scale quick --out runs/helmholtz")]
+    Helmholtz(pde_cmds::HelmholtzArgs),
 }
 
 fn main() -> ExitCode {
@@ -47,6 +59,8 @@ fn main() -> ExitCode {
         Command::Render(a) => image_cmds::render(a),
         Command::Inpaint(a) => image_cmds::inpaint(a),
         Command::Poisson(a) => image_cmds::poisson(a),
+        Command::Wave(a) => pde_cmds::wave(a),
+        Command::Helmholtz(a) => pde_cmds::helmholtz(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -15,4 +15,5 @@
 pub mod bessel;
 pub mod helmholtz;
 pub mod helmholtz_net;
+pub mod models;
 pub mod wave;

@@ -30,6 +30,35 @@ pub struct WaveExperiment {
 }
 
 impl WaveExperiment {
+    /// A CPU-sized version (minutes): 2,048 interior and 1,024 initial points per step,
+    /// 1,500 steps with the time window opening over the first 1,000, lr $10^{-4}$, and a
+    /// wider source ($\sigma = 5\cdot10^{-3}$, peak 1) that the small networks of the quick
+    /// scale can resolve.
+    pub fn quick(medium: Medium) -> Self {
+        Self {
+            medium,
+            source: Source {
+                sigma: 5e-3,
+                peak: 1.0,
+            },
+            sampler: WaveSampler {
+                interior: 2048,
+                initial: 1024,
+                near_source: 512,
+                source_radius: 0.25,
+                t_max: 0.4,
+                ramp_steps: 1000,
+            },
+            loss: LossForm::MeanSquares {
+                neumann: 1.0,
+                dirichlet: 100.0,
+            },
+            lr: 1e-4,
+            steps: 1500,
+            seed: 0,
+        }
+    }
+
     /// The original experiment's settings (for a GPU): 115,600 points per step, 2,000 of
     /// them at $t = 0$ with 1,000 near the source, lr $2\cdot10^{-5}$, 100k steps.
     pub fn paper(medium: Medium) -> Self {
