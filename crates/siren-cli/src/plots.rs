@@ -36,12 +36,12 @@ pub fn field_grid(
     for (r, row) in panels.iter().enumerate() {
         for (c, field) in row.iter().enumerate() {
             let s = if scales[c] > 0.0 { scales[c] } else { 1.0 };
-            for p in 0..n * n {
+            for (p, v) in field.iter().enumerate().take(n * n) {
                 let (i, j) = (p / n, p % n);
                 img.put_pixel(
                     (c * (n + gap) + j) as u32,
                     (r * (n + gap) + i) as u32,
-                    diverging(field[p] / s),
+                    diverging(v / s),
                 );
             }
         }
