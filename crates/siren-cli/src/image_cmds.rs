@@ -7,7 +7,7 @@ use std::time::Instant;
 use clap::{Args, ValueEnum};
 use dfdx::prelude::*;
 use siren_core::io::write_atomic;
-use siren_core::{device, Error, Network, Result};
+use siren_core::{device, BiasInit, Error, Network, Result};
 use siren_image::diffusion::diffusion_inpaint;
 use siren_image::dip::{deep_image_prior, DipConfig};
 use siren_image::inpaint::{inpaint as run_inpaint, InpaintConfig};
@@ -47,6 +47,10 @@ pub struct TrainFlags {
     /// Seed of the initialisation and sampling.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Bias init of the sine layers: the init theory's law, or PyTorch's default as the
+    /// original code.
+    #[arg(long, value_enum, default_value_t = BiasArg::WeightLaw)]
+    bias_init: BiasArg,
     /// Measure PSNR every N steps (and at the end).
     #[arg(long, default_value_t = 100)]
     eval_every: usize,
@@ -69,6 +73,10 @@ impl TrainFlags {
             batch: self.batch,
             seed: self.seed,
             eval_every: self.eval_every,
+            bias_init: match self.bias_init {
+                BiasArg::WeightLaw => BiasInit::WeightLaw,
+                BiasArg::Pytorch => BiasInit::Pytorch,
+            },
         }
     }
 
@@ -79,6 +87,12 @@ impl TrainFlags {
             None => Ok(img),
         }
     }
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum BiasArg {
+    WeightLaw,
+    Pytorch,
 }
 
 /// Appends step records to `metrics.jsonl` and prints progress.

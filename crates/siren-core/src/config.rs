@@ -47,6 +47,18 @@ pub enum LastLayer {
     Sine,
 }
 
+/// How sine layers draw their biases (ReLU and tanh layers always use PyTorch's default).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BiasInit {
+    /// From the layer's weight law, so $\omega_0 b$ has variance $2/n$: the init theory's
+    /// statistics hold whatever $\omega_0$ (this crate's default; see [`crate::Network::new`]).
+    #[default]
+    WeightLaw,
+    /// PyTorch's default $U(-1/\sqrt n, 1/\sqrt n)$, which the original code keeps.
+    Pytorch,
+}
+
 /// Shape and kind of a coordinate network. Stored in model files as JSON.
 ///
 /// `hidden_layers` counts the hidden-to-hidden layers, as the original code does: a network
@@ -68,6 +80,9 @@ pub struct NetworkConfig {
     pub encoding: Encoding,
     /// Linear or sine output layer.
     pub last_layer: LastLayer,
+    /// Bias initialisation of sine layers.
+    #[serde(default)]
+    pub bias_init: BiasInit,
 }
 
 impl NetworkConfig {
@@ -84,6 +99,7 @@ impl NetworkConfig {
             },
             encoding: Encoding::None,
             last_layer: LastLayer::Linear,
+            bias_init: BiasInit::WeightLaw,
         }
     }
 
@@ -123,6 +139,12 @@ impl NetworkConfig {
             first_w0,
             hidden_w0,
         };
+        self
+    }
+
+    /// Sets how sine layers draw their biases.
+    pub fn with_bias_init(mut self, bias_init: BiasInit) -> Self {
+        self.bias_init = bias_init;
         self
     }
 

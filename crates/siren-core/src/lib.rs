@@ -52,7 +52,7 @@ pub mod stats;
 pub mod tracer;
 pub mod train;
 
-pub use config::{Activation, Encoding, LastLayer, NetworkConfig};
+pub use config::{Activation, BiasInit, Encoding, LastLayer, NetworkConfig};
 pub use error::{Error, Result};
 pub use float::Float;
 pub use jet::{Jet, Order};

@@ -5,7 +5,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 
-use crate::config::{Activation, Encoding, LastLayer, NetworkConfig};
+use crate::config::{Activation, BiasInit, Encoding, LastLayer, NetworkConfig};
 use crate::error::{Error, Result};
 use crate::jet::{preactivation, Order};
 use crate::tracer::Tracer;
@@ -114,8 +114,9 @@ impl<E: Float, D: Device<E>> Network<E, D> {
     ///   the weight of a constant input. The original code instead keeps PyTorch's default
     ///   $U(-1/\sqrt n, 1/\sqrt n)$, which adds $\omega_0^2/(3n)$ to that variance (1.2 at
     ///   $n = 256$, $\omega_0 = 30$): the hidden statistics then depend on $\omega_0$ and the
-    ///   width, against the theory this crate tests. ReLU and tanh layers keep PyTorch's default,
-    ///   as the original baselines do.
+    ///   width, against the theory this crate tests ([`BiasInit::Pytorch`] selects it, to
+    ///   reproduce the original exactly). ReLU and tanh layers keep PyTorch's default, as the
+    ///   original baselines do.
     ///
     /// Values are drawn in `f64` from ChaCha8 seeded with `seed`, layer by layer, weight then
     /// bias, so an `f32` and an `f64` network with the same seed agree up to rounding.
@@ -141,10 +142,12 @@ impl<E: Float, D: Device<E>> Network<E, D> {
                     sample_normal(&mut rng, (2.0 / (n + fan_out as f64)).sqrt(), count)
                 }
             };
-            let bound = match config.activation {
-                Activation::Sine { .. } if index == 0 => 1.0 / n,
-                Activation::Sine { hidden_w0, .. } => (6.0 / n).sqrt() / hidden_w0,
-                Activation::Relu | Activation::Tanh => 1.0 / n.sqrt(),
+            let bound = match (config.activation, config.bias_init) {
+                (Activation::Sine { .. }, BiasInit::WeightLaw) if index == 0 => 1.0 / n,
+                (Activation::Sine { hidden_w0, .. }, BiasInit::WeightLaw) => {
+                    (6.0 / n).sqrt() / hidden_w0
+                }
+                _ => 1.0 / n.sqrt(),
             };
             let bias: Vec<f64> = (0..fan_out).map(|_| rng.gen_range(-bound..bound)).collect();
             host.push((

@@ -169,3 +169,34 @@ fn exact_laws_are_consistent() {
     let mut u: Vec<f64> = (0..100).map(|i| (i as f64 + 0.5) / 100.0).collect();
     assert!((ks_statistic(&mut u, |x| x) - 0.005).abs() < 1e-12);
 }
+
+/// With PyTorch's default biases (the original code), hidden pre-activations get the extra
+/// variance $\omega_0^2/(3n)$ the crate docs state, so they are not $N(0, 1)$.
+#[test]
+fn pytorch_biases_add_the_stated_variance() {
+    let dev = Cpu::default();
+    let (width, w0) = (256, 30.0);
+    let config = NetworkConfig::siren(2, 1, width, 2).with_bias_init(siren_core::BiasInit::Pytorch);
+    let mut pre = Vec::new();
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    for k in 0..16 {
+        let net = Network::<f64, Cpu>::new(config.clone(), 100 + k, &dev).unwrap();
+        let x = [rng.gen_range(-1.0..1.0), rng.gen_range(-1.0..1.0)];
+        pre.extend(
+            net.signals(&to_matrix::<f64, _>(&dev, &x, 2)).unwrap()[1]
+                .preactivation
+                .clone(),
+        );
+    }
+    let var = pre.iter().map(|v| v * v).sum::<f64>() / pre.len() as f64;
+    let predicted = 1.0 + w0 * w0 / (3.0 * width as f64);
+    assert!(
+        (var - predicted).abs() < 0.15 * predicted,
+        "variance {var:.3}, predicted {predicted:.3}"
+    );
+    let ks = ks_statistic(&mut pre, normal(1.0));
+    assert!(
+        ks > ks_critical(pre.len(), ALPHA),
+        "PyTorch biases should break N(0,1): KS {ks:.4}"
+    );
+}

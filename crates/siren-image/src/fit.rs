@@ -4,7 +4,7 @@
 use dfdx::prelude::*;
 use serde::{Deserialize, Serialize};
 use siren_core::train::{gather_rows, mse, to_matrix, train_step, MinibatchSampler};
-use siren_core::{Adam, AdamConfig, Error, Float, Network, NetworkConfig, Order, Result};
+use siren_core::{Adam, AdamConfig, BiasInit, Error, Float, Network, NetworkConfig, Order, Result};
 
 use crate::metrics::psnr;
 use crate::raster::Image;
@@ -30,6 +30,8 @@ pub struct FitConfig {
     pub seed: u64,
     /// Measure PSNR every this many steps (and at the last); 0 for only at the last.
     pub eval_every: usize,
+    /// Bias initialisation of the sine layers.
+    pub bias_init: BiasInit,
 }
 
 impl Default for FitConfig {
@@ -44,6 +46,7 @@ impl Default for FitConfig {
             batch: None,
             seed: 0,
             eval_every: 100,
+            bias_init: BiasInit::WeightLaw,
         }
     }
 }
