@@ -101,18 +101,19 @@ pub struct Fitted<E: Float, D: Device<E>> {
     pub history: Vec<StepRecord>,
 }
 
-/// Fits `image` (coordinates per [`Image::coords`]) and reports each step to `observe`.
-pub fn fit_image<E: Float, D: Device<E>>(
-    image: &Image,
+/// The loop every image experiment shares: a fresh network and Adam from `config` with
+/// `outputs` channels, `config.steps` calls of `step` (which takes one optimisation step and
+/// returns its loss), `measure` (a PSNR) on measuring steps, each record to `observe`.
+pub(crate) fn run_fit<E: Float, D: Device<E>>(
     config: &FitConfig,
+    outputs: usize,
     device: &D,
+    mut step: impl FnMut(usize, &mut Network<E, D>, &mut Adam<E, D>) -> Result<f64>,
+    mut measure: impl FnMut(&Network<E, D>) -> Result<f64>,
     mut observe: impl FnMut(&StepRecord),
 ) -> Result<Fitted<E, D>> {
     config.validate()?;
-    let c = image.channels;
-    let coords = image.coords();
-    let values = image.to_signed();
-    let mut network = Network::<E, D>::new(config.network(2, c), config.seed, device)?;
+    let mut network = Network::<E, D>::new(config.network(2, outputs), config.seed, device)?;
     let mut adam = Adam::new(
         &network,
         AdamConfig {
@@ -120,39 +121,62 @@ pub fn fit_image<E: Float, D: Device<E>>(
             ..Default::default()
         },
     )?;
+    let mut history = Vec::with_capacity(config.steps);
+    for s in 1..=config.steps {
+        let loss = step(s, &mut network, &mut adam)?;
+        let psnr = if config.measures(s) {
+            Some(measure(&network)?)
+        } else {
+            None
+        };
+        let record = StepRecord {
+            step: s,
+            loss,
+            psnr,
+        };
+        observe(&record);
+        history.push(record);
+    }
+    Ok(Fitted { network, history })
+}
+
+/// Fits `image` (coordinates per [`Image::coords`]) and reports each step to `observe`.
+pub fn fit_image<E: Float, D: Device<E>>(
+    image: &Image,
+    config: &FitConfig,
+    device: &D,
+    observe: impl FnMut(&StepRecord),
+) -> Result<Fitted<E, D>> {
+    config.validate()?;
+    let c = image.channels;
+    let coords = image.coords();
+    let values = image.to_signed();
     let full = (
         to_matrix::<E, D>(device, &coords, 2),
         to_matrix::<E, D>(device, &values, c),
     );
     let mut sampler = MinibatchSampler::new(image.width * image.height, config.seed)?;
-    let mut history = Vec::with_capacity(config.steps);
-    for step in 1..=config.steps {
-        let (x, y) = match config.batch {
-            None => full.clone(),
-            Some(b) => {
-                let idx = sampler.next_batch(b);
-                (
-                    to_matrix::<E, D>(device, &gather_rows(&coords, 2, &idx), 2),
-                    to_matrix::<E, D>(device, &gather_rows(&values, c, &idx), c),
-                )
-            }
-        };
-        let loss = train_step(&mut network, &mut adam, |net, tr| {
-            let jet = net.jet(&x, Order::Value, tr)?;
-            Ok(mse(tr, jet.value, &y))
-        })?;
-        let psnr = if config.measures(step) {
-            Some(psnr(
-                &predict(&network, image.width, image.height)?,
-                image,
-                None,
-            )?)
-        } else {
-            None
-        };
-        let record = StepRecord { step, loss, psnr };
-        observe(&record);
-        history.push(record);
-    }
-    Ok(Fitted { network, history })
+    run_fit(
+        config,
+        c,
+        device,
+        |_, network, adam| {
+            let (x, y) = match config.batch {
+                None => full.clone(),
+                Some(b) => {
+                    let idx = sampler.next_batch(b);
+                    (
+                        to_matrix::<E, D>(device, &gather_rows(&coords, 2, &idx), 2),
+                        to_matrix::<E, D>(device, &gather_rows(&values, c, &idx), c),
+                    )
+                }
+            };
+            train_step(network, adam, |net, tr| {
+                let jet = net.jet(&x, Order::Value, tr)?;
+                Ok(mse(tr, jet.value, &y))
+            })
+        },
+        |network| psnr(&predict(network, image.width, image.height)?, image, None),
+        observe,
+    )
 }

@@ -13,10 +13,10 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use siren_core::train::{gather_rows, to_matrix, train_step, uniform_points};
-use siren_core::{Adam, AdamConfig, Error, Float, Network, Order, Result};
+use siren_core::{Adam, Error, Float, Network, Order, Result};
 
 use crate::antialias::jittered_coords;
-use crate::fit::{FitConfig, Fitted, StepRecord};
+use crate::fit::{run_fit, FitConfig, Fitted, StepRecord};
 use crate::mask::Mask;
 use crate::metrics::psnr;
 use crate::priors::{hessian_frobenius_prior, tv_prior, Prior};
@@ -90,7 +90,7 @@ pub fn inpaint<E: Float, D: Device<E>>(
     mask: &Mask,
     config: &InpaintConfig,
     device: &D,
-    mut observe: impl FnMut(&StepRecord),
+    observe: impl FnMut(&StepRecord),
 ) -> Result<Fitted<E, D>> {
     config.validate()?;
     if (mask.width, mask.height) != (image.width, image.height) {
@@ -109,17 +109,8 @@ pub fn inpaint<E: Float, D: Device<E>>(
     let target = to_matrix::<E, D>(device, &gather_rows(&image.to_signed(), c, &known), c);
     let plain = to_matrix::<E, D>(device, &coords, 2);
     let mut rng = ChaCha8Rng::seed_from_u64(fit.seed ^ 0x5eed);
-    let mut network = Network::<E, D>::new(fit.network(2, c), fit.seed, device)?;
-    let mut adam = Adam::new(
-        &network,
-        AdamConfig {
-            lr: fit.lr,
-            ..Default::default()
-        },
-    )?;
     let m = known.len();
-    let mut history = Vec::with_capacity(fit.steps);
-    for step in 1..=fit.steps {
+    let step = |_: usize, network: &mut Network<E, D>, adam: &mut Adam<E, D>| {
         let samples = match config.antialias {
             Some(k) => Some((
                 k,
@@ -138,7 +129,7 @@ pub fn inpaint<E: Float, D: Device<E>>(
                 2,
             )
         });
-        let loss = train_step(&mut network, &mut adam, |net, tr| {
+        train_step(network, adam, |net, tr| {
             let pixels = match &samples {
                 None => net.jet(&plain, Order::Value, tr)?.value,
                 Some((k, x)) => {
@@ -165,19 +156,14 @@ pub fn inpaint<E: Float, D: Device<E>>(
             };
             let w = E::of(config.prior.weight());
             Ok(tr.apply2(rmse, prior, |r, p| r + p * w))
-        })?;
-        let psnr = if fit.measures(step) {
-            Some(psnr(
-                &predict(&network, image.width, image.height)?,
-                image,
-                None,
-            )?)
-        } else {
-            None
-        };
-        let record = StepRecord { step, loss, psnr };
-        observe(&record);
-        history.push(record);
-    }
-    Ok(Fitted { network, history })
+        })
+    };
+    run_fit(
+        fit,
+        c,
+        device,
+        step,
+        |network| psnr(&predict(network, image.width, image.height)?, image, None),
+        observe,
+    )
 }

@@ -15,9 +15,9 @@
 use dfdx::prelude::*;
 use serde::{Deserialize, Serialize};
 use siren_core::train::{mse, to_matrix, train_step};
-use siren_core::{Adam, AdamConfig, Error, Float, Network, Order, Result};
+use siren_core::{Error, Float, Order, Result};
 
-use crate::fit::{FitConfig, Fitted, StepRecord};
+use crate::fit::{run_fit, FitConfig, Fitted, StepRecord};
 use crate::metrics::psnr;
 use crate::raster::Image;
 use crate::render::predict;
@@ -115,7 +115,7 @@ pub fn poisson_reconstruct<E: Float, D: Device<E>>(
     target: PoissonTarget,
     config: &FitConfig,
     device: &D,
-    mut observe: impl FnMut(&StepRecord),
+    observe: impl FnMut(&StepRecord),
 ) -> Result<Fitted<E, D>> {
     config.validate()?;
     if config.batch.is_some() {
@@ -129,39 +129,29 @@ pub fn poisson_reconstruct<E: Float, D: Device<E>>(
         PoissonTarget::Gradient => to_matrix::<E, D>(device, &sobel_gradient(image), c),
         PoissonTarget::Laplacian => to_matrix::<E, D>(device, &discrete_laplacian(image), c),
     };
-    let mut network = Network::<E, D>::new(config.network(2, c), config.seed, device)?;
-    let mut adam = Adam::new(
-        &network,
-        AdamConfig {
-            lr: config.lr,
-            ..Default::default()
+    run_fit(
+        config,
+        c,
+        device,
+        |_, network, adam| {
+            train_step(network, adam, |net, tr| match target {
+                PoissonTarget::Gradient => {
+                    let jet = net.jet(&x, Order::Gradient, tr)?;
+                    let g = jet.gradient.expect("gradient carried");
+                    let g = tr.apply(g, |g| g.reshape_like(&(2 * n, c)));
+                    Ok(mse(tr, g, &goal))
+                }
+                PoissonTarget::Laplacian => {
+                    let jet = net.jet(&x, Order::Diagonal, tr)?;
+                    let lap = jet.laplacian(tr, &[0, 1])?;
+                    Ok(mse(tr, lap, &goal))
+                }
+            })
         },
-    )?;
-    let mut history = Vec::with_capacity(config.steps);
-    for step in 1..=config.steps {
-        let loss = train_step(&mut network, &mut adam, |net, tr| match target {
-            PoissonTarget::Gradient => {
-                let jet = net.jet(&x, Order::Gradient, tr)?;
-                let g = jet.gradient.expect("gradient carried");
-                let g = tr.apply(g, |g| g.reshape_like(&(2 * n, c)));
-                Ok(mse(tr, g, &goal))
-            }
-            PoissonTarget::Laplacian => {
-                let jet = net.jet(&x, Order::Diagonal, tr)?;
-                let lap = jet.laplacian(tr, &[0, 1])?;
-                Ok(mse(tr, lap, &goal))
-            }
-        })?;
-        let psnr = if config.measures(step) {
-            let corrected =
-                offset_corrected(&predict(&network, image.width, image.height)?, image)?;
-            Some(psnr(&corrected, image, None)?)
-        } else {
-            None
-        };
-        let record = StepRecord { step, loss, psnr };
-        observe(&record);
-        history.push(record);
-    }
-    Ok(Fitted { network, history })
+        |network| {
+            let corrected = offset_corrected(&predict(network, image.width, image.height)?, image)?;
+            psnr(&corrected, image, None)
+        },
+        observe,
+    )
 }
