@@ -47,6 +47,9 @@ pub struct PdeFlags {
     /// Override the learning rate.
     #[arg(long)]
     lr: Option<f64>,
+    /// Which networks to train (comma-separated from siren, tanh, relu).
+    #[arg(long, default_value = "siren,tanh,relu", value_delimiter = ',')]
+    models: Vec<String>,
     /// Nodes per side of the reference and evaluation grid.
     #[arg(long, default_value_t = 257)]
     grid: usize,
@@ -75,6 +78,17 @@ impl PdeFlags {
             MediumArg::Heterogeneous => vec![("heterogeneous", true)],
             MediumArg::Both => vec![("uniform", false), ("heterogeneous", true)],
         }
+    }
+
+    /// The compared networks this run trains.
+    fn models(&self, inputs: usize, outputs: usize, paper_width: usize) -> Result<Vec<(&'static str, siren_core::NetworkConfig)>> {
+        let all = compared_models(self.scale(), inputs, outputs, paper_width);
+        for m in &self.models {
+            if !all.iter().any(|(name, _)| name.eq_ignore_ascii_case(m)) {
+                return Err(siren_core::Error::InvalidInput(format!("unknown model {m:?}; choose from siren, tanh, relu")));
+            }
+        }
+        Ok(all.into_iter().filter(|(name, _)| self.models.iter().any(|m| name.eq_ignore_ascii_case(m))).collect())
     }
 
     fn check(&self) -> Result<()> {
@@ -157,7 +171,7 @@ pub fn wave(a: WaveArgs) -> Result<()> {
             "---|".repeat(times.len())
         );
         let mut panels = Vec::new();
-        for (model, config) in compared_models(f.scale(), 3, 1, 512) {
+        for (model, config) in f.models(3, 1, 512)? {
             let label = format!("wave {name} {model}");
             let net = train_wave::<f32, Cpu>(config, &exp, &dev, progress(f.quiet, &label, 100))?;
             net.save(dir.join(format!("wave_{name}_{model}.safetensors")))?;
@@ -177,7 +191,7 @@ pub fn wave(a: WaveArgs) -> Result<()> {
         panels.push(reference.into_iter().map(|(_, u)| u).collect());
         field_grid(&dir.join(format!("wave_{name}.png")), &panels, n, &scales)?;
         report += &format!(
-            "\n`wave_{name}.png`: rows SIREN, tanh, ReLU, reference; columns t = 0 ... 0.4.\n\n"
+            "\n`wave_{name}.png`: rows: the models in the table, then the reference; columns t = 0 ... 0.4.\n\n"
         );
     }
     write_atomic(&dir.join("errors.md"), report.as_bytes())?;
@@ -239,7 +253,7 @@ pub fn helmholtz(a: HelmholtzArgs) -> Result<()> {
             exp.steps
         );
         let mut panels = Vec::new();
-        for (model, config) in compared_models(f.scale(), 2, 2, 256) {
+        for (model, config) in f.models(2, 2, 256)? {
             let label = format!("helmholtz {name} {model}");
             let net = train_helmholtz::<f32, Cpu>(
                 config,
@@ -264,7 +278,7 @@ pub fn helmholtz(a: HelmholtzArgs) -> Result<()> {
             n,
             &[scale, scale],
         )?;
-        report += &format!("\n`helmholtz_{name}.png`: rows SIREN, tanh, ReLU, reference; columns Re u, Im u (PML included).\n\n");
+        report += &format!("\n`helmholtz_{name}.png`: rows: the models in the table, then the reference; columns Re u, Im u (PML included).\n\n");
     }
     write_atomic(&dir.join("errors.md"), report.as_bytes())?;
     write_atomic(
