@@ -81,14 +81,24 @@ impl PdeFlags {
     }
 
     /// The compared networks this run trains.
-    fn models(&self, inputs: usize, outputs: usize, paper_width: usize) -> Result<Vec<(&'static str, siren_core::NetworkConfig)>> {
+    fn models(
+        &self,
+        inputs: usize,
+        outputs: usize,
+        paper_width: usize,
+    ) -> Result<Vec<(&'static str, siren_core::NetworkConfig)>> {
         let all = compared_models(self.scale(), inputs, outputs, paper_width);
         for m in &self.models {
             if !all.iter().any(|(name, _)| name.eq_ignore_ascii_case(m)) {
-                return Err(siren_core::Error::InvalidInput(format!("unknown model {m:?}; choose from siren, tanh, relu")));
+                return Err(siren_core::Error::InvalidInput(format!(
+                    "unknown model {m:?}; choose from siren, tanh, relu"
+                )));
             }
         }
-        Ok(all.into_iter().filter(|(name, _)| self.models.iter().any(|m| name.eq_ignore_ascii_case(m))).collect())
+        Ok(all
+            .into_iter()
+            .filter(|(name, _)| self.models.iter().any(|m| name.eq_ignore_ascii_case(m)))
+            .collect())
     }
 
     fn check(&self) -> Result<()> {

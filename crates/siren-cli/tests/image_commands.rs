@@ -62,6 +62,27 @@ fn fit_then_render_at_higher_resolution_and_wider_extent() {
     ] {
         assert!(out.join(f).exists(), "{f} missing");
     }
+    // the model file records the config it was trained with
+    let bytes = std::fs::read(out.join("model.safetensors")).unwrap();
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    let config = &header.metadata().as_ref().unwrap()["siren_rs.config"];
+    assert!(config.contains("\"hidden_features\":32"), "{config}");
+    let pt = d.join("pt");
+    let mut args = vec![
+        "fit",
+        img.to_str().unwrap(),
+        "--bias-init",
+        "pytorch",
+        "--out",
+        pt.to_str().unwrap(),
+        "--quiet",
+    ];
+    args.extend(SMALL);
+    assert!(siren(&args).0);
+    let bytes = std::fs::read(pt.join("model.safetensors")).unwrap();
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    assert!(header.metadata().as_ref().unwrap()["siren_rs.config"]
+        .contains("\"bias_init\":\"pytorch\""));
     let log = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
     assert_eq!(log.lines().count(), 30);
     let model = out.join("model.safetensors");

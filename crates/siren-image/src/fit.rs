@@ -74,6 +74,7 @@ impl FitConfig {
     pub fn network(&self, inputs: usize, outputs: usize) -> NetworkConfig {
         NetworkConfig::siren(inputs, outputs, self.hidden_features, self.hidden_layers)
             .with_w0(self.w0, self.w0)
+            .with_bias_init(self.bias_init)
     }
 
     /// Whether step `step` (1-based) is a measuring step.

@@ -31,7 +31,7 @@ pub struct WaveExperiment {
 
 impl WaveExperiment {
     /// A CPU-sized version (minutes): 2,048 interior and 1,024 initial points per step,
-    /// 1,500 steps with the time window opening over the first 1,000, lr $10^{-3}$, initial
+    /// 1,500 steps with the time window opening over the first 1,000, lr $10^{-4}$, initial
     /// conditions weighted $\lambda_2 = 10^4$, $\lambda_1 = 10^2$ (the residual of a pulse this
     /// narrow is $O(1/\sigma)$ larger than its values), and a
     /// wider source ($\sigma = 5\cdot10^{-3}$, peak 1) that the small networks of the quick
@@ -55,7 +55,7 @@ impl WaveExperiment {
                 neumann: 1e2,
                 dirichlet: 1e4,
             },
-            lr: 1e-3,
+            lr: 1e-4,
             steps: 1500,
             seed: 0,
         }
