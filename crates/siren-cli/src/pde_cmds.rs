@@ -130,6 +130,15 @@ fn progress(quiet: bool, label: &str, every: usize) -> impl FnMut(usize, f64) + 
     }
 }
 
+/// Writes `errors.md` and `errors.json` and prints the table.
+fn write_report(dir: &std::path::Path, report: &str, json: &[serde_json::Value]) -> Result<()> {
+    write_atomic(&dir.join("errors.md"), report.as_bytes())?;
+    let json = serde_json::to_string_pretty(json).unwrap_or_default();
+    write_atomic(&dir.join("errors.json"), json.as_bytes())?;
+    println!("{report}");
+    Ok(())
+}
+
 #[derive(Args, Debug)]
 pub struct WaveArgs {
     #[command(flatten)]
@@ -204,15 +213,7 @@ pub fn wave(a: WaveArgs) -> Result<()> {
             "\n`wave_{name}.png`: rows: the models in the table, then the reference; columns t = 0 ... 0.4.\n\n"
         );
     }
-    write_atomic(&dir.join("errors.md"), report.as_bytes())?;
-    write_atomic(
-        &dir.join("errors.json"),
-        serde_json::to_string_pretty(&json)
-            .unwrap_or_default()
-            .as_bytes(),
-    )?;
-    println!("{report}");
-    Ok(())
+    write_report(&dir, &report, &json)
 }
 
 #[derive(Args, Debug)]
@@ -290,13 +291,5 @@ pub fn helmholtz(a: HelmholtzArgs) -> Result<()> {
         )?;
         report += &format!("\n`helmholtz_{name}.png`: rows: the models in the table, then the reference; columns Re u, Im u (PML included).\n\n");
     }
-    write_atomic(&dir.join("errors.md"), report.as_bytes())?;
-    write_atomic(
-        &dir.join("errors.json"),
-        serde_json::to_string_pretty(&json)
-            .unwrap_or_default()
-            .as_bytes(),
-    )?;
-    println!("{report}");
-    Ok(())
+    write_report(&dir, &report, &json)
 }

@@ -57,20 +57,7 @@ pub fn ssim(estimate: &Image, truth: &Image, mask: Option<&[bool]>) -> Result<f6
     let (c1, c2) = (0.01f64.powi(2), 0.03f64.powi(2));
     let (mut total, mut count) = (0.0, 0usize);
     for ch in 0..c {
-        let x: Vec<f64> = estimate
-            .data
-            .iter()
-            .skip(ch)
-            .step_by(c)
-            .map(|v| v.clamp(0.0, 1.0) as f64)
-            .collect();
-        let y: Vec<f64> = truth
-            .data
-            .iter()
-            .skip(ch)
-            .step_by(c)
-            .map(|v| v.clamp(0.0, 1.0) as f64)
-            .collect();
+        let (x, y) = (estimate.channel(ch), truth.channel(ch));
         let blur = |f: &dyn Fn(usize) -> f64| -> Vec<f64> { gaussian_blur(w, h, &kernel, f) };
         let mx = blur(&|i| x[i]);
         let my = blur(&|i| y[i]);

@@ -134,6 +134,16 @@ impl Image {
         Self::new(width, height, self.channels, data)
     }
 
+    /// Channel `ch` as `f64` values clipped to $[0, 1]$, row-major.
+    pub fn channel(&self, ch: usize) -> Vec<f64> {
+        self.data
+            .iter()
+            .skip(ch)
+            .step_by(self.channels)
+            .map(|v| v.clamp(0.0, 1.0) as f64)
+            .collect()
+    }
+
     /// Grey copy (mean of RGB), or itself if already grey.
     pub fn to_grey(&self) -> Self {
         if self.channels == 1 {

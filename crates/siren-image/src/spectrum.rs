@@ -12,13 +12,7 @@ pub fn energy_above(image: &Image, cutoff: f64) -> f64 {
     let (w, h, c) = (image.width, image.height, image.channels);
     let (mut high, mut total) = (0.0, 0.0);
     for ch in 0..c {
-        let vals: Vec<f64> = image
-            .data
-            .iter()
-            .skip(ch)
-            .step_by(c)
-            .map(|&v| v as f64)
-            .collect();
+        let vals = image.channel(ch);
         let mean = vals.iter().sum::<f64>() / vals.len() as f64;
         // DFT along rows of each column, then along columns: separable 2-D DFT.
         let mut rows: Vec<(f64, f64)> = vec![(0.0, 0.0); w * h];
