@@ -1,18 +1,11 @@
 //! `siren fit`, `render`, `inpaint`, `poisson` end to end on a small real image, and their
 //! answers to bad input.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
-fn siren(args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_siren"))
-        .args(args)
-        .output()
-        .expect("run siren");
-    let text =
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    (out.status.success(), text)
-}
+use std::path::{Path, PathBuf};
+
+use common::{saved_config, siren};
 
 fn scratch(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("siren-cli-{}-{name}", std::process::id()));
@@ -63,9 +56,7 @@ fn fit_then_render_at_higher_resolution_and_wider_extent() {
         assert!(out.join(f).exists(), "{f} missing");
     }
     // the model file records the config it was trained with
-    let bytes = std::fs::read(out.join("model.safetensors")).unwrap();
-    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
-    let config = &header.metadata().as_ref().unwrap()["siren_rs.config"];
+    let config = saved_config(&out.join("model.safetensors"));
     assert!(config.contains("\"hidden_features\":32"), "{config}");
     let pt = d.join("pt");
     let mut args = vec![
@@ -79,10 +70,8 @@ fn fit_then_render_at_higher_resolution_and_wider_extent() {
     ];
     args.extend(SMALL);
     assert!(siren(&args).0);
-    let bytes = std::fs::read(pt.join("model.safetensors")).unwrap();
-    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
-    assert!(header.metadata().as_ref().unwrap()["siren_rs.config"]
-        .contains("\"bias_init\":\"pytorch\""));
+    let config = saved_config(&pt.join("model.safetensors"));
+    assert!(config.contains("\"bias_init\":\"pytorch\""), "{config}");
     let log = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
     assert_eq!(log.lines().count(), 30);
     let model = out.join("model.safetensors");

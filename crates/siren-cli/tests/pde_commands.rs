@@ -1,16 +1,8 @@
 //! `siren wave` and `siren helmholtz` end to end at a few steps, and their answers to bad input.
 
-use std::process::Command;
+mod common;
 
-fn siren(args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_siren"))
-        .args(args)
-        .output()
-        .expect("run siren");
-    let text =
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    (out.status.success(), text)
-}
+use common::siren;
 
 #[test]
 fn wave_and_helmholtz_write_tables_and_figures() {
