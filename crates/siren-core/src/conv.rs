@@ -150,4 +150,85 @@ impl<E: Float, D: Device<E>> Conv2d<E, D> {
             cols.matmul(wt) + bias
         }))
     }
+
+    /// A partial convolution (Liu et al. 2018): the convolution of the known inputs only,
+    /// rescaled by $K^2 / (\text{known taps})$ so that a partly known window gives the same
+    /// magnitude as a full one, and 0 where no tap is known. `known` flags each pixel of the
+    /// `(batch, height, width)` maps; returns the output and its updated flags (a pixel is
+    /// known once any tap of its window was).
+    #[allow(clippy::too_many_arguments)]
+    pub fn forward_partial<T: Tape<E, D>>(
+        &self,
+        tr: &mut Tracer<E, D, T>,
+        x: Matrix<E, D>,
+        patches: &Patches<E, D>,
+        known: &[bool],
+        batch: usize,
+        height: usize,
+        width: usize,
+    ) -> Result<(Matrix<E, D>, Vec<bool>)> {
+        let (rows, channels) = *x.shape();
+        if known.len() != rows || batch * height * width != rows {
+            return Err(Error::InvalidInput(format!(
+                "a partial convolution needs one flag per pixel: {} flags for a ({rows}, {channels}) map of {batch}x{height}x{width}",
+                known.len()
+            )));
+        }
+        let r = (self.kernel / 2) as i64;
+        let taps = (self.kernel * self.kernel) as f64;
+        let mut ratio = Vec::with_capacity(rows);
+        let mut next = Vec::with_capacity(rows);
+        for b in 0..batch {
+            for y in 0..height as i64 {
+                for x in 0..width as i64 {
+                    let mut count = 0usize;
+                    for dy in -r..=r {
+                        for dx in -r..=r {
+                            let (yy, xx) = (y + dy, x + dx);
+                            if (0..height as i64).contains(&yy)
+                                && (0..width as i64).contains(&xx)
+                                && known[(b * height + yy as usize) * width + xx as usize]
+                            {
+                                count += 1;
+                            }
+                        }
+                    }
+                    next.push(count > 0);
+                    ratio.push(if count > 0 { taps / count as f64 } else { 0.0 });
+                }
+            }
+        }
+        let device = x.device().clone();
+        let out = self.map.weight.shape().0;
+        let column = |v: Vec<E>, cols: usize| -> Matrix<E, D> {
+            device
+                .tensor_from_vec(v, (rows,))
+                .broadcast_like::<_, Axis<1>>(&(rows, cols))
+        };
+        let input_mask = column(
+            known
+                .iter()
+                .map(|&k| if k { E::one() } else { E::zero() })
+                .collect(),
+            channels,
+        );
+        let scale = column(ratio.iter().map(|&v| E::of(v)).collect(), out);
+        let valid = column(
+            next.iter()
+                .map(|&k| if k { E::one() } else { E::zero() })
+                .collect(),
+            out,
+        );
+        let masked = tr.apply(x, |x| x * input_mask);
+        let y = self.forward(tr, masked, patches)?;
+        let bias = self
+            .map
+            .bias
+            .clone()
+            .broadcast_like::<_, Axis<0>>(&(rows, out));
+        // (Wx + b - b) * ratio + b, zeroed where nothing was known: every op has the taped
+        // tensor as an operand, so the bias keeps its gradient.
+        let y = tr.apply(y, |y| ((y - bias.clone()) * scale + bias) * valid);
+        Ok((y, next))
+    }
 }

@@ -39,6 +39,7 @@
 //! # Ok::<(), siren_core::Error>(())
 //! ```
 
+pub mod checkpoint;
 pub mod config;
 pub mod conv;
 pub mod device;

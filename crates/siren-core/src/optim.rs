@@ -59,17 +59,17 @@ impl AdamConfig {
 
 /// First and second moments of one layer.
 #[derive(Clone, Debug)]
-struct Moments<E: Float, D: Device<E>> {
-    weight: (Matrix<E, D>, Matrix<E, D>),
-    bias: (Vector<E, D>, Vector<E, D>),
+pub(crate) struct Moments<E: Float, D: Device<E>> {
+    pub(crate) weight: (Matrix<E, D>, Matrix<E, D>),
+    pub(crate) bias: (Vector<E, D>, Vector<E, D>),
 }
 
 /// Adam state for one model ([`Parameters`]).
 #[derive(Clone, Debug)]
 pub struct Adam<E: Float, D: Device<E>> {
     config: AdamConfig,
-    step: u64,
-    moments: Vec<Moments<E, D>>,
+    pub(crate) step: u64,
+    pub(crate) moments: Vec<Moments<E, D>>,
 }
 
 impl<E: Float, D: Device<E>> Adam<E, D> {
@@ -112,6 +112,45 @@ impl<E: Float, D: Device<E>> Adam<E, D> {
 
     /// Applies one update from the gradients of a finished reverse pass.
     pub fn update(&mut self, model: &mut impl Parameters<E, D>, grads: &Gradients<E, D>) {
+        self.update_scaled(model, grads, 1.0);
+    }
+
+    /// Clips the gradient to global L2 norm `max_norm` (PyTorch's `clip_grad_norm_`: scale
+    /// by $\min(1, \text{max\_norm} / (\lVert g \rVert + 10^{-6}))$), then updates.
+    /// Returns the norm before clipping.
+    pub fn update_clipped(
+        &mut self,
+        model: &mut impl Parameters<E, D>,
+        grads: &Gradients<E, D>,
+        max_norm: f64,
+    ) -> f64 {
+        let mut squares = 0.0f64;
+        for layer in model.dense() {
+            squares += grads
+                .get::<(usize, usize)>(&layer.weight)
+                .square()
+                .sum::<(), _>()
+                .as_vec()[0]
+                .as_f64();
+            squares += grads
+                .get::<(usize,)>(&layer.bias)
+                .square()
+                .sum::<(), _>()
+                .as_vec()[0]
+                .as_f64();
+        }
+        let norm = squares.sqrt();
+        let scale = (max_norm / (norm + 1e-6)).min(1.0);
+        self.update_scaled(model, grads, scale);
+        norm
+    }
+
+    fn update_scaled(
+        &mut self,
+        model: &mut impl Parameters<E, D>,
+        grads: &Gradients<E, D>,
+        scale: f64,
+    ) {
         self.step += 1;
         let c = self.config;
         let t = self.step as i32;
@@ -121,9 +160,15 @@ impl<E: Float, D: Device<E>> Adam<E, D> {
         let step_size = c.lr * bc2_sqrt / bc1;
         let eps = E::of(c.eps * bc2_sqrt);
         for (layer, moments) in model.dense_mut().into_iter().zip(&mut self.moments) {
-            let g = grads.get(&layer.weight);
+            let mut g = grads.get(&layer.weight);
+            if scale != 1.0 {
+                g = g * E::of(scale);
+            }
             adam_tensor(&mut layer.weight, g, &mut moments.weight, c, step_size, eps);
-            let g = grads.get(&layer.bias);
+            let mut g = grads.get(&layer.bias);
+            if scale != 1.0 {
+                g = g * E::of(scale);
+            }
             adam_tensor(&mut layer.bias, g, &mut moments.bias, c, step_size, eps);
         }
     }

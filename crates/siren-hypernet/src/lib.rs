@@ -1,6 +1,26 @@
-//! # siren-hypernet (not built yet)
+//! # siren-hypernet
 //!
-//! Will own the CelebA loader (official layout, any stored size, centre crop to 32x32), the
-//! encoders (CNN, set encoders, partial-convolution CNN), the hypernetwork that maps a latent
-//! code to the weights of a 2 -> 256x3 -> 3 SIREN, and the evaluation of reconstruction error
-//! against the number of context pixels. Nothing is implemented yet.
+//! Given a few pixels of a face, produce a whole SIREN that renders it (the SIREN paper's
+//! Section 4.4): an encoder maps the context pixels to a latent code, a hypernetwork maps the
+//! code to the weights of a SIREN, and the SIREN renders the face at every coordinate.
+//!
+//! - [`celeba`]: CelebA in its official layout at any stored size, centre-cropped and resized
+//!   to small squares, cached.
+//! - [`model`]: the encoders (CNN, sine and ReLU set encoders, partial-convolution CNN), the
+//!   hypernetwork, and the batched evaluation of the generated SIRENs.
+//! - [`training`]: context sampling, the loss, training with checkpoints, and evaluation by
+//!   the number of context pixels.
+//!
+//! The loss for a batch of $B$ faces with targets $b_i$ at the $HW$ pixel centres $x_p$:
+//! $$\mathcal L = \frac{1}{3BHW}\sum_{i,p} \lVert \Phi_i(x_p) - b_{i,p} \rVert^2
+//!   + \lambda_1 \frac{1}{Bk} \sum_i \lVert z_i \rVert^2
+//!   + \lambda_2 \frac{1}{B\,l} \sum_i \lVert p_i \rVert^2,$$
+//! with $z_i$ the latent code, $p_i$ the $l$ generated SIREN parameters (the original:
+//! $\lambda_1 = 0.1$, $\lambda_2 = 100$).
+
+pub mod celeba;
+pub mod model;
+pub mod training;
+
+pub use celeba::{CelebaSource, Faces, Split};
+pub use model::{Context, EncoderKind, Generated, Hypernet, HypernetConfig};

@@ -1,0 +1,591 @@
+//! Encoders, the hypernetwork, and the SIRENs it emits, evaluated batched.
+//!
+//! For a batch of $B$ faces with context masks, an encoder gives latents $z \in
+//! \mathbb{R}^{B \times k}$. For every tensor $p_j$ of the generated SIREN
+//! ($W_0, b_0, \dots, W_L, b_L$) a ReLU MLP maps $z \mapsto p_j$ (batch of $B$ tensors).
+//! The SIREN for face $i$ is then
+//! $$\Phi_i(x) = W^i_L h_{L} + b^i_L, \quad h_{l+1} = \sin\big(\omega_0 (W^i_l h_l + b^i_l)\big),
+//!   \ h_0 = x,$$
+//! evaluated for all faces at once as batched matrix products (one weight matrix per face).
+//!
+//! Initialisation as the original code: every MLP is Kaiming-normal except its last layer,
+//! whose weights are divided by 100 so the first SIRENs vary little between faces, and whose
+//! bias sets the typical generated tensor: $U(-1/n, 1/n)$ for a SIREN weight of fan-in $n$,
+//! $U(-1/\sqrt{m}, 1/\sqrt{m})$ for a SIREN bias ($m$ = the MLP's hidden width).
+
+use dfdx::prelude::*;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use siren_core::conv::{Conv2d, Patches};
+use siren_core::network::{Dense, Matrix, Parameters, Stack};
+use siren_core::{Error, Float, LastLayer, Network, NetworkConfig, Order, Result, Tracer};
+
+/// Which encoder turns context pixels into a latent code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EncoderKind {
+    /// Convolutional encoder on the context image (unknown pixels set to 0).
+    Cnn,
+    /// Set encoder over `(row, col, r, g, b)` of the context pixels, sine activations.
+    SetSine,
+    /// Set encoder with ReLU activations.
+    SetRelu,
+    /// The convolutional encoder with partial convolutions, which see the mask.
+    PartialCnn,
+}
+
+impl EncoderKind {
+    /// Every encoder, in the paper's table order.
+    pub const ALL: [EncoderKind; 4] = [
+        EncoderKind::Cnn,
+        EncoderKind::SetSine,
+        EncoderKind::SetRelu,
+        EncoderKind::PartialCnn,
+    ];
+
+    /// Name used on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            EncoderKind::Cnn => "cnn",
+            EncoderKind::SetSine => "set-sine",
+            EncoderKind::SetRelu => "set-relu",
+            EncoderKind::PartialCnn => "partial-cnn",
+        }
+    }
+}
+
+/// Shape of the whole model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HypernetConfig {
+    /// Encoder.
+    pub encoder: EncoderKind,
+    /// Side of the (square) faces.
+    pub image_size: usize,
+    /// Latent size $k$.
+    pub latent: usize,
+    /// Hidden width of the generated SIREN.
+    pub siren_width: usize,
+    /// Hidden-to-hidden layers of the generated SIREN (3: `2 -> w -> w -> w -> w -> 3`).
+    pub siren_hidden_layers: usize,
+    /// $\omega_0$ of every sine layer of the generated SIREN.
+    pub w0: f64,
+    /// Hidden width of each hypernetwork MLP.
+    pub hyper_width: usize,
+    /// Hidden-to-hidden layers of each hypernetwork MLP (1: `k -> m -> m -> numel`).
+    pub hyper_hidden_layers: usize,
+    /// Channels of the convolutional encoders (the first convolution has half).
+    pub cnn_channels: usize,
+    /// Residual blocks of 5x5 convolutions in the convolutional encoders.
+    pub cnn_blocks: usize,
+    /// Width of the set encoders.
+    pub set_width: usize,
+    /// Hidden layers of the set encoders.
+    pub set_hidden_layers: usize,
+}
+
+impl HypernetConfig {
+    /// The paper's model: 2 -> 256x3 -> 3 SIREN (198,915 parameters), latent 256,
+    /// MLPs 256 -> 256 -> 256 -> numel, CNN with 256 channels and four residual blocks.
+    pub fn paper(encoder: EncoderKind) -> Self {
+        Self {
+            encoder,
+            image_size: 32,
+            latent: 256,
+            siren_width: 256,
+            siren_hidden_layers: 3,
+            w0: 30.0,
+            hyper_width: 256,
+            hyper_hidden_layers: 1,
+            cnn_channels: 256,
+            cnn_blocks: 4,
+            set_width: 256,
+            set_hidden_layers: 2,
+        }
+    }
+
+    /// A CPU-sized model with the same structure: SIREN 2 -> 64x3 -> 3, latent 128, MLPs of
+    /// width 128, CNN with 32 channels and one residual block.
+    pub fn quick(encoder: EncoderKind) -> Self {
+        Self {
+            encoder,
+            image_size: 32,
+            latent: 128,
+            siren_width: 64,
+            siren_hidden_layers: 3,
+            w0: 30.0,
+            hyper_width: 128,
+            hyper_hidden_layers: 1,
+            cnn_channels: 32,
+            cnn_blocks: 1,
+            set_width: 128,
+            set_hidden_layers: 2,
+        }
+    }
+
+    /// The generated SIREN as a siren-core config (sine everywhere, linear last layer).
+    pub fn siren(&self) -> NetworkConfig {
+        NetworkConfig::siren(2, 3, self.siren_width, self.siren_hidden_layers)
+            .with_w0(self.w0, self.w0)
+            .with_last_layer(LastLayer::Linear)
+    }
+
+    /// Checks every value.
+    pub fn validate(&self) -> Result<()> {
+        for (name, v) in [
+            ("image_size", self.image_size),
+            ("latent", self.latent),
+            ("siren_width", self.siren_width),
+            ("hyper_width", self.hyper_width),
+            ("cnn_channels", self.cnn_channels),
+            ("set_width", self.set_width),
+        ] {
+            if v == 0 {
+                return Err(Error::InvalidConfig(format!(
+                    "{name} must be at least 1, got 0"
+                )));
+            }
+        }
+        if self.cnn_channels < 2 {
+            return Err(Error::InvalidConfig(
+                "cnn_channels must be at least 2".into(),
+            ));
+        }
+        self.siren().validate()
+    }
+}
+
+/// A batch the encoders read: faces and which of their pixels are known.
+#[derive(Clone, Debug)]
+pub struct Context {
+    /// Side of the faces.
+    pub size: usize,
+    /// `(batch * size * size, 3)` values in $[-1, 1]$, face by face, row-major.
+    pub pixels: Vec<f64>,
+    /// `batch * size * size` flags: the pixel is in the context.
+    pub known: Vec<bool>,
+}
+
+impl Context {
+    /// Number of faces.
+    pub fn batch(&self) -> usize {
+        self.known.len() / (self.size * self.size)
+    }
+}
+
+/// The encoder's layers.
+#[derive(Clone, Debug)]
+enum Encoder<E: Float, D: Device<E>> {
+    Set {
+        net: Network<E, D>,
+        relu: bool,
+    },
+    Conv {
+        convs: Vec<Conv2d<E, D>>,
+        positions: Dense<E, D>,
+        partial: bool,
+    },
+}
+
+/// Encoder + hypernetwork; see the module docs.
+#[derive(Clone, Debug)]
+pub struct Hypernet<E: Float, D: Device<E>> {
+    config: HypernetConfig,
+    encoder: Encoder<E, D>,
+    heads: Vec<Network<E, D>>,
+    device: D,
+}
+
+/// The SIREN tensors emitted for a batch, `(batch, numel)` each, with their shapes.
+#[derive(Clone, Debug)]
+pub struct Generated<E: Float, D: Device<E>> {
+    /// Per SIREN layer: weights `(batch, out * in)` and biases `(batch, out)`.
+    pub layers: Vec<(Matrix<E, D>, Matrix<E, D>)>,
+    /// `(fan_in, fan_out)` per layer.
+    pub shapes: Vec<(usize, usize)>,
+    /// The latent codes `(batch, k)`.
+    pub latent: Matrix<E, D>,
+}
+
+impl<E: Float, D: Device<E>> Parameters<E, D> for Hypernet<E, D> {
+    fn dense(&self) -> Vec<&Dense<E, D>> {
+        let mut out: Vec<&Dense<E, D>> = match &self.encoder {
+            Encoder::Set { net, .. } => net.dense(),
+            Encoder::Conv {
+                convs, positions, ..
+            } => convs
+                .iter()
+                .map(|c| &c.map)
+                .chain(std::iter::once(positions))
+                .collect(),
+        };
+        for h in &self.heads {
+            out.extend(h.dense());
+        }
+        out
+    }
+    fn dense_mut(&mut self) -> Vec<&mut Dense<E, D>> {
+        let mut out: Vec<&mut Dense<E, D>> = match &mut self.encoder {
+            Encoder::Set { net, .. } => net.dense_mut(),
+            Encoder::Conv {
+                convs, positions, ..
+            } => convs
+                .iter_mut()
+                .map(|c| &mut c.map)
+                .chain(std::iter::once(positions))
+                .collect(),
+        };
+        for h in &mut self.heads {
+            out.extend(h.dense_mut());
+        }
+        out
+    }
+}
+
+fn relu_of<E: Float, D: Device<E>, T: Tape<E, D>>(
+    tr: &mut Tracer<E, D, T>,
+    x: Matrix<E, D>,
+) -> Matrix<E, D> {
+    tr.apply(x, |x| x.relu())
+}
+
+impl<E: Float, D: Device<E>> Hypernet<E, D> {
+    /// A freshly initialised model (see the module docs), drawn from `seed`.
+    pub fn new(config: HypernetConfig, seed: u64, device: &D) -> Result<Self> {
+        config.validate()?;
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let encoder = match config.encoder {
+            EncoderKind::SetSine | EncoderKind::SetRelu => {
+                let relu = config.encoder == EncoderKind::SetRelu;
+                let net_config = if relu {
+                    NetworkConfig::relu(
+                        5,
+                        config.latent,
+                        config.set_width,
+                        config.set_hidden_layers,
+                    )
+                } else {
+                    NetworkConfig::siren(
+                        5,
+                        config.latent,
+                        config.set_width,
+                        config.set_hidden_layers,
+                    )
+                    .with_last_layer(LastLayer::Sine)
+                };
+                Encoder::Set {
+                    net: Network::new(net_config, rng.gen(), device)?,
+                    relu,
+                }
+            }
+            EncoderKind::Cnn | EncoderKind::PartialCnn => {
+                let c = config.cnn_channels;
+                let mut convs = vec![
+                    Conv2d::new(device, 3, c / 2, 3, &mut rng),
+                    Conv2d::new(device, c / 2, c, 3, &mut rng),
+                ];
+                for _ in 0..config.cnn_blocks {
+                    convs.push(Conv2d::new(device, c, c, 5, &mut rng));
+                    convs.push(Conv2d::new(device, c, c, 5, &mut rng));
+                }
+                convs.push(Conv2d::new(device, c, config.latent, 1, &mut rng));
+                let n = config.image_size * config.image_size;
+                let bound = 1.0 / (n as f64).sqrt();
+                let mut draw = |count: usize| -> Vec<E> {
+                    (0..count)
+                        .map(|_| E::of(rng.gen_range(-bound..bound)))
+                        .collect()
+                };
+                let positions = Dense {
+                    weight: device.tensor_from_vec(draw(n), (1, n)),
+                    bias: device.tensor_from_vec(draw(1), (1,)),
+                };
+                Encoder::Conv {
+                    convs,
+                    positions,
+                    partial: config.encoder == EncoderKind::PartialCnn,
+                }
+            }
+        };
+        let mut heads = Vec::new();
+        for (fan_in, fan_out) in config.siren().layer_shapes() {
+            for is_bias in [false, true] {
+                let numel = if is_bias { fan_out } else { fan_in * fan_out };
+                let head_config = NetworkConfig::relu(
+                    config.latent,
+                    numel,
+                    config.hyper_width,
+                    config.hyper_hidden_layers,
+                );
+                let mut head = Network::new(head_config, rng.gen(), device)?;
+                let last = head.layers_mut().last_mut().expect("an MLP has layers");
+                last.weight = last.weight.clone() * E::of(0.01);
+                let bound = if is_bias {
+                    1.0 / (config.hyper_width as f64).sqrt()
+                } else {
+                    1.0 / fan_in as f64
+                };
+                let bias: Vec<E> = (0..numel)
+                    .map(|_| E::of(rng.gen_range(-bound..bound)))
+                    .collect();
+                last.bias = device.tensor_from_vec(bias, (numel,));
+                heads.push(head);
+            }
+        }
+        Ok(Self {
+            config,
+            encoder,
+            heads,
+            device: device.clone(),
+        })
+    }
+
+    /// The model's shape.
+    pub fn config(&self) -> &HypernetConfig {
+        &self.config
+    }
+
+    /// Number of trainable scalars.
+    pub fn parameter_count(&self) -> usize {
+        self.dense()
+            .iter()
+            .map(|d| d.weight.shape().0 * d.weight.shape().1 + d.bias.shape().0)
+            .sum()
+    }
+
+    /// Latent codes `(batch, k)` of a context batch.
+    pub fn encode<T: Tape<E, D>>(
+        &self,
+        context: &Context,
+        tr: &mut Tracer<E, D, T>,
+    ) -> Result<Matrix<E, D>> {
+        let s = self.config.image_size;
+        let hw = s * s;
+        if context.size != s || context.pixels.len() != context.known.len() * 3 {
+            return Err(Error::InvalidInput(format!(
+                "the context holds {}x{} faces but the model takes {s}x{s}",
+                context.size, context.size
+            )));
+        }
+        let b = context.batch();
+        let dev = &self.device;
+        match &self.encoder {
+            Encoder::Set { net, relu } => {
+                // Pad every face's context to the largest one; padded rows get weight 0.
+                let counts: Vec<usize> = (0..b)
+                    .map(|i| {
+                        context.known[i * hw..(i + 1) * hw]
+                            .iter()
+                            .filter(|&&k| k)
+                            .count()
+                    })
+                    .collect();
+                if counts.iter().any(|&c| c == 0) {
+                    return Err(Error::InvalidInput(
+                        "a set encoder needs at least one context pixel per face".into(),
+                    ));
+                }
+                let kmax = *counts.iter().max().expect("batch is not empty");
+                let coords = siren_core::train::grid(&[s, s]);
+                let mut rows = vec![0.0; b * kmax * 5];
+                let mut weights = vec![0.0; b * kmax];
+                for i in 0..b {
+                    let mut slot = 0;
+                    for p in 0..hw {
+                        if context.known[i * hw + p] {
+                            let r = &mut rows[(i * kmax + slot) * 5..(i * kmax + slot + 1) * 5];
+                            r[..2].copy_from_slice(&coords[p * 2..p * 2 + 2]);
+                            r[2..].copy_from_slice(
+                                &context.pixels[(i * hw + p) * 3..(i * hw + p + 1) * 3],
+                            );
+                            weights[i * kmax + slot] = 1.0 / counts[i] as f64;
+                            slot += 1;
+                        }
+                    }
+                }
+                let x = siren_core::train::to_matrix::<E, D>(dev, &rows, 5);
+                let mut h = net.jet(&x, Order::Value, tr)?.value;
+                if *relu {
+                    h = relu_of(tr, h);
+                }
+                let k = self.config.latent;
+                let w: Stack<E, D> = dev.tensor_from_vec(
+                    weights
+                        .iter()
+                        .flat_map(|&v| std::iter::repeat(E::of(v)).take(k))
+                        .collect(),
+                    (b, kmax, k),
+                );
+                Ok(tr.apply(h, |h| {
+                    (h.reshape_like(&(b, kmax, k)) * w).sum::<(usize, usize), Axis<1>>()
+                }))
+            }
+            Encoder::Conv {
+                convs,
+                positions,
+                partial,
+            } => {
+                let mut mask: Vec<bool> = if *partial {
+                    context.known.clone()
+                } else {
+                    vec![true; b * hw]
+                };
+                let x: Vec<f64> = context
+                    .pixels
+                    .chunks(3)
+                    .zip(&context.known)
+                    .flat_map(|(v, &k)| v.iter().map(move |&v| if k { v } else { 0.0 }))
+                    .collect();
+                let mut h = siren_core::train::to_matrix::<E, D>(dev, &x, 3);
+                let patches3 = Patches::new(dev, b, s, s, 3)?;
+                let patches5 = Patches::new(dev, b, s, s, 5)?;
+                let patches1 = Patches::new(dev, b, s, s, 1)?;
+                let n_blocks = self.config.cnn_blocks;
+                let conv = |tr: &mut Tracer<E, D, T>,
+                            h: Matrix<E, D>,
+                            layer: &Conv2d<E, D>,
+                            mask: &mut Vec<bool>|
+                 -> Result<Matrix<E, D>> {
+                    let patches = match layer.kernel {
+                        1 => &patches1,
+                        3 => &patches3,
+                        _ => &patches5,
+                    };
+                    if *partial {
+                        let (y, next) = layer.forward_partial(tr, h, patches, mask, b, s, s)?;
+                        *mask = next;
+                        Ok(y)
+                    } else {
+                        layer.forward(tr, h, patches)
+                    }
+                };
+                h = conv(tr, h, &convs[0], &mut mask)?;
+                h = relu_of(tr, h);
+                h = conv(tr, h, &convs[1], &mut mask)?;
+                h = relu_of(tr, h);
+                for block in 0..n_blocks {
+                    let y = conv(tr, h.clone(), &convs[2 + 2 * block], &mut mask)?;
+                    let y = relu_of(tr, y);
+                    let y = conv(tr, y, &convs[3 + 2 * block], &mut mask)?;
+                    let y = relu_of(tr, y);
+                    h = tr.apply2(h, y, |h, y| (h + y).relu());
+                }
+                h = conv(tr, h, &convs[2 + 2 * n_blocks], &mut mask)?;
+                h = relu_of(tr, h);
+                // One linear map across the positions, per channel: (b, hw, k) -> (b, k).
+                let k = self.config.latent;
+                let w = positions.weight.clone();
+                let bias = positions
+                    .bias
+                    .clone()
+                    .broadcast_like::<_, Axis<0>>(&(b * k, 1));
+                let y = tr.apply2(h, w, |h, w| {
+                    let h = h
+                        .reshape_like(&(b, hw, k))
+                        .permute::<(usize, usize, usize), Axes3<0, 2, 1>>();
+                    h.matmul(w.permute::<(usize, usize), Axes2<1, 0>>())
+                        .reshape_like(&(b * k, 1))
+                });
+                Ok(tr.apply(y, |y| (y + bias).reshape_like(&(b, k))))
+            }
+        }
+    }
+
+    /// The SIREN tensors for latent codes `z` `(batch, k)`.
+    pub fn generate<T: Tape<E, D>>(
+        &self,
+        z: Matrix<E, D>,
+        tr: &mut Tracer<E, D, T>,
+    ) -> Result<Generated<E, D>> {
+        let shapes = self.config.siren().layer_shapes();
+        let mut layers = Vec::with_capacity(shapes.len());
+        for pair in self.heads.chunks(2) {
+            let w = pair[0].jet(&z, Order::Value, tr)?.value;
+            let b = pair[1].jet(&z, Order::Value, tr)?.value;
+            layers.push((w, b));
+        }
+        Ok(Generated {
+            layers,
+            shapes,
+            latent: z,
+        })
+    }
+
+    /// Evaluates the generated SIRENs at `coords` `(n, 2)`: `(batch, n, 3)`.
+    pub fn render<T: Tape<E, D>>(
+        &self,
+        generated: &Generated<E, D>,
+        coords: &Matrix<E, D>,
+        tr: &mut Tracer<E, D, T>,
+    ) -> Result<Stack<E, D>> {
+        let (n, d) = *coords.shape();
+        if d != 2 {
+            return Err(Error::InvalidInput(format!(
+                "coordinates have {d} columns, not 2"
+            )));
+        }
+        let b = generated.latent.shape().0;
+        let last = generated.shapes.len() - 1;
+        let w0 = E::of(self.config.w0);
+        let host = coords.as_vec();
+        let mut h: Stack<E, D> = self.device.tensor_from_vec(
+            (0..b).flat_map(|_| host.iter().copied()).collect(),
+            (b, n, 2),
+        );
+        for (l, ((w, bias), &(fan_in, fan_out))) in
+            generated.layers.iter().zip(&generated.shapes).enumerate()
+        {
+            let a = tr.apply2(h, w.clone(), |h, w| {
+                let w = w
+                    .reshape_like(&(b, fan_out, fan_in))
+                    .permute::<(usize, usize, usize), Axes3<0, 2, 1>>();
+                h.matmul(w)
+            });
+            let a = tr.apply2(a, bias.clone(), |a, bias| {
+                a + bias.broadcast_like::<_, Axis<1>>(&(b, n, fan_out))
+            });
+            h = if l == last {
+                a
+            } else {
+                tr.apply(a, |a| (a * w0).sin())
+            };
+        }
+        Ok(h)
+    }
+
+    /// Encodes, generates and renders every pixel of the faces: `(batch, size^2, 3)`.
+    pub fn complete<T: Tape<E, D>>(
+        &self,
+        context: &Context,
+        tr: &mut Tracer<E, D, T>,
+    ) -> Result<(Generated<E, D>, Stack<E, D>)> {
+        let z = self.encode(context, tr)?;
+        let generated = self.generate(z, tr)?;
+        let s = self.config.image_size;
+        let coords = siren_core::train::to_matrix::<E, D>(
+            &self.device,
+            &siren_core::train::grid(&[s, s]),
+            2,
+        );
+        let image = self.render(&generated, &coords, tr)?;
+        Ok((generated, image))
+    }
+
+    /// Face `i`'s generated SIREN as a siren-core [`Network`].
+    pub fn siren_of(&self, generated: &Generated<E, D>, i: usize) -> Result<Network<E, D>> {
+        let layers = generated
+            .layers
+            .iter()
+            .map(|(w, b)| {
+                let (wv, bv) = (w.as_vec(), b.as_vec());
+                let (wn, bn) = (w.shape().1, b.shape().1);
+                (
+                    wv[i * wn..(i + 1) * wn].to_vec(),
+                    bv[i * bn..(i + 1) * bn].to_vec(),
+                )
+            })
+            .collect();
+        Network::from_host(self.config.siren(), layers, &self.device)
+    }
+}
