@@ -1,5 +1,6 @@
 //! The `siren` command line: one subcommand per experiment.
 
+mod hypernet_cmds;
 mod image_cmds;
 mod pde_cmds;
 mod plots;
@@ -50,6 +51,9 @@ enum Command {
     /// compare with the finite-difference reference.
     #[command(after_help = "Example:\n  siren helmholtz --scale quick --out runs/helmholtz")]
     Helmholtz(pde_cmds::HelmholtzArgs),
+    /// Encoders + hypernetwork that emit a SIREN per face from a few of its pixels (CelebA).
+    #[command(subcommand)]
+    Hypernet(hypernet_cmds::HypernetCommand),
 }
 
 fn main() -> ExitCode {
@@ -61,6 +65,7 @@ fn main() -> ExitCode {
         Command::Poisson(a) => image_cmds::poisson(a),
         Command::Wave(a) => pde_cmds::wave(a),
         Command::Helmholtz(a) => pde_cmds::helmholtz(a),
+        Command::Hypernet(c) => hypernet_cmds::run(c),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -106,7 +106,7 @@ impl HypernetConfig {
     }
 
     /// A CPU-sized model with the same structure: SIREN 2 -> 64x3 -> 3, latent 128, MLPs of
-    /// width 128, CNN with 32 channels and one residual block.
+    /// width 128, CNN with 16 channels and one residual block.
     pub fn quick(encoder: EncoderKind) -> Self {
         Self {
             encoder,
@@ -117,7 +117,7 @@ impl HypernetConfig {
             w0: 30.0,
             hyper_width: 128,
             hyper_hidden_layers: 1,
-            cnn_channels: 32,
+            cnn_channels: 16,
             cnn_blocks: 1,
             set_width: 128,
             set_hidden_layers: 2,

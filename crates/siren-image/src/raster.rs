@@ -229,3 +229,45 @@ pub fn side_by_side(images: &[&Image], gap: usize) -> Result<Image> {
     }
     Image::new(width, height, channels, data)
 }
+
+/// Images stacked top to bottom, separated by `gap` white pixels; all must share a width.
+pub fn stacked(images: &[&Image], gap: usize) -> Result<Image> {
+    let width = images.first().map(|i| i.width).unwrap_or(0);
+    if images.is_empty() || images.iter().any(|i| i.width != width) {
+        return Err(Error::InvalidInput(
+            "stacked needs images of one width".into(),
+        ));
+    }
+    let channels = images.iter().map(|i| i.channels).max().unwrap_or(1);
+    let height = images.iter().map(|i| i.height).sum::<usize>() + gap * (images.len() - 1);
+    let mut data = vec![1.0f32; width * height * channels];
+    let mut y0 = 0;
+    for img in images {
+        for r in 0..img.height {
+            for c in 0..width {
+                for ch in 0..channels {
+                    let src = if img.channels == 1 { 0 } else { ch };
+                    data[((y0 + r) * width + c) * channels + ch] =
+                        img.data[(r * width + c) * img.channels + src];
+                }
+            }
+        }
+        y0 += img.height + gap;
+    }
+    Image::new(width, height, channels, data)
+}
+
+impl Image {
+    /// Each pixel repeated `factor x factor` times (nearest neighbour), for viewing small images.
+    pub fn upscaled(&self, factor: usize) -> Result<Image> {
+        let (w, h, c) = (self.width * factor, self.height * factor, self.channels);
+        let mut data = Vec::with_capacity(w * h * c);
+        for r in 0..h {
+            for col in 0..w {
+                let src = ((r / factor) * self.width + col / factor) * c;
+                data.extend_from_slice(&self.data[src..src + c]);
+            }
+        }
+        Image::new(w, h, c, data)
+    }
+}
