@@ -12,11 +12,11 @@
 //!   the number of context pixels.
 //!
 //! The loss for a batch of $B$ faces with targets $b_i$ at the $HW$ pixel centres $x_p$:
-//! $$\mathcal L = \frac{1}{3BHW}\sum_{i,p} \lVert \Phi_i(x_p) - b_{i,p} \rVert^2
-//!   + \lambda_1 \frac{1}{Bk} \sum_i \lVert z_i \rVert^2
-//!   + \lambda_2 \frac{1}{B\,l} \sum_i \lVert p_i \rVert^2,$$
-//! with $z_i$ the latent code, $p_i$ the $l$ generated SIREN parameters (the original:
-//! $\lambda_1 = 0.1$, $\lambda_2 = 100$).
+//! $$\mathcal L = \frac{1}{3BHW}\sum_{i,p} \lVert \Phi_i(x_p) - b_{i,p} \rVert^2 +
+//!   \lambda_1 \frac{1}{Bk} \sum_i \lVert z_i \rVert^2 +
+//!   \lambda_2 \frac{1}{B\,l} \sum_i \lVert p_i \rVert^2,$$
+//! where $z_i$ is the latent code and $p_i$ the $l$ generated SIREN parameters (the
+//! original uses $\lambda_1 = 0.1$ and $\lambda_2 = 100$).
 
 pub mod celeba;
 pub mod model;

@@ -381,7 +381,7 @@ impl<E: Float, D: Device<E>> Hypernet<E, D> {
                             .count()
                     })
                     .collect();
-                if counts.iter().any(|&c| c == 0) {
+                if counts.contains(&0) {
                     return Err(Error::InvalidInput(
                         "a set encoder needs at least one context pixel per face".into(),
                     ));
