@@ -200,10 +200,10 @@ pub fn run(command: HypernetCommand) -> Result<()> {
     }
 }
 
-fn load_model(
-    path: &Path,
-    dev: &Cpu,
-) -> Result<(Hypernet<f32, Cpu>, Adam<f32, Cpu>, HashMap<String, String>)> {
+/// A model, its optimiser and the checkpoint's metadata.
+type Loaded = (Hypernet<f32, Cpu>, Adam<f32, Cpu>, HashMap<String, String>);
+
+fn load_model(path: &Path, dev: &Cpu) -> Result<Loaded> {
     let meta = checkpoint_metadata(path)?;
     let bad = |reason: String| Error::BadFile {
         path: path.to_path_buf(),
