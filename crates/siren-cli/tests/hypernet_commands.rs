@@ -1,0 +1,155 @@
+//! `siren hypernet`: training, resuming, completing, and bad input, on synthetic faces in
+//! CelebA's layout (the real sample is used by the library's tests and the reproduce report).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::siren;
+
+fn celeba(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("siren-cli-hn-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("img_align_celeba")).unwrap();
+    let mut lines = String::new();
+    for i in 0..8u32 {
+        let img = image::RgbImage::from_fn(36, 44, |x, y| {
+            image::Rgb([(x * 6 + i * 25) as u8, (y * 5) as u8, (200 - i * 20) as u8])
+        });
+        let name = format!("{:06}.jpg", i + 1);
+        img.save(dir.join("img_align_celeba").join(&name)).unwrap();
+        lines += &format!("{name} {}\n", if i >= 6 { 2 } else { 0 });
+    }
+    std::fs::write(dir.join("list_eval_partition.txt"), lines).unwrap();
+    dir
+}
+
+fn train(data: &Path, out: &Path, steps: &str, resume: bool) -> (bool, String) {
+    let mut args = vec![
+        "hypernet",
+        "train",
+        "--celeba",
+        data.to_str().unwrap(),
+        "--encoder",
+        "set-sine",
+        "--steps",
+        steps,
+        "--batch",
+        "4",
+        "--checkpoint-every",
+        "2",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    if resume {
+        args.push("--resume");
+    }
+    siren(&args)
+}
+
+#[test]
+fn a_resumed_run_ends_with_the_same_weights_as_an_uninterrupted_one() {
+    let data = celeba("resume");
+    let (straight, split) = (data.join("straight"), data.join("split"));
+    let (ok, text) = train(&data, &straight, "4", false);
+    assert!(ok, "{text}");
+    let (ok, text) = train(&data, &split, "2", false);
+    assert!(ok, "{text}");
+    let (ok, text) = train(&data, &split, "4", true);
+    assert!(ok, "{text}");
+    let a = std::fs::read(straight.join("set-sine/checkpoint.safetensors")).unwrap();
+    let b = std::fs::read(split.join("set-sine/checkpoint.safetensors")).unwrap();
+    let (a, b) = (
+        safetensors::SafeTensors::deserialize(&a).unwrap(),
+        safetensors::SafeTensors::deserialize(&b).unwrap(),
+    );
+    assert_eq!(a.len(), b.len());
+    for (name, tensor) in a.tensors() {
+        let other = b.tensor(&name).unwrap();
+        assert!(tensor.data() == other.data(), "{name} differs after resuming");
+    }
+    let report = std::fs::read_to_string(straight.join("results.md")).unwrap();
+    assert!(report.contains("| set-sine |") && report.contains("mean training image"));
+    assert!(straight.join("set-sine/completions.png").exists());
+
+    // complete one face, and evaluate
+    let ckpt = straight.join("set-sine/checkpoint.safetensors");
+    let face = data.join("img_align_celeba/000007.jpg");
+    let png = data.join("completed.png");
+    let (ok, text) = siren(&[
+        "hypernet",
+        "complete",
+        ckpt.to_str().unwrap(),
+        face.to_str().unwrap(),
+        "--context",
+        "50",
+        "--out",
+        png.to_str().unwrap(),
+    ]);
+    assert!(ok, "{text}");
+    assert!(text.contains("from 50 context pixels"), "{text}");
+    assert!(png.exists());
+    let (ok, text) = siren(&[
+        "hypernet",
+        "eval",
+        ckpt.to_str().unwrap(),
+        "--celeba",
+        data.to_str().unwrap(),
+        "--quiet",
+        "--out",
+        data.join("eval").to_str().unwrap(),
+    ]);
+    assert!(ok, "{text}");
+    assert!(data.join("eval/results.md").exists());
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+#[test]
+fn bad_input_gives_clear_errors() {
+    let data = celeba("bad");
+    let out = data.join("out");
+    // no CelebA folder
+    let (ok, text) = siren(&[
+        "hypernet",
+        "train",
+        "--celeba",
+        "/nonexistent/celeba",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!ok && text.contains("list_eval_partition.txt"), "{text}");
+    // a checkpoint that is not one
+    let fake = data.join("fake.safetensors");
+    std::fs::write(&fake, b"garbage").unwrap();
+    let (ok, text) = siren(&[
+        "hypernet",
+        "complete",
+        fake.to_str().unwrap(),
+        data.join("img_align_celeba/000001.jpg").to_str().unwrap(),
+        "--out",
+        data.join("x.png").to_str().unwrap(),
+    ]);
+    assert!(!ok && text.contains("fake.safetensors"), "{text}");
+    assert!(!text.contains("panicked"), "{text}");
+    // zero steps
+    let (ok, text) = train(&data, &out, "0", false);
+    assert!(!ok && text.contains("steps"), "{text}");
+    // a bad context level
+    let (ok, text) = train(&data, &out, "1", false);
+    assert!(ok, "{text}");
+    let (ok, text) = siren(&[
+        "hypernet",
+        "complete",
+        out.join("set-sine/checkpoint.safetensors")
+            .to_str()
+            .unwrap(),
+        data.join("img_align_celeba/000001.jpg").to_str().unwrap(),
+        "--context",
+        "lots",
+        "--out",
+        data.join("x.png").to_str().unwrap(),
+    ]);
+    assert!(!ok && text.contains("`lots`"), "{text}");
+    let _ = std::fs::remove_dir_all(&data);
+}
