@@ -6,6 +6,7 @@ use clap::{Args, ValueEnum};
 use dfdx::prelude::*;
 use siren_core::io::write_atomic;
 use siren_core::{device, Result};
+use siren_pde::export::Field;
 use siren_pde::helmholtz_net::{helmholtz_error, train_helmholtz, HelmholtzExperiment};
 use siren_pde::models::{compared_models, Scale};
 use siren_pde::wave::experiment::{train_wave, wave_errors, wave_reference, WaveExperiment};
@@ -130,6 +131,26 @@ fn progress(quiet: bool, label: &str, every: usize) -> impl FnMut(usize, f64) + 
     }
 }
 
+/// The evaluation grid's node coordinates: $-1 + 2i/(n-1)$.
+fn grid_field(n: usize) -> Result<Field> {
+    Field::new(
+        "grid",
+        vec![n],
+        (0..n)
+            .map(|i| -1.0 + 2.0 * i as f64 / (n - 1) as f64)
+            .collect(),
+    )
+}
+
+/// Writes `fields.h5` when built with the `hdf5` feature.
+fn write_fields(dir: &std::path::Path, fields: &[Field], description: &str) -> Result<()> {
+    #[cfg(feature = "hdf5")]
+    siren_pde::export::write_h5(&dir.join("fields.h5"), fields, description)?;
+    #[cfg(not(feature = "hdf5"))]
+    let _ = (dir, fields, description);
+    Ok(())
+}
+
 /// Writes `errors.md` and `errors.json` and prints the table.
 fn write_report(dir: &std::path::Path, report: &str, json: &[serde_json::Value]) -> Result<()> {
     write_atomic(&dir.join("errors.md"), report.as_bytes())?;
@@ -155,6 +176,10 @@ pub fn wave(a: WaveArgs) -> Result<()> {
     let mut report =
         String::from("# Wave equation: relative L2 error against the leapfrog reference\n\n");
     let mut json = Vec::new();
+    let mut fields = vec![
+        grid_field(n)?,
+        Field::new("wave/times", vec![times.len()], times.to_vec())?,
+    ];
     for (name, hetero) in f.media() {
         let medium = if hetero {
             Medium::slow_square()
@@ -205,14 +230,32 @@ pub fn wave(a: WaveArgs) -> Result<()> {
             );
             json.push(serde_json::json!({"problem": "wave", "medium": name, "model": model,
                 "errors": errors.iter().map(|e| serde_json::json!({"t": e.0, "relative_l2": e.1})).collect::<Vec<_>>()}));
+            fields.push(Field::new(
+                format!("wave/{name}/{model}"),
+                vec![times.len(), n, n],
+                errors.iter().flat_map(|e| e.2.iter().copied()).collect(),
+            )?);
             panels.push(errors.into_iter().map(|e| e.2).collect::<Vec<_>>());
         }
+        fields.push(Field::new(
+            format!("wave/{name}/reference"),
+            vec![times.len(), n, n],
+            reference
+                .iter()
+                .flat_map(|(_, u)| u.iter().copied())
+                .collect(),
+        )?);
         panels.push(reference.into_iter().map(|(_, u)| u).collect());
         field_grid(&dir.join(format!("wave_{name}.png")), &panels, n, &scales)?;
         report += &format!(
             "\n`wave_{name}.png`: rows: the models in the table, then the reference; columns t = 0 ... 0.4.\n\n"
         );
     }
+    write_fields(
+        &dir,
+        &fields,
+        "wave/MEDIUM/MODEL and wave/MEDIUM/reference: u at (wave/times, x, y), x and y on `grid`",
+    )?;
     write_report(&dir, &report, &json)
 }
 
@@ -243,6 +286,7 @@ pub fn helmholtz(a: HelmholtzArgs) -> Result<()> {
         "# Helmholtz: relative L2 error against the reference over the physical domain\n\n",
     );
     let mut json = Vec::new();
+    let mut fields = vec![grid_field(n)?];
     for (name, hetero) in f.media() {
         let mut exp = match f.scale() {
             Scale::Quick => HelmholtzExperiment::quick(),
@@ -277,11 +321,21 @@ pub fn helmholtz(a: HelmholtzArgs) -> Result<()> {
             let (err, field) = helmholtz_error(&net, &exp.problem, &reference, n)?;
             report += &format!("| {model} | {err:.3} |\n");
             json.push(serde_json::json!({"problem": "helmholtz", "medium": name, "model": model, "relative_l2": err}));
+            fields.push(Field::new(
+                format!("helmholtz/{name}/{model}"),
+                vec![n, n, 2],
+                field.iter().flat_map(|v| [v.0, v.1]).collect(),
+            )?);
             panels.push(vec![
                 field.iter().map(|v| v.0).collect(),
                 field.iter().map(|v| v.1).collect(),
             ]);
         }
+        fields.push(Field::new(
+            format!("helmholtz/{name}/reference"),
+            vec![n, n, 2],
+            re.iter().zip(&im).flat_map(|(a, b)| [*a, *b]).collect(),
+        )?);
         panels.push(vec![re, im]);
         field_grid(
             &dir.join(format!("helmholtz_{name}.png")),
@@ -291,5 +345,10 @@ pub fn helmholtz(a: HelmholtzArgs) -> Result<()> {
         )?;
         report += &format!("\n`helmholtz_{name}.png`: rows: the models in the table, then the reference; columns Re u, Im u (PML included).\n\n");
     }
+    write_fields(
+        &dir,
+        &fields,
+        "helmholtz/MEDIUM/MODEL and helmholtz/MEDIUM/reference: (Re u, Im u) at (x, y) on `grid`, PML included",
+    )?;
     write_report(&dir, &report, &json)
 }

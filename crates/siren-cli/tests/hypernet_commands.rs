@@ -67,7 +67,10 @@ fn a_resumed_run_ends_with_the_same_weights_as_an_uninterrupted_one() {
     assert_eq!(a.len(), b.len());
     for (name, tensor) in a.tensors() {
         let other = b.tensor(&name).unwrap();
-        assert!(tensor.data() == other.data(), "{name} differs after resuming");
+        assert!(
+            tensor.data() == other.data(),
+            "{name} differs after resuming"
+        );
     }
     let report = std::fs::read_to_string(straight.join("results.md")).unwrap();
     assert!(report.contains("| set-sine |") && report.contains("mean training image"));

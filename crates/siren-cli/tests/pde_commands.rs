@@ -35,6 +35,25 @@ fn wave_and_helmholtz_write_tables_and_figures() {
         assert_eq!(json.as_array().unwrap().len(), 3);
         let png = image::open(out.join(figure)).unwrap();
         assert_eq!(png.height(), 4 * 33 + 3 * 4); // three models and the reference
+        #[cfg(feature = "hdf5")]
+        {
+            let h5 = out.join("fields.h5");
+            let siren_field =
+                siren_pde::export::read_h5(&h5, &format!("{cmd}/uniform/SIREN")).unwrap();
+            let expected = if cmd == "wave" {
+                vec![5, 33, 33]
+            } else {
+                vec![33, 33, 2]
+            };
+            assert_eq!(siren_field.shape, expected);
+            let reference =
+                siren_pde::export::read_h5(&h5, &format!("{cmd}/uniform/reference")).unwrap();
+            assert!(reference.data.iter().any(|v| *v != 0.0));
+            assert_eq!(
+                siren_pde::export::read_h5(&h5, "grid").unwrap().data[0],
+                -1.0
+            );
+        }
     }
 }
 

@@ -9,10 +9,11 @@
 //! and PML-stretched 5-point finite differences with a sparse LU for Helmholtz
 //! ([`helmholtz`], checked against the Hankel closed form from [`bessel`]) — the residuals and
 //! losses a network trains on ([`wave::wave_residual`], [`helmholtz_net::helmholtz_residual`]),
-//! the seed's samplers, and training loops with errors against the references. Still to come:
-//! the quick/paper experiment runs with figures, the CLI commands and HDF5 export.
+//! the seed's samplers, training loops with errors against the references, and the export of
+//! grids and fields ([`export`]; written as HDF5 with the `hdf5` feature).
 
 pub mod bessel;
+pub mod export;
 pub mod helmholtz;
 pub mod helmholtz_net;
 pub mod models;
