@@ -2,6 +2,7 @@
 
 mod hypernet_cmds;
 mod image_cmds;
+mod init_cmds;
 mod pde_cmds;
 mod plots;
 
@@ -51,6 +52,10 @@ enum Command {
     /// compare with the finite-difference reference.
     #[command(after_help = "Example:\n  siren helmholtz --scale quick --out runs/helmholtz")]
     Helmholtz(pde_cmds::HelmholtzArgs),
+    /// Per-layer activation statistics of a freshly initialised SIREN against the init theory
+    /// (N(0,1) pre-activations, arcsine activations), and of a wrongly scaled init.
+    #[command(after_help = "Example:\n  siren init-stats --width 2048 --layers 6 --out runs/init")]
+    InitStats(init_cmds::InitStatsArgs),
     /// Encoders + hypernetwork that emit a SIREN per face from a few of its pixels (CelebA).
     #[command(subcommand)]
     Hypernet(hypernet_cmds::HypernetCommand),
@@ -66,6 +71,7 @@ fn main() -> ExitCode {
         Command::Wave(a) => pde_cmds::wave(a),
         Command::Helmholtz(a) => pde_cmds::helmholtz(a),
         Command::Hypernet(c) => hypernet_cmds::run(c),
+        Command::InitStats(a) => init_cmds::init_stats(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

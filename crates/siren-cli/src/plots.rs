@@ -51,3 +51,93 @@ pub fn field_grid(
         .map_err(|e| Error::InvalidInput(format!("cannot encode PNG: {e}")))?;
     write_atomic(path, bytes.get_ref())
 }
+
+/// One histogram panel: samples, the x range shown, and a reference density drawn over it.
+pub struct Histogram<'a> {
+    /// The samples.
+    pub samples: &'a [f64],
+    /// `(lo, hi)` shown; samples outside are not drawn.
+    pub range: (f64, f64),
+    /// The density the samples should follow.
+    pub density: &'a dyn Fn(f64) -> f64,
+}
+
+/// Writes a PNG of `rows x cols` histogram panels (grey bars, the reference density in red),
+/// each `width x height` pixels, 6 pixels apart.
+pub fn histogram_grid(
+    path: &std::path::Path,
+    panels: &[Vec<Histogram>],
+    width: usize,
+    height: usize,
+) -> Result<()> {
+    let rows = panels.len();
+    let cols = panels.first().map_or(0, |r| r.len());
+    if rows == 0 || cols == 0 || width < 8 || height < 8 {
+        return Err(Error::InvalidInput(
+            "a histogram figure needs panels".into(),
+        ));
+    }
+    let gap = 6;
+    let (w, h) = (
+        cols * width + (cols - 1) * gap,
+        rows * height + (rows - 1) * gap,
+    );
+    let mut img = RgbImage::from_pixel(w as u32, h as u32, Rgb([255, 255, 255]));
+    for (r, row) in panels.iter().enumerate() {
+        for (c, panel) in row.iter().enumerate() {
+            let (x0, y0) = (c * (width + gap), r * (height + gap));
+            let (lo, hi) = panel.range;
+            let bins = width;
+            let bin_width = (hi - lo) / bins as f64;
+            let mut counts = vec![0usize; bins];
+            for &v in panel.samples {
+                if v >= lo && v < hi {
+                    counts[((v - lo) / bin_width) as usize] += 1;
+                }
+            }
+            let n = panel.samples.len().max(1) as f64;
+            let densities: Vec<f64> = counts.iter().map(|&k| k as f64 / (n * bin_width)).collect();
+            let curve: Vec<f64> = (0..bins)
+                .map(|b| (panel.density)(lo + (b as f64 + 0.5) * bin_width))
+                .collect();
+            // Shared vertical scale: the larger of the two, with the arcsine's poles capped.
+            let top = densities
+                .iter()
+                .chain(&curve)
+                .cloned()
+                .filter(|v| v.is_finite())
+                .fold(0.0f64, f64::max)
+                .min(
+                    3.0 * curve
+                        .iter()
+                        .cloned()
+                        .filter(|v| v.is_finite())
+                        .fold(0.0, f64::max)
+                        .max(1e-9),
+                )
+                .max(1e-9);
+            let to_y = |d: f64| ((d / top).clamp(0.0, 1.0) * (height - 2) as f64) as usize;
+            for b in 0..bins {
+                for y in 0..to_y(densities[b]) {
+                    img.put_pixel(
+                        (x0 + b) as u32,
+                        (y0 + height - 1 - y) as u32,
+                        Rgb([160, 160, 160]),
+                    );
+                }
+                let y = to_y(curve[b]);
+                for dy in 0..2 {
+                    let yy = (y0 + height - 1).saturating_sub(y + dy).max(y0);
+                    img.put_pixel((x0 + b) as u32, yy as u32, Rgb([220, 30, 30]));
+                }
+            }
+            for b in 0..width {
+                img.put_pixel((x0 + b) as u32, (y0 + height - 1) as u32, Rgb([0, 0, 0]));
+            }
+        }
+    }
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut bytes, image::ImageFormat::Png)
+        .map_err(|e| Error::InvalidInput(format!("cannot encode PNG: {e}")))?;
+    write_atomic(path, bytes.get_ref())
+}

@@ -5,6 +5,7 @@
 //! dataset with its shape, at its `/`-separated path, and the file's `description` attribute
 //! says what the axes are. Without the feature the crate needs no system library.
 
+#[cfg(feature = "hdf5")]
 use std::path::Path;
 
 use siren_core::{Error, Result};
