@@ -367,11 +367,21 @@ pub fn poisson(a: PoissonArgs) -> Result<()> {
     let est = offset_corrected(&predict(&fitted.network, img.width, img.height)?, &img)?;
     est.save_png(dir.join("reconstruction.png"))?;
     let p = psnr(&est, &img, None)?;
+    let report = format!(
+        "Poisson reconstruction of {} ({}x{}) from its {} alone, {} steps: PSNR {p:.2} dB after \
+         removing the constant offset the data cannot determine.\n",
+        a.image.display(),
+        img.width,
+        img.height,
+        match a.target {
+            TargetArg::Gradient => "Sobel gradient",
+            TargetArg::Laplacian => "discrete Laplacian",
+        },
+        a.train.steps
+    );
+    write_atomic(&dir.join("result.md"), report.as_bytes())?;
     if !a.train.quiet {
-        println!(
-            "Poisson ({:?}) PSNR after removing the constant offset: {p:.2} dB",
-            a.target
-        );
+        print!("{report}");
     }
     Ok(())
 }

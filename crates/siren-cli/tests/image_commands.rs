@@ -137,9 +137,10 @@ fn poisson_reports_psnr() {
     let (ok, text) = siren(&args);
     assert!(ok, "{text}");
     assert!(
-        text.contains("PSNR after removing the constant offset"),
+        text.contains("dB after removing the constant offset"),
         "{text}"
     );
+    assert!(out.join("result.md").exists());
 }
 
 #[test]

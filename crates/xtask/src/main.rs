@@ -1,30 +1,437 @@
 //! Project automation: `cargo xtask <command>`.
+//!
+//! `reproduce` builds the `siren` binary in release mode and runs every experiment with the
+//! same commands a researcher would type (each command is printed in the report), then writes
+//! `report/README.md` with the figures, the tables beside the paper's numbers, and how long
+//! each experiment took.
 
-use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Parser)]
 #[command(name = "xtask", about = "siren-rs project automation")]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Task,
 }
 
 #[derive(Subcommand)]
-enum Command {
-    /// Reproduce the paper's experiments into report/README.md (experiments are wired in as
-    /// their crates land).
-    Reproduce,
+enum Task {
+    /// Run every experiment of the paper and write report/README.md.
+    #[command(
+        after_help = "Examples:\n  cargo xtask reproduce\n  cargo xtask reproduce --only fit inpaint --out report-images\n  cargo xtask reproduce --scale paper --celeba /data/celeba"
+    )]
+    Reproduce(ReproduceArgs),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, ValueEnum)]
+enum Scale {
+    /// Minutes on a 2-core CPU (under ~40 in all).
+    Quick,
+    /// The original settings (a GPU and hours).
+    Paper,
+}
+
+#[derive(clap::Args)]
+struct ReproduceArgs {
+    /// Experiment size.
+    #[arg(long, value_enum, default_value_t = Scale::Quick)]
+    scale: Scale,
+    /// Run only these experiments (init, fit, inpaint, poisson, wave, helmholtz, hypernet).
+    #[arg(long, num_args = 1..)]
+    only: Vec<String>,
+    /// Report folder.
+    #[arg(long, default_value = "report")]
+    out: PathBuf,
+    /// CelebA root (img_align_celeba/ + list_eval_partition.txt); default: SIREN_CELEBA.
+    #[arg(long)]
+    celeba: Option<PathBuf>,
+    /// Image folder inside the CelebA root, if not img_align_celeba.
+    #[arg(long)]
+    celeba_images: Option<String>,
+}
+
+const SECTIONS: [&str; 7] = [
+    "init",
+    "fit",
+    "inpaint",
+    "poisson",
+    "wave",
+    "helmholtz",
+    "hypernet",
+];
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("the workspace root exists")
+}
+
+/// One experiment's commands (arguments of `siren`), run in order.
+fn commands(
+    section: &str,
+    scale: Scale,
+    out: &Path,
+    celeba: &Option<(PathBuf, Option<String>)>,
+) -> Vec<Vec<String>> {
+    let camera = root().join("crates/siren-image/data/camera.png");
+    let camera = camera.to_string_lossy().into_owned();
+    let dir = |name: &str| out.join(name).to_string_lossy().into_owned();
+    let quick = scale == Scale::Quick;
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    match section {
+        "init" => vec![s(&[
+            "init-stats",
+            "--width",
+            "2048",
+            "--layers",
+            "6",
+            "--out",
+            &dir("init"),
+        ])],
+        "fit" => {
+            let (size, steps) = if quick {
+                ("128", "500")
+            } else {
+                ("256", "1000")
+            };
+            vec![
+                s(&[
+                    "fit",
+                    &camera,
+                    "--size",
+                    size,
+                    "--steps",
+                    steps,
+                    "--bias-init",
+                    "pytorch",
+                    "--quiet",
+                    "--out",
+                    &dir("fit"),
+                ]),
+                s(&[
+                    "render",
+                    &format!("{}/model.safetensors", dir("fit")),
+                    "--size",
+                    "1024x1024",
+                    "--out",
+                    &format!("{}/render_1024.png", dir("fit")),
+                ]),
+                s(&[
+                    "render",
+                    &format!("{}/model.safetensors", dir("fit")),
+                    "--size",
+                    "512x512",
+                    "--extent",
+                    "-2,2",
+                    "--out",
+                    &format!("{}/outpaint.png", dir("fit")),
+                ]),
+            ]
+        }
+        "inpaint" => {
+            let (size, steps, dip) = if quick {
+                ("128", "500", "500")
+            } else {
+                ("256", "1000", "2000")
+            };
+            vec![s(&[
+                "inpaint",
+                &camera,
+                "--size",
+                size,
+                "--mask",
+                "random:0.1",
+                "--compare",
+                "--steps",
+                steps,
+                "--fh-weight",
+                "1e-4",
+                "--dip-steps",
+                dip,
+                "--quiet",
+                "--out",
+                &dir("inpaint"),
+            ])]
+        }
+        "poisson" => {
+            let (size, steps) = if quick {
+                ("64", "1000")
+            } else {
+                ("256", "5000")
+            };
+            vec![s(&[
+                "poisson",
+                &camera,
+                "--size",
+                size,
+                "--target",
+                "gradient",
+                "--steps",
+                steps,
+                "--quiet",
+                "--out",
+                &dir("poisson"),
+            ])]
+        }
+        "wave" | "helmholtz" => {
+            let scale = if quick { "quick" } else { "paper" };
+            vec![s(&[
+                section,
+                "--scale",
+                scale,
+                "--quiet",
+                "--out",
+                &dir(section),
+            ])]
+        }
+        "hypernet" => match celeba {
+            None => vec![],
+            Some((root, images)) => {
+                let mut args = s(&[
+                    "hypernet",
+                    "train",
+                    "--celeba",
+                    &root.to_string_lossy(),
+                    "--scale",
+                    if quick { "quick" } else { "paper" },
+                    "--quiet",
+                    "--out",
+                    &dir("hypernet"),
+                ]);
+                if let Some(images) = images {
+                    args.extend(s(&["--images", images]));
+                }
+                vec![args]
+            }
+        },
+        _ => unreachable!("sections are checked"),
+    }
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| format!("({} unreadable: {e})", path.display()))
+}
+
+/// PSNR at given steps from a `metrics.jsonl`.
+fn psnr_at(path: &Path, steps: &[u64]) -> Vec<Option<f64>> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut found = vec![None; steps.len()];
+    for line in text.lines() {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let (Some(step), Some(p)) = (v["step"].as_u64(), v["psnr"].as_f64()) else {
+            continue;
+        };
+        if let Some(i) = steps.iter().position(|&s| s == step) {
+            found[i] = Some(p);
+        }
+    }
+    found
+}
+
+/// The markdown of one finished section.
+fn section_text(section: &str, scale: Scale, out: &Path) -> String {
+    let quick = scale == Scale::Quick;
+    match section {
+        "init" => format!(
+            "{}\n![init statistics](init/init_stats.png)\n",
+            read(&out.join("init/init_stats.md")).replacen("# Activation statistics at initialisation\n\n", "", 1)
+        ),
+        "fit" => {
+            let steps: &[u64] = if quick { &[200, 500] } else { &[200, 500, 1000] };
+            let got = psnr_at(&out.join("fit/metrics.jsonl"), steps);
+            let seed = [29.6, 35.7, 39.4];
+            let mut t = String::from("| step | PSNR (dB) | original code, 256x256 (seed) |\n|---|---|---|\n");
+            for (i, s) in steps.iter().enumerate() {
+                t += &format!(
+                    "| {s} | {} | {} |\n",
+                    got[i].map_or("-".into(), |p| format!("{p:.2}")),
+                    seed[i]
+                );
+            }
+            format!(
+                "Camera at {}, 3x256 SIREN, w0 = 30, Adam 1e-4, full batch, the original's bias init.\n\n{t}\n\
+                 ![fit](fit/fit.png) ![1024x1024](fit/render_1024.png)\n\nOutpainting: the same model over [-2, 2]^2 (training covered [-1, 1]^2):\n\n![outpaint](fit/outpaint.png)\n",
+                if quick { "128x128 (the seed's numbers are for 256x256; `--scale paper` runs that)" } else { "256x256" }
+            )
+        }
+        "inpaint" => format!(
+            "{}\n![inpainting](inpaint/grid.png)\n",
+            read(&out.join("inpaint/metrics.md"))
+        ),
+        "poisson" => format!("{}\n![poisson](poisson/reconstruction.png)\n", read(&out.join("poisson/result.md"))),
+        "wave" => format!(
+            "{}\n![wave uniform](wave/wave_uniform.png)\n![wave heterogeneous](wave/wave_heterogeneous.png)\n",
+            read(&out.join("wave/errors.md")).replacen("# ", "", 1)
+        ),
+        "helmholtz" => format!(
+            "{}\n![helmholtz uniform](helmholtz/helmholtz_uniform.png)\n![helmholtz heterogeneous](helmholtz/helmholtz_heterogeneous.png)\n",
+            read(&out.join("helmholtz/errors.md")).replacen("# ", "", 1)
+        ),
+        "hypernet" => {
+            let mut text = read(&out.join("hypernet/results.md")).replacen("# Hypernetwork: error vs context pixels\n\n", "", 1);
+            text = text.replace("`ENCODER/completions.png`", "the images below");
+            for e in ["cnn", "set-sine", "set-relu", "partial-cnn"] {
+                if out.join(format!("hypernet/{e}/completions.png")).exists() {
+                    text += &format!("\n{e}:\n\n![{e}](hypernet/{e}/completions.png)\n");
+                }
+            }
+            text
+        }
+        _ => String::new(),
+    }
+}
+
+const TITLES: [(&str, &str); 7] = [
+    (
+        "init",
+        "Initialisation statistics (paper Section 2, Figure 1 right)",
+    ),
+    (
+        "fit",
+        "Image fitting, rendering at any resolution, outpainting",
+    ),
+    ("inpaint", "Inpainting with priors (seed Figure 3)"),
+    (
+        "poisson",
+        "Poisson reconstruction from gradients (paper Section 4.1)",
+    ),
+    ("wave", "Wave equation (seed Figure 1)"),
+    ("helmholtz", "Helmholtz equation (seed Figure 2)"),
+    (
+        "hypernet",
+        "Faces from a few pixels: hypernetwork over SIRENs (paper Section 4.4, Figure 5)",
+    ),
+];
+
+fn reproduce(a: ReproduceArgs) -> Result<(), String> {
+    for name in &a.only {
+        if !SECTIONS.contains(&name.as_str()) {
+            return Err(format!(
+                "unknown experiment {name:?}; choose from {}",
+                SECTIONS.join(", ")
+            ));
+        }
+    }
+    let chosen: Vec<&str> = SECTIONS
+        .iter()
+        .copied()
+        .filter(|s| a.only.is_empty() || a.only.iter().any(|o| o == s))
+        .collect();
+    std::fs::create_dir_all(&a.out)
+        .map_err(|e| format!("cannot create {}: {e}", a.out.display()))?;
+    let out = a.out.canonicalize().map_err(|e| e.to_string())?;
+    let celeba = a
+        .celeba
+        .clone()
+        .or_else(|| std::env::var_os("SIREN_CELEBA").map(PathBuf::from))
+        .map(|r| (r, a.celeba_images.clone()));
+
+    eprintln!("building the siren binary (release)...");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .current_dir(root())
+        .args(["build", "--release", "--quiet", "-p", "siren-cli"])
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !status.success() {
+        return Err("building siren failed".into());
+    }
+    let siren = root().join("target/release/siren");
+
+    let started = Instant::now();
+    let mut body = String::new();
+    let mut timing = String::from("| experiment | time | status |\n|---|---|---|\n");
+    let mut failures = 0;
+    for section in &chosen {
+        let title = TITLES
+            .iter()
+            .find(|(s, _)| s == section)
+            .map(|t| t.1)
+            .unwrap_or(section);
+        body += &format!("## {title}\n\n");
+        let cmds = commands(section, a.scale, &out, &celeba);
+        if cmds.is_empty() {
+            body += "Skipped: no CelebA. Download CelebA's Align&Cropped images (`img_align_celeba/`) and \
+                     `list_eval_partition.txt` from http://mmlab.ie.cuhk.edu.hk/projects/CelebA.html, then run \
+                     `cargo xtask reproduce --only hypernet --celeba DIR` (or set `SIREN_CELEBA`).\n\n";
+            timing += &format!("| {section} | - | skipped (no CelebA) |\n");
+            continue;
+        }
+        let clock = Instant::now();
+        let mut failed = None;
+        body += "```sh\n";
+        for args in &cmds {
+            let shown: Vec<String> = args
+                .iter()
+                .map(|x| {
+                    x.replace(
+                        &out.to_string_lossy().into_owned(),
+                        &a.out.to_string_lossy(),
+                    )
+                })
+                .collect();
+            body += &format!("siren {}\n", shown.join(" "));
+            eprintln!("[{section}] siren {}", args.join(" "));
+            let result = Command::new(&siren).args(args).output();
+            match result {
+                Ok(o) if o.status.success() => {}
+                Ok(o) => {
+                    failed = Some(String::from_utf8_lossy(&o.stderr).trim().to_string());
+                    break;
+                }
+                Err(e) => {
+                    failed = Some(e.to_string());
+                    break;
+                }
+            }
+        }
+        body += "```\n\n";
+        let secs = clock.elapsed().as_secs_f64();
+        match failed {
+            None => {
+                body += &section_text(section, a.scale, &out);
+                timing += &format!("| {section} | {:.1} min | ok |\n", secs / 60.0);
+            }
+            Some(err) => {
+                failures += 1;
+                eprintln!("[{section}] failed: {err}");
+                body += &format!("**Failed:** `{}`\n", err.lines().last().unwrap_or(""));
+                timing += &format!("| {section} | {:.1} min | failed |\n", secs / 60.0);
+            }
+        }
+        body += "\n";
+        eprintln!("[{section}] {:.1} min", secs / 60.0);
+    }
+    let report = format!(
+        "# siren-rs: reproduction report ({} scale)\n\nMade by `cargo xtask reproduce{}` in {:.1} minutes. Every \
+         figure and number below comes from the commands shown in its section.\n\n{timing}\n{body}",
+        if a.scale == Scale::Quick { "quick" } else { "paper" },
+        if a.scale == Scale::Paper { " --scale paper" } else { "" },
+        started.elapsed().as_secs_f64() / 60.0
+    );
+    siren_core::io::write_atomic(&out.join("README.md"), report.as_bytes())
+        .map_err(|e| e.to_string())?;
+    eprintln!("wrote {}", out.join("README.md").display());
+    if failures > 0 {
+        return Err(format!("{failures} experiment(s) failed; see the report"));
+    }
+    Ok(())
 }
 
 fn main() {
-    match Cli::parse().command {
-        Command::Reproduce => {
-            eprintln!(
-                "xtask reproduce: no experiment is wired in yet; siren-core {} is built and tested \
-                 by `cargo test --workspace`",
-                env!("CARGO_PKG_VERSION")
-            );
-            std::process::exit(2);
-        }
+    let result = match Cli::parse().command {
+        Task::Reproduce(a) => reproduce(a),
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e}");
+        std::process::exit(1);
     }
 }
