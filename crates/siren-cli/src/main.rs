@@ -1,5 +1,6 @@
 //! The `siren` command line: one subcommand per experiment.
 
+mod config_file;
 mod hypernet_cmds;
 mod image_cmds;
 mod init_cmds;
@@ -9,12 +10,16 @@ mod plots;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// SIREN experiments from the command line.
 #[derive(Parser)]
 #[command(name = "siren", version, about, long_about = None)]
 struct Cli {
+    /// Read options from a TOML file (keys are the long option names; flags given on the
+    /// command line override it; unknown keys are rejected).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -61,8 +66,58 @@ enum Command {
     Hypernet(hypernet_cmds::HypernetCommand),
 }
 
+/// Later occurrences of an option override earlier ones (so flags override a config file).
+fn overriding(cmd: clap::Command) -> clap::Command {
+    cmd.args_override_self(true).mut_subcommands(overriding)
+}
+
+/// Subcommands whose `--out` is a run folder, which gets the resolved `config.toml`.
+const RUN_FOLDERS: [&str; 8] = [
+    "fit",
+    "inpaint",
+    "poisson",
+    "wave",
+    "helmholtz",
+    "init-stats",
+    "train",
+    "eval",
+];
+
+/// Writes the resolved options of the innermost subcommand to `OUT/config.toml`.
+fn write_resolved(root: &clap::Command, matches: &ArgMatches) -> siren_core::Result<()> {
+    let (mut cmd, mut m) = (root, matches);
+    while let Some((name, sub)) = m.subcommand() {
+        cmd = cmd.find_subcommand(name).expect("parsed subcommands exist");
+        m = sub;
+    }
+    if !RUN_FOLDERS.contains(&cmd.get_name()) {
+        return Ok(());
+    }
+    let Ok(Some(out)) = m.try_get_one::<PathBuf>("out") else {
+        return Ok(());
+    };
+    let dir = out_dir(out)?;
+    siren_core::io::write_atomic(
+        &dir.join("config.toml"),
+        config_file::resolved(cmd, m).as_bytes(),
+    )
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let root = overriding(Cli::command());
+    let args = match config_file::expand(&root, std::env::args_os().collect()) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let matches = root.clone().get_matches_from(args);
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    if let Err(e) = write_resolved(&root, &matches) {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
     let result = match cli.command {
         Command::Fit(a) => image_cmds::fit(a),
         Command::Render(a) => image_cmds::render(a),

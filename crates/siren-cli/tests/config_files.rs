@@ -1,0 +1,110 @@
+//! `--config FILE.toml`: options from a file, flags override it, unknown keys are named with
+//! a suggestion, and every run writes a resolved config that loads again.
+
+mod common;
+
+use common::siren;
+
+fn camera() -> String {
+    concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../siren-image/data/camera.png"
+    )
+    .to_string()
+}
+
+#[test]
+fn a_config_file_sets_options_and_flags_override_it() {
+    let d = std::env::temp_dir().join(format!("siren-config-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    let config = d.join("fit.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "image = {:?}\nsize = 24\nsteps = 7\nhidden = 16\neval-every = 1\nquiet = true\n",
+            camera()
+        ),
+    )
+    .unwrap();
+    let out = d.join("run");
+    let (ok, text) = siren(&[
+        "fit",
+        "--config",
+        config.to_str().unwrap(),
+        "--steps",
+        "3",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{text}");
+    let log = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
+    assert_eq!(
+        log.lines().count(),
+        3,
+        "the flag's 3 steps win over the file's 7"
+    );
+    let resolved = std::fs::read_to_string(out.join("config.toml")).unwrap();
+    assert!(
+        resolved.contains("steps = 3") && resolved.contains("hidden = 16"),
+        "{resolved}"
+    );
+    // The resolved config runs again as is.
+    let again = d.join("again");
+    let (ok, text) = siren(&[
+        "fit",
+        "--config",
+        out.join("config.toml").to_str().unwrap(),
+        "--out",
+        again.to_str().unwrap(),
+    ]);
+    assert!(ok, "{text}");
+    assert_eq!(
+        std::fs::read_to_string(again.join("metrics.jsonl"))
+            .unwrap()
+            .lines()
+            .count(),
+        3
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn unknown_or_malformed_keys_are_rejected_with_a_suggestion() {
+    let d = std::env::temp_dir().join(format!("siren-config-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    let config = d.join("bad.toml");
+    std::fs::write(&config, "stpes = 10\n").unwrap();
+    let (ok, text) = siren(&[
+        "wave",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        "/tmp/x",
+    ]);
+    assert!(
+        !ok && text.contains("unknown key `stpes`") && text.contains("did you mean `steps`"),
+        "{text}"
+    );
+    std::fs::write(&config, "quiet = 3\n").unwrap();
+    let (ok, text) = siren(&[
+        "wave",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        "/tmp/x",
+    ]);
+    assert!(!ok && text.contains("switch"), "{text}");
+    std::fs::write(&config, "steps = [\n").unwrap();
+    let (ok, text) = siren(&[
+        "wave",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        "/tmp/x",
+    ]);
+    assert!(!ok && text.contains("TOML"), "{text}");
+    let (ok, text) = siren(&["wave", "--config", "/nonexistent.toml", "--out", "/tmp/x"]);
+    assert!(!ok && text.contains("/nonexistent.toml"), "{text}");
+    assert!(!text.contains("panicked"));
+    let _ = std::fs::remove_dir_all(&d);
+}
