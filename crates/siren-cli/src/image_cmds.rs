@@ -10,6 +10,7 @@ use siren_core::io::write_atomic;
 use siren_core::{device, BiasInit, Error, Network, Result};
 use siren_image::diffusion::diffusion_inpaint;
 use siren_image::dip::{deep_image_prior, DipConfig};
+use siren_image::fit::Checkpointing;
 use siren_image::inpaint::{inpaint as run_inpaint, InpaintConfig};
 use siren_image::metrics::{psnr, ssim};
 use siren_image::poisson::{offset_corrected, poisson_reconstruct, PoissonTarget};
@@ -54,6 +55,13 @@ pub struct TrainFlags {
     /// Measure PSNR every N steps (and at the end).
     #[arg(long, default_value_t = 100)]
     eval_every: usize,
+    /// Write `checkpoint.safetensors` in the output folder every N steps (and at the end).
+    #[arg(long, default_value_t = 100)]
+    checkpoint_every: usize,
+    /// Continue from the output folder's checkpoint (same settings; a larger --steps extends
+    /// the run). On the CPU the result is identical to an uninterrupted run.
+    #[arg(long)]
+    resume: bool,
     /// Print nothing but errors.
     #[arg(long)]
     quiet: bool,
@@ -77,6 +85,19 @@ impl TrainFlags {
                 BiasArg::WeightLaw => BiasInit::WeightLaw,
                 BiasArg::Pytorch => BiasInit::Pytorch,
             },
+            checkpoint: None,
+        }
+    }
+
+    /// The config with checkpoints in `dir` under `name`.
+    fn config_in(&self, dir: &Path, name: &str) -> FitConfig {
+        FitConfig {
+            checkpoint: Some(Checkpointing {
+                path: dir.join(name),
+                every: self.checkpoint_every,
+                resume: self.resume,
+            }),
+            ..self.config()
         }
     }
 
@@ -155,7 +176,8 @@ pub fn fit(a: FitArgs) -> Result<()> {
     let dir = out_dir(&a.train.out)?;
     let mut log = Log::new(&dir, "fit", a.train.quiet)?;
     let dev = device::cpu();
-    let fitted = fit_image::<f32, Cpu>(&img, &a.train.config(), &dev, |r| log.record(r))?;
+    let config = a.train.config_in(&dir, "checkpoint.safetensors");
+    let fitted = fit_image::<f32, Cpu>(&img, &config, &dev, |r| log.record(r))?;
     fitted.network.save(dir.join("model.safetensors"))?;
     predict(&fitted.network, img.width, img.height)?.save_png(dir.join("fit.png"))?;
     img.save_png(dir.join("ground_truth.png"))?;
@@ -265,15 +287,17 @@ pub fn inpaint(a: InpaintArgs) -> Result<()> {
     let masked = mask.apply(&img, 0.0);
     let mut log = Log::new(&dir, "inpaint", a.train.quiet)?;
     let siren = |prior: Prior, log: &mut Log| -> Result<Image> {
+        let name = prior.name().replace(' ', "_").to_lowercase();
         let config = InpaintConfig {
-            fit: a.train.config(),
+            fit: a
+                .train
+                .config_in(&dir, &format!("checkpoint_{name}.safetensors")),
             prior,
             prior_points: a.prior_points,
             antialias: a.antialias,
         };
         log.label = format!("inpaint {}", prior.name());
         let fitted = run_inpaint::<f32, Cpu>(&img, &mask, &config, &dev, |r| log.record(r))?;
-        let name = prior.name().replace(' ', "_").to_lowercase();
         fitted
             .network
             .save(dir.join(format!("model_{name}.safetensors")))?;
@@ -360,7 +384,7 @@ pub fn poisson(a: PoissonArgs) -> Result<()> {
     };
     let mut log = Log::new(&dir, "poisson", a.train.quiet)?;
     let dev = device::cpu();
-    let mut config = a.train.config();
+    let mut config = a.train.config_in(&dir, "checkpoint.safetensors");
     config.batch = None;
     let fitted = poisson_reconstruct::<f32, Cpu>(&img, target, &config, &dev, |r| log.record(r))?;
     fitted.network.save(dir.join("model.safetensors"))?;

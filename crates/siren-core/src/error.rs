@@ -13,6 +13,9 @@ pub enum Error {
     /// Input data has the wrong shape or values.
     #[error("invalid input: {0}")]
     InvalidInput(String),
+    /// Training produced a non-finite loss.
+    #[error("training diverged: {0}")]
+    Diverged(String),
     /// A file could not be read or written.
     #[error("{action} {path}: {source}")]
     Io {

@@ -141,7 +141,7 @@ where
     let value = loss(model, &mut tracer)?;
     let scalar = value.as_vec()[0].as_f64();
     if !scalar.is_finite() {
-        return Err(Error::InvalidInput(format!(
+        return Err(Error::Diverged(format!(
             "the loss is {scalar}; the update was skipped (lower the learning rate?)"
         )));
     }

@@ -267,7 +267,7 @@ pub fn train<E: Float, D: Device<E>>(
         let total = tr.apply2(image, reg, |a, b| a + b);
         let loss = total.as_vec()[0].as_f64();
         if !loss.is_finite() {
-            return Err(Error::InvalidInput(format!(
+            return Err(Error::Diverged(format!(
                 "the loss is {loss} at step {} (image {}, latent {}, params {}); lower the learning rate",
                 step + 1,
                 values[0],

@@ -1,9 +1,16 @@
 //! Fitting an image with a SIREN: $\min_\theta \frac{1}{HWc}\sum (\phi_\theta(x) - b)^2$ on the
 //! pixel grid, values in $[-1, 1]$ (the original code's loss), Adam, full batch by default.
 
+use std::collections::HashMap;
+use std::path::PathBuf;
+
 use dfdx::prelude::*;
+use rand::seq::index::sample;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use siren_core::train::{gather_rows, mse, to_matrix, train_step, MinibatchSampler};
+use siren_core::checkpoint::{load_checkpoint, save_checkpoint};
+use siren_core::train::{gather_rows, mse, to_matrix, train_step};
 use siren_core::{Adam, AdamConfig, BiasInit, Error, Float, Network, NetworkConfig, Order, Result};
 
 use crate::metrics::psnr;
@@ -32,6 +39,29 @@ pub struct FitConfig {
     pub eval_every: usize,
     /// Bias initialisation of the sine layers.
     pub bias_init: BiasInit,
+    /// Where and how often to write checkpoints, and whether to resume from one.
+    #[serde(skip)]
+    pub checkpoint: Option<Checkpointing>,
+}
+
+/// Checkpoints of a run: network, Adam state and step, written atomically every `every` steps
+/// and at the end. Every random draw of step `s` comes from a generator seeded by the run's
+/// seed and `s`, so a resumed run continues exactly as the uninterrupted one would.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Checkpointing {
+    /// Checkpoint file.
+    pub path: PathBuf,
+    /// Steps between checkpoints.
+    pub every: usize,
+    /// Continue from `path` if it exists.
+    pub resume: bool,
+}
+
+/// The generator of step `step`'s random draws in a run seeded with `seed`.
+pub fn step_rng(seed: u64, step: usize) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(step as u64);
+    rng
 }
 
 impl Default for FitConfig {
@@ -47,6 +77,7 @@ impl Default for FitConfig {
             seed: 0,
             eval_every: 100,
             bias_init: BiasInit::WeightLaw,
+            checkpoint: None,
         }
     }
 }
@@ -122,9 +153,48 @@ pub(crate) fn run_fit<E: Float, D: Device<E>>(
             ..Default::default()
         },
     )?;
-    let mut history = Vec::with_capacity(config.steps);
-    for s in 1..=config.steps {
-        let loss = step(s, &mut network, &mut adam)?;
+    // What must match for a checkpoint to be resumed (the step count may grow).
+    let identity = {
+        let mut c = config.clone();
+        c.steps = 0;
+        c.eval_every = 0;
+        c.checkpoint = None;
+        serde_json::to_string(&(c, outputs)).expect("config serialises")
+    };
+    let metadata = HashMap::from([("siren_rs.fit".to_string(), identity.clone())]);
+    let mut start = 0;
+    if let Some(plan) = config
+        .checkpoint
+        .as_ref()
+        .filter(|p| p.resume && p.path.exists())
+    {
+        let meta = load_checkpoint(&plan.path, &mut network, &mut adam)?;
+        if meta.get("siren_rs.fit") != Some(&identity) {
+            return Err(Error::BadFile {
+                path: plan.path.clone(),
+                what: "checkpoint of this run",
+                reason:
+                    "it was written by a run with other settings (network, learning rate, seed, \
+                         batch or image); resume with the same settings or choose another --out"
+                        .into(),
+            });
+        }
+        start = adam.steps_taken() as usize;
+    }
+    let mut history = Vec::with_capacity(config.steps.saturating_sub(start));
+    for s in start + 1..=config.steps {
+        let loss = step(s, &mut network, &mut adam).map_err(|e| match e {
+            Error::Diverged(m) => {
+                let kept = match &config.checkpoint {
+                    Some(p) if p.path.exists() => {
+                        format!("; the last good checkpoint is kept at {}", p.path.display())
+                    }
+                    _ => String::new(),
+                };
+                Error::Diverged(format!("at step {s}, {m}{kept}"))
+            }
+            other => other,
+        })?;
         let psnr = if config.measures(s) {
             Some(measure(&network)?)
         } else {
@@ -137,6 +207,11 @@ pub(crate) fn run_fit<E: Float, D: Device<E>>(
         };
         observe(&record);
         history.push(record);
+        if let Some(plan) = &config.checkpoint {
+            if s % plan.every.max(1) == 0 || s == config.steps {
+                save_checkpoint(&plan.path, &network, &adam, &metadata)?;
+            }
+        }
     }
     Ok(Fitted { network, history })
 }
@@ -156,16 +231,17 @@ pub fn fit_image<E: Float, D: Device<E>>(
         to_matrix::<E, D>(device, &coords, 2),
         to_matrix::<E, D>(device, &values, c),
     );
-    let mut sampler = MinibatchSampler::new(image.width * image.height, config.seed)?;
+    let pixels = image.width * image.height;
     run_fit(
         config,
         c,
         device,
-        |_, network, adam| {
+        |s, network, adam| {
             let (x, y) = match config.batch {
                 None => full.clone(),
                 Some(b) => {
-                    let idx = sampler.next_batch(b);
+                    let idx =
+                        sample(&mut step_rng(config.seed, s), pixels, b.min(pixels)).into_vec();
                     (
                         to_matrix::<E, D>(device, &gather_rows(&coords, 2, &idx), 2),
                         to_matrix::<E, D>(device, &gather_rows(&values, c, &idx), c),
@@ -175,6 +251,10 @@ pub fn fit_image<E: Float, D: Device<E>>(
             train_step(network, adam, |net, tr| {
                 let jet = net.jet(&x, Order::Value, tr)?;
                 Ok(mse(tr, jet.value, &y))
+            })
+            .map_err(|e| match e {
+                Error::Diverged(m) => Error::Diverged(format!("image MSE: {m}")),
+                other => other,
             })
         },
         |network| psnr(&predict(network, image.width, image.height)?, image, None),

@@ -9,14 +9,12 @@
 //! `prior_points` points drawn uniformly from $[-1, 1]^2$ each step.
 
 use dfdx::prelude::*;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use siren_core::train::{gather_rows, to_matrix, train_step, uniform_points};
 use siren_core::{Adam, Error, Float, Network, Order, Result};
 
 use crate::antialias::jittered_coords;
-use crate::fit::{run_fit, FitConfig, Fitted, StepRecord};
+use crate::fit::{run_fit, step_rng, FitConfig, Fitted, StepRecord};
 use crate::mask::Mask;
 use crate::metrics::psnr;
 use crate::priors::{hessian_frobenius_prior, tv_prior, Prior};
@@ -108,9 +106,9 @@ pub fn inpaint<E: Float, D: Device<E>>(
     let coords = gather_rows(&image.coords(), 2, &known);
     let target = to_matrix::<E, D>(device, &gather_rows(&image.to_signed(), c, &known), c);
     let plain = to_matrix::<E, D>(device, &coords, 2);
-    let mut rng = ChaCha8Rng::seed_from_u64(fit.seed ^ 0x5eed);
     let m = known.len();
-    let step = |_: usize, network: &mut Network<E, D>, adam: &mut Adam<E, D>| {
+    let step = |s: usize, network: &mut Network<E, D>, adam: &mut Adam<E, D>| {
+        let mut rng = step_rng(fit.seed ^ 0x5eed, s);
         let samples = match config.antialias {
             Some(k) => Some((
                 k,
@@ -154,6 +152,13 @@ pub fn inpaint<E: Float, D: Device<E>>(
                 }
                 Prior::None => unreachable!("prior points exist only with a prior"),
             };
+            let (r, p) = (rmse.as_vec()[0].as_f64(), prior.as_vec()[0].as_f64());
+            if !(r.is_finite() && p.is_finite()) {
+                return Err(Error::Diverged(format!(
+                    "a loss term is not finite: image RMSE {r}, {} {p}",
+                    config.prior.name()
+                )));
+            }
             let w = E::of(config.prior.weight());
             Ok(tr.apply2(rmse, prior, |r, p| r + p * w))
         })

@@ -1,0 +1,130 @@
+//! Runs that survive crashes: a run killed with SIGKILL resumes to the same result as an
+//! uninterrupted one, bit for bit; a diverging run stops naming the step and the loss term
+//! and keeps its last good checkpoint.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::siren;
+
+fn camera() -> String {
+    concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../siren-image/data/camera.png"
+    )
+    .to_string()
+}
+
+fn fit_args(out: &Path, extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "fit",
+        &camera(),
+        "--size",
+        "32",
+        "--hidden",
+        "32",
+        "--steps",
+        "300",
+        "--batch",
+        "256",
+        "--checkpoint-every",
+        "10",
+        "--eval-every",
+        "0",
+        "--quiet",
+        "--out",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.push(out.to_string_lossy().into_owned());
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
+fn tensors(path: &Path) -> Vec<(String, Vec<u8>)> {
+    let bytes = std::fs::read(path).unwrap();
+    let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let mut out: Vec<(String, Vec<u8>)> = file
+        .tensors()
+        .into_iter()
+        .map(|(n, t)| (n, t.data().to_vec()))
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn a_run_killed_with_sigkill_resumes_to_the_identical_result() {
+    let d = std::env::temp_dir().join(format!("siren-kill-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    let (straight, killed) = (d.join("straight"), d.join("killed"));
+    let args: Vec<String> = fit_args(&straight, &[]);
+    let (ok, text) = siren(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(ok, "{text}");
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_siren"))
+        .args(fit_args(&killed, &[]))
+        .spawn()
+        .unwrap();
+    // Kill it once a checkpoint exists, mid-run.
+    let ckpt = killed.join("checkpoint.safetensors");
+    let clock = Instant::now();
+    while !ckpt.exists() && clock.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap(); // SIGKILL on Unix
+    let status = child.wait().unwrap();
+    assert!(ckpt.exists(), "no checkpoint was written");
+    let lines = std::fs::read_to_string(killed.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .count();
+    assert!(
+        !status.success() && lines < 300,
+        "the run was not interrupted ({lines} steps)"
+    );
+
+    let args = fit_args(&killed, &["--resume"]);
+    let (ok, text) = siren(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(ok, "{text}");
+    assert_eq!(
+        tensors(&straight.join("model.safetensors")),
+        tensors(&killed.join("model.safetensors")),
+        "the resumed run differs from the uninterrupted one"
+    );
+    // Resuming with other settings is refused.
+    let args = fit_args(&killed, &["--resume", "--lr", "0.001"]);
+    let (ok, text) = siren(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(!ok && text.contains("other settings"), "{text}");
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn a_diverging_run_names_the_step_and_term_and_keeps_its_checkpoint() {
+    let d = std::env::temp_dir().join(format!("siren-diverge-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    let args = fit_args(&d, &["--lr", "1e30", "--checkpoint-every", "1"]);
+    let (ok, text) = siren(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains("diverged") && text.contains("at step 2") && text.contains("image MSE"),
+        "{text}"
+    );
+    assert!(text.contains("last good checkpoint"), "{text}");
+    assert!(!text.contains("panicked"), "{text}");
+    // The kept checkpoint is the good step-1 state and loads.
+    let bytes = std::fs::read(d.join("checkpoint.safetensors")).unwrap();
+    let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let w = file.tensor("params.0.weight").unwrap();
+    let values: Vec<f32> = w
+        .data()
+        .chunks(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    assert!(values.iter().all(|v| v.is_finite()));
+    let _ = std::fs::remove_dir_all(&d);
+}
