@@ -20,6 +20,7 @@ use siren_image::{
 };
 
 use crate::out_dir;
+use crate::progress::Progress;
 
 /// Network and optimiser flags shared by the image commands.
 #[derive(Args, Clone, Debug)]
@@ -122,10 +123,11 @@ struct Log {
     start: Instant,
     quiet: bool,
     label: String,
+    bar: Progress,
 }
 
 impl Log {
-    fn new(dir: &Path, label: &str, quiet: bool) -> Result<Self> {
+    fn new(dir: &Path, label: &str, steps: usize, quiet: bool) -> Result<Self> {
         let path = dir.join("metrics.jsonl");
         let file = std::fs::OpenOptions::new()
             .create(true)
@@ -141,7 +143,15 @@ impl Log {
             start: Instant::now(),
             quiet,
             label: label.to_string(),
+            bar: Progress::new(label, steps, quiet),
         })
+    }
+
+    /// Starts a new bar for another run logged to the same file.
+    fn restart(&mut self, label: String, steps: usize) {
+        self.bar.finish();
+        self.bar = Progress::new(&label, steps, self.quiet);
+        self.label = label;
     }
 
     fn record(&mut self, r: &StepRecord) {
@@ -150,16 +160,8 @@ impl Log {
             "wall_s": self.start.elapsed().as_secs_f64(),
         });
         let _ = writeln!(self.file, "{line}");
-        if let (Some(p), false) = (r.psnr, self.quiet) {
-            eprintln!(
-                "{} step {:>6}  loss {:.3e}  PSNR {:.2} dB  ({:.0} s)",
-                self.label,
-                r.step,
-                r.loss,
-                p,
-                self.start.elapsed().as_secs_f64()
-            );
-        }
+        self.bar
+            .update(r.step, r.loss, r.psnr.map(|p| format!("PSNR {p:.2} dB")));
     }
 }
 
@@ -174,14 +176,14 @@ pub struct FitArgs {
 pub fn fit(a: FitArgs) -> Result<()> {
     let img = a.train.load(&a.image)?;
     let dir = out_dir(&a.train.out)?;
-    let mut log = Log::new(&dir, "fit", a.train.quiet)?;
+    let mut log = Log::new(&dir, "fit", a.train.steps, a.train.quiet)?;
     let dev = device::cpu();
     let config = a.train.config_in(&dir, "checkpoint.safetensors");
     let fitted = fit_image::<f32, Cpu>(&img, &config, &dev, |r| log.record(r))?;
     fitted.network.save(dir.join("model.safetensors"))?;
     predict(&fitted.network, img.width, img.height)?.save_png(dir.join("fit.png"))?;
     img.save_png(dir.join("ground_truth.png"))?;
-    Ok(())
+    crate::plots::curves_from_log(&dir, "psnr")
 }
 
 #[derive(Args, Debug)]
@@ -285,7 +287,7 @@ pub fn inpaint(a: InpaintArgs) -> Result<()> {
     let dev = device::cpu();
     let missing = mask.missing();
     let masked = mask.apply(&img, 0.0);
-    let mut log = Log::new(&dir, "inpaint", a.train.quiet)?;
+    let mut log = Log::new(&dir, "inpaint", a.train.steps, a.train.quiet)?;
     let siren = |prior: Prior, log: &mut Log| -> Result<Image> {
         let name = prior.name().replace(' ', "_").to_lowercase();
         let config = InpaintConfig {
@@ -296,7 +298,7 @@ pub fn inpaint(a: InpaintArgs) -> Result<()> {
             prior_points: a.prior_points,
             antialias: a.antialias,
         };
-        log.label = format!("inpaint {}", prior.name());
+        log.restart(format!("inpaint {}", prior.name()), a.train.steps);
         let fitted = run_inpaint::<f32, Cpu>(&img, &mask, &config, &dev, |r| log.record(r))?;
         fitted
             .network
@@ -352,6 +354,7 @@ pub fn inpaint(a: InpaintArgs) -> Result<()> {
         a.image.display(), img.width, img.height, a.mask, a.train.steps, names.join(", ")
     );
     write_atomic(&dir.join("metrics.md"), report.as_bytes())?;
+    crate::plots::curves_from_log(&dir, "psnr")?;
     if !a.train.quiet {
         println!("{table}");
     }
@@ -382,7 +385,7 @@ pub fn poisson(a: PoissonArgs) -> Result<()> {
         TargetArg::Gradient => PoissonTarget::Gradient,
         TargetArg::Laplacian => PoissonTarget::Laplacian,
     };
-    let mut log = Log::new(&dir, "poisson", a.train.quiet)?;
+    let mut log = Log::new(&dir, "poisson", a.train.steps, a.train.quiet)?;
     let dev = device::cpu();
     let mut config = a.train.config_in(&dir, "checkpoint.safetensors");
     config.batch = None;
@@ -404,6 +407,7 @@ pub fn poisson(a: PoissonArgs) -> Result<()> {
         a.train.steps
     );
     write_atomic(&dir.join("result.md"), report.as_bytes())?;
+    crate::plots::curves_from_log(&dir, "psnr")?;
     if !a.train.quiet {
         print!("{report}");
     }

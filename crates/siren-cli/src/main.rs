@@ -6,6 +6,7 @@ mod image_cmds;
 mod init_cmds;
 mod pde_cmds;
 mod plots;
+mod progress;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -118,15 +118,12 @@ impl PdeFlags {
     }
 }
 
-fn progress(quiet: bool, label: &str, every: usize) -> impl FnMut(usize, f64) + '_ {
-    let start = std::time::Instant::now();
-    let label = label.to_string();
+fn progress(quiet: bool, label: &str, total: usize) -> impl FnMut(usize, f64) {
+    let bar = crate::progress::Progress::new(label, total, quiet);
     move |step, loss| {
-        if !quiet && step % every == 0 {
-            eprintln!(
-                "{label} step {step:>6}  loss {loss:.3e}  ({:.0} s)",
-                start.elapsed().as_secs_f64()
-            );
+        bar.update(step, loss, None);
+        if step == total {
+            bar.finish();
         }
     }
 }
@@ -217,7 +214,8 @@ pub fn wave(a: WaveArgs) -> Result<()> {
         let mut panels = Vec::new();
         for (model, config) in f.models(3, 1, 512)? {
             let label = format!("wave {name} {model}");
-            let net = train_wave::<f32, Cpu>(config, &exp, &dev, progress(f.quiet, &label, 100))?;
+            let net =
+                train_wave::<f32, Cpu>(config, &exp, &dev, progress(f.quiet, &label, exp.steps))?;
             net.save(dir.join(format!("wave_{name}_{model}.safetensors")))?;
             let errors = wave_errors(&net, &reference, n)?;
             report += &format!(
@@ -315,7 +313,7 @@ pub fn helmholtz(a: HelmholtzArgs) -> Result<()> {
                 &exp,
                 helmholtz_slowness(hetero),
                 &dev,
-                progress(f.quiet, &label, 100),
+                progress(f.quiet, &label, exp.steps),
             )?;
             net.save(dir.join(format!("helmholtz_{name}_{model}.safetensors")))?;
             let (err, field) = helmholtz_error(&net, &exp.problem, &reference, n)?;

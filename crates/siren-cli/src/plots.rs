@@ -141,3 +141,136 @@ pub fn histogram_grid(
         .map_err(|e| Error::InvalidInput(format!("cannot encode PNG: {e}")))?;
     write_atomic(path, bytes.get_ref())
 }
+
+/// Colours of successive series in a line chart.
+const SERIES: [Rgb<u8>; 6] = [
+    Rgb([31, 119, 180]),
+    Rgb([214, 39, 40]),
+    Rgb([44, 160, 44]),
+    Rgb([255, 127, 14]),
+    Rgb([148, 103, 189]),
+    Rgb([0, 0, 0]),
+];
+
+/// Writes a PNG of panels side by side (400 x 240 each), each with its series as polylines
+/// (colours in order: blue, red, green, orange, purple, black), a frame, and light grid lines
+/// at the decades of a log axis. `log_y[p]` plots panel `p` on a log scale.
+pub fn line_chart(
+    path: &std::path::Path,
+    panels: &[Vec<Vec<(f64, f64)>>],
+    log_y: &[bool],
+) -> Result<()> {
+    let (pw, ph, gap) = (400usize, 240usize, 10usize);
+    if panels.is_empty() || log_y.len() != panels.len() {
+        return Err(Error::InvalidInput("a chart needs panels".into()));
+    }
+    let w = panels.len() * pw + (panels.len() - 1) * gap;
+    let mut img = RgbImage::from_pixel(w as u32, ph as u32, Rgb([255, 255, 255]));
+    for (p, series) in panels.iter().enumerate() {
+        let x0 = p * (pw + gap);
+        let tf = |y: f64| if log_y[p] { y.max(1e-300).log10() } else { y };
+        let points: Vec<(f64, f64)> = series
+            .iter()
+            .flatten()
+            .filter(|(_, y)| y.is_finite() && (!log_y[p] || *y > 0.0))
+            .map(|&(x, y)| (x, tf(y)))
+            .collect();
+        if points.is_empty() {
+            continue;
+        }
+        let (mut xlo, mut xhi, mut ylo, mut yhi) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+        for &(x, y) in &points {
+            (xlo, xhi, ylo, yhi) = (xlo.min(x), xhi.max(x), ylo.min(y), yhi.max(y));
+        }
+        if xhi <= xlo {
+            xhi = xlo + 1.0;
+        }
+        if yhi <= ylo {
+            yhi = ylo + 1.0;
+        }
+        let m = 8.0;
+        let px = |x: f64| x0 as f64 + m + (x - xlo) / (xhi - xlo) * (pw as f64 - 2.0 * m);
+        let py = |y: f64| ph as f64 - m - (y - ylo) / (yhi - ylo) * (ph as f64 - 2.0 * m);
+        if log_y[p] {
+            for decade in ylo.ceil() as i64..=yhi.floor() as i64 {
+                let y = py(decade as f64) as u32;
+                for x in x0..x0 + pw {
+                    img.put_pixel(x as u32, y, Rgb([225, 225, 225]));
+                }
+            }
+        }
+        for x in x0..x0 + pw {
+            img.put_pixel(x as u32, 0, Rgb([0, 0, 0]));
+            img.put_pixel(x as u32, ph as u32 - 1, Rgb([0, 0, 0]));
+        }
+        for y in 0..ph {
+            img.put_pixel(x0 as u32, y as u32, Rgb([0, 0, 0]));
+            img.put_pixel((x0 + pw - 1) as u32, y as u32, Rgb([0, 0, 0]));
+        }
+        for (k, s) in series.iter().enumerate() {
+            let colour = SERIES[k % SERIES.len()];
+            let pts: Vec<(f64, f64)> = s
+                .iter()
+                .filter(|(_, y)| y.is_finite() && (!log_y[p] || *y > 0.0))
+                .map(|&(x, y)| (px(x), py(tf(y))))
+                .collect();
+            for pair in pts.windows(2) {
+                let ((ax, ay), (bx, by)) = (pair[0], pair[1]);
+                let n = ((bx - ax).abs().max((by - ay).abs()).ceil() as usize).max(1);
+                for t in 0..=n {
+                    let f = t as f64 / n as f64;
+                    let (x, y) = (ax + f * (bx - ax), ay + f * (by - ay));
+                    img.put_pixel(x as u32, (y as u32).min(ph as u32 - 1), colour);
+                }
+            }
+            if pts.len() == 1 {
+                let (x, y) = pts[0];
+                img.put_pixel(x as u32, y as u32, colour);
+            }
+        }
+    }
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut bytes, image::ImageFormat::Png)
+        .map_err(|e| Error::InvalidInput(format!("cannot encode PNG: {e}")))?;
+    write_atomic(path, bytes.get_ref())
+}
+
+/// `curves.png` from a run folder's `metrics.jsonl`: the loss (log scale) and, where logged,
+/// `metric` (e.g. "psnr"), one series per value of the `run` field.
+pub fn curves_from_log(dir: &std::path::Path, metric: &str) -> Result<()> {
+    let text = std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap_or_default();
+    let mut runs: Vec<(String, Vec<(f64, f64)>, Vec<(f64, f64)>)> = Vec::new();
+    for line in text.lines() {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let run = v["run"].as_str().unwrap_or("").to_string();
+        let Some(step) = v["step"].as_f64() else {
+            continue;
+        };
+        let i = match runs.iter().position(|r| r.0 == run) {
+            Some(i) => i,
+            None => {
+                runs.push((run, Vec::new(), Vec::new()));
+                runs.len() - 1
+            }
+        };
+        // A resumed run starts again from its checkpoint: keep the latest values.
+        let r = &mut runs[i];
+        r.1.retain(|p| p.0 < step);
+        r.2.retain(|p| p.0 < step);
+        if let Some(l) = v["loss"].as_f64() {
+            r.1.push((step, l));
+        }
+        if let Some(m) = v[metric].as_f64() {
+            r.2.push((step, m));
+        }
+    }
+    let losses: Vec<Vec<(f64, f64)>> = runs.iter().map(|r| r.1.clone()).collect();
+    let metrics: Vec<Vec<(f64, f64)>> = runs.iter().map(|r| r.2.clone()).collect();
+    if metrics.iter().all(|m| m.is_empty()) {
+        line_chart(&dir.join("curves.png"), &[losses], &[true])
+    } else {
+        line_chart(&dir.join("curves.png"), &[losses, metrics], &[true, false])
+    }
+}

@@ -101,6 +101,10 @@ pub struct TrainConfig {
     pub context_min: usize,
     /// Most context pixels per training face.
     pub context_max: usize,
+    /// Draw each face's context size log-uniformly in `[context_min, context_max]` rather
+    /// than uniformly (equal weight per decade, for ranges up to the whole face).
+    #[serde(default)]
+    pub log_uniform_context: bool,
     /// Seed of the batches and contexts.
     pub seed: u64,
 }
@@ -118,6 +122,7 @@ impl TrainConfig {
             clip_norm: 1.0,
             context_min: 10,
             context_max: 200,
+            log_uniform_context: false,
             seed: 0,
         }
     }
@@ -254,7 +259,13 @@ pub fn train<E: Float, D: Device<E>>(
         let masks = picked
             .iter()
             .map(|_| {
-                let k = rng.gen_range(config.context_min..=config.context_max.min(hw));
+                let (lo, hi) = (config.context_min.min(hw), config.context_max.min(hw));
+                let k = if config.log_uniform_context {
+                    let u: f64 = rng.gen_range((lo as f64).ln()..=(hi as f64).ln());
+                    (u.exp().round() as usize).clamp(lo, hi)
+                } else {
+                    rng.gen_range(lo..=hi)
+                };
                 ContextLevel::Pixels(k).mask(faces.size, &mut rng)
             })
             .collect();
