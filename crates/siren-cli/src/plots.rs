@@ -239,7 +239,9 @@ pub fn line_chart(
 /// `metric` (e.g. "psnr"), one series per value of the `run` field.
 pub fn curves_from_log(dir: &std::path::Path, metric: &str) -> Result<()> {
     let text = std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap_or_default();
-    let mut runs: Vec<(String, Vec<(f64, f64)>, Vec<(f64, f64)>)> = Vec::new();
+    // (run name, loss points, metric points)
+    type Series = Vec<(f64, f64)>;
+    let mut runs: Vec<(String, Series, Series)> = Vec::new();
     for line in text.lines() {
         let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
             continue;
