@@ -108,3 +108,52 @@ fn unknown_or_malformed_keys_are_rejected_with_a_suggestion() {
     assert!(!text.contains("panicked"));
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// Bounded fuzzing of the config loader through the binary: corrupted config files give an
+/// error or a run, never a panic.
+#[test]
+fn corrupt_config_files_never_panic() {
+    let d = std::env::temp_dir().join(format!("siren-config-fuzz-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    let valid = b"width = 4\nlayers = 1\npoints = 4\nw0 = 30.0\nwrong_scale = 0.5\nseed = 3\n";
+    let mut state = 0x2545f4914f6cdd1du64;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for case in 0..24 {
+        let mut bytes = valid.to_vec();
+        match case % 3 {
+            0 => bytes.truncate((next() as usize) % bytes.len()),
+            1 => {
+                for _ in 0..3 {
+                    let i = (next() as usize) % bytes.len();
+                    bytes[i] = (next() % 256) as u8;
+                }
+            }
+            _ => {
+                let i = (next() as usize) % bytes.len();
+                bytes.insert(i, b"=[\"{\n#"[(next() % 6) as usize]);
+            }
+        }
+        let config = d.join(format!("c{case}.toml"));
+        std::fs::write(&config, &bytes).unwrap();
+        let (_, text) = siren(&[
+            "init-stats",
+            "--config",
+            config.to_str().unwrap(),
+            "--width",
+            "4",
+            "--layers",
+            "1",
+            "--points",
+            "4",
+            "--out",
+            d.join("out").to_str().unwrap(),
+        ]);
+        assert!(!text.contains("panicked"), "case {case}: {text}");
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}
