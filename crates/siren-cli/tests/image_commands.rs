@@ -151,6 +151,14 @@ fn bad_input_gives_a_message_not_a_panic() {
     let corrupt = d.join("corrupt.png");
     std::fs::write(&corrupt, b"\x89PNG\r\n\x1a\n garbage").unwrap();
     let img = small_camera(&d);
+    // A run folder whose checkpoint is corrupt.
+    let bad_ckpt = d.join("bad-ckpt");
+    std::fs::create_dir_all(&bad_ckpt).unwrap();
+    std::fs::write(
+        bad_ckpt.join("checkpoint.safetensors"),
+        b"\x08\x00\x00\x00\x00\x00\x00\x00{}garbage",
+    )
+    .unwrap();
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (
             vec!["fit", "/no/such/image.png", "--out", o],
@@ -190,6 +198,32 @@ fn bad_input_gives_a_message_not_a_panic() {
                 o,
             ],
             "keep fraction",
+        ),
+        (
+            vec![
+                "inpaint",
+                img.to_str().unwrap(),
+                "--prior",
+                "tv",
+                "--prior-weight=-1",
+                "--out",
+                o,
+            ],
+            "prior weight must be >= 0",
+        ),
+        (
+            vec!["fit", img.to_str().unwrap(), "--lr=-0.1", "--out", o],
+            "lr > 0",
+        ),
+        (
+            vec![
+                "fit",
+                img.to_str().unwrap(),
+                "--resume",
+                "--out",
+                bad_ckpt.to_str().unwrap(),
+            ],
+            "not a valid siren-rs checkpoint",
         ),
     ];
     for (args, expected) in cases {
