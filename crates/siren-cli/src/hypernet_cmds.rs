@@ -9,7 +9,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use dfdx::prelude::*;
 use siren_core::checkpoint::{checkpoint_metadata, load_checkpoint, save_checkpoint};
 use siren_core::io::write_atomic;
-use siren_core::{device, Adam, AdamConfig, Error, Result};
+use siren_core::{Adam, AdamConfig, Error, Result};
 use siren_hypernet::celeba::{load, load_face, CelebaSource, Faces, Split};
 use siren_hypernet::training::{
     context_of, evaluate, evaluation_mask, mean_image_errors, predict, train as run_train,
@@ -193,18 +193,18 @@ pub struct CompleteArgs {
     out: PathBuf,
 }
 
-pub fn run(command: HypernetCommand) -> Result<()> {
+pub fn run<D: Device<f32>>(command: HypernetCommand, dev: &D) -> Result<()> {
     match command {
-        HypernetCommand::Train(a) => train(a),
-        HypernetCommand::Eval(a) => eval(a),
-        HypernetCommand::Complete(a) => complete(a),
+        HypernetCommand::Train(a) => train(a, dev),
+        HypernetCommand::Eval(a) => eval(a, dev),
+        HypernetCommand::Complete(a) => complete(a, dev),
     }
 }
 
 /// A model, its optimiser and the checkpoint's metadata.
-type Loaded = (Hypernet<f32, Cpu>, Adam<f32, Cpu>, HashMap<String, String>);
+type Loaded<D> = (Hypernet<f32, D>, Adam<f32, D>, HashMap<String, String>);
 
-fn load_model(path: &Path, dev: &Cpu) -> Result<Loaded> {
+fn load_model<D: Device<f32>>(path: &Path, dev: &D) -> Result<Loaded<D>> {
     let meta = checkpoint_metadata(path)?;
     let bad = |reason: String| Error::BadFile {
         path: path.to_path_buf(),
@@ -221,7 +221,7 @@ fn load_model(path: &Path, dev: &Cpu) -> Result<Loaded> {
             .ok_or_else(|| bad(format!("metadata has no {TRAIN_KEY}")))?,
     )
     .map_err(|e| bad(format!("its training config is invalid: {e}")))?;
-    let mut model = Hypernet::<f32, Cpu>::new(config, train.seed, dev)?;
+    let mut model = Hypernet::<f32, D>::new(config, train.seed, dev)?;
     let mut adam = Adam::new(
         &model,
         AdamConfig {
@@ -238,8 +238,8 @@ fn face_image(size: usize, values: &[f64]) -> Result<Image> {
 }
 
 /// Rows = context levels, per face: context (unknown pixels black), completion, truth.
-fn figure(
-    model: &Hypernet<f32, Cpu>,
+fn figure<D: Device<f32>>(
+    model: &Hypernet<f32, D>,
     faces: &Faces,
     shown: &[usize],
     seed: u64,
@@ -315,7 +315,7 @@ fn splits_line(faces: &Faces) -> String {
     )
 }
 
-fn train(a: TrainArgs) -> Result<()> {
+fn train<D: Device<f32>>(a: TrainArgs, dev: &D) -> Result<()> {
     let dir = out_dir(&a.out)?;
     let encoders: Vec<EncoderKind> = match a.encoder {
         EncoderArg::All => EncoderKind::ALL.to_vec(),
@@ -333,7 +333,6 @@ fn train(a: TrainArgs) -> Result<()> {
             "no test face: the folder needs at least two images".into(),
         ));
     }
-    let dev = device::cpu();
     let baseline = mean_image_errors(&faces, &train_idx, &test_idx);
     let mut table = table_header();
     let mut timings = String::new();
@@ -362,7 +361,7 @@ fn train(a: TrainArgs) -> Result<()> {
         let sub = out_dir(&dir.join(encoder.name()))?;
         let ckpt = sub.join("checkpoint.safetensors");
         let (mut model, mut adam, start) = if a.resume && ckpt.exists() {
-            let (model, adam, _) = load_model(&ckpt, &dev)?;
+            let (model, adam, _) = load_model(&ckpt, dev)?;
             if model.config() != &config {
                 return Err(Error::BadFile {
                     path: ckpt,
@@ -374,7 +373,7 @@ fn train(a: TrainArgs) -> Result<()> {
             let step = adam.steps_taken() as usize;
             (model, adam, step)
         } else {
-            let model = Hypernet::<f32, Cpu>::new(config.clone(), tc.seed, &dev)?;
+            let model = Hypernet::<f32, D>::new(config.clone(), tc.seed, dev)?;
             let adam = Adam::new(
                 &model,
                 AdamConfig {
@@ -491,10 +490,9 @@ fn train(a: TrainArgs) -> Result<()> {
     Ok(())
 }
 
-fn eval(a: EvalArgs) -> Result<()> {
+fn eval<D: Device<f32>>(a: EvalArgs, dev: &D) -> Result<()> {
     let dir = out_dir(&a.out)?;
-    let dev = device::cpu();
-    let (model, _, _) = load_model(&a.checkpoint, &dev)?;
+    let (model, _, _) = load_model(&a.checkpoint, dev)?;
     let faces = a.data.load(model.config().image_size, &dir, !a.quiet)?;
     let train_idx = faces.indices(Split::Train);
     let test_idx = faces.indices(Split::Test);
@@ -519,9 +517,8 @@ fn eval(a: EvalArgs) -> Result<()> {
     Ok(())
 }
 
-fn complete(a: CompleteArgs) -> Result<()> {
-    let dev = device::cpu();
-    let (model, _, _) = load_model(&a.checkpoint, &dev)?;
+fn complete<D: Device<f32>>(a: CompleteArgs, dev: &D) -> Result<()> {
+    let (model, _, _) = load_model(&a.checkpoint, dev)?;
     let size = model.config().image_size;
     let level = ContextLevel::parse(&a.context)?;
     let face: Vec<f64> = load_face(&a.image, size)?

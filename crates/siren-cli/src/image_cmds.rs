@@ -7,7 +7,7 @@ use std::time::Instant;
 use clap::{Args, ValueEnum};
 use dfdx::prelude::*;
 use siren_core::io::write_atomic;
-use siren_core::{device, BiasInit, Error, Network, Result};
+use siren_core::{BiasInit, Error, Network, Result};
 use siren_image::diffusion::diffusion_inpaint;
 use siren_image::dip::{deep_image_prior, DipConfig};
 use siren_image::fit::Checkpointing;
@@ -173,13 +173,12 @@ pub struct FitArgs {
     train: TrainFlags,
 }
 
-pub fn fit(a: FitArgs) -> Result<()> {
+pub fn fit<D: Device<f32>>(a: FitArgs, dev: &D) -> Result<()> {
     let img = a.train.load(&a.image)?;
     let dir = out_dir(&a.train.out)?;
     let mut log = Log::new(&dir, "fit", a.train.steps, a.train.quiet)?;
-    let dev = device::cpu();
     let config = a.train.config_in(&dir, "checkpoint.safetensors");
-    let fitted = fit_image::<f32, Cpu>(&img, &config, &dev, |r| log.record(r))?;
+    let fitted = fit_image::<f32, D>(&img, &config, dev, |r| log.record(r))?;
     fitted.network.save(dir.join("model.safetensors"))?;
     predict(&fitted.network, img.width, img.height)?.save_png(dir.join("fit.png"))?;
     img.save_png(dir.join("ground_truth.png"))?;
@@ -210,11 +209,10 @@ fn pair<T: std::str::FromStr>(text: &str, sep: char, what: &str) -> Result<(T, T
     ))
 }
 
-pub fn render(a: RenderArgs) -> Result<()> {
+pub fn render<D: Device<f32>>(a: RenderArgs, dev: &D) -> Result<()> {
     let (w, h): (usize, usize) = pair(&a.size, 'x', "--size")?;
     let extent: (f64, f64) = pair(&a.extent, ',', "--extent")?;
-    let dev = device::cpu();
-    let net = Network::<f32, Cpu>::load(&a.model, &dev)?;
+    let net = Network::<f32, D>::load(&a.model, dev)?;
     render_image(&net, w, h, extent)?.save_png(&a.out)
 }
 
@@ -280,11 +278,10 @@ fn parse_mask(spec: &str, w: usize, h: usize, seed: u64) -> Result<Mask> {
     }
 }
 
-pub fn inpaint(a: InpaintArgs) -> Result<()> {
+pub fn inpaint<D: Device<f32>>(a: InpaintArgs, dev: &D) -> Result<()> {
     let img = a.train.load(&a.image)?;
     let mask = parse_mask(&a.mask, img.width, img.height, a.mask_seed)?;
     let dir = out_dir(&a.train.out)?;
-    let dev = device::cpu();
     let missing = mask.missing();
     let masked = mask.apply(&img, 0.0);
     let mut log = Log::new(&dir, "inpaint", a.train.steps, a.train.quiet)?;
@@ -299,7 +296,7 @@ pub fn inpaint(a: InpaintArgs) -> Result<()> {
             antialias: a.antialias,
         };
         log.restart(format!("inpaint {}", prior.name()), a.train.steps);
-        let fitted = run_inpaint::<f32, Cpu>(&img, &mask, &config, &dev, |r| log.record(r))?;
+        let fitted = run_inpaint::<f32, D>(&img, &mask, &config, dev, |r| log.record(r))?;
         fitted
             .network
             .save(dir.join(format!("model_{name}.safetensors")))?;
@@ -324,7 +321,7 @@ pub fn inpaint(a: InpaintArgs) -> Result<()> {
         };
         results.push((
             "deep image prior".into(),
-            deep_image_prior::<f32, Cpu>(&img, &mask, &dip, &dev)?,
+            deep_image_prior::<f32, D>(&img, &mask, &dip, dev)?,
         ));
     } else {
         let prior = match a.prior {
@@ -378,7 +375,7 @@ pub struct PoissonArgs {
     train: TrainFlags,
 }
 
-pub fn poisson(a: PoissonArgs) -> Result<()> {
+pub fn poisson<D: Device<f32>>(a: PoissonArgs, dev: &D) -> Result<()> {
     let img = a.train.load(&a.image)?;
     let dir = out_dir(&a.train.out)?;
     let target = match a.target {
@@ -386,10 +383,9 @@ pub fn poisson(a: PoissonArgs) -> Result<()> {
         TargetArg::Laplacian => PoissonTarget::Laplacian,
     };
     let mut log = Log::new(&dir, "poisson", a.train.steps, a.train.quiet)?;
-    let dev = device::cpu();
     let mut config = a.train.config_in(&dir, "checkpoint.safetensors");
     config.batch = None;
-    let fitted = poisson_reconstruct::<f32, Cpu>(&img, target, &config, &dev, |r| log.record(r))?;
+    let fitted = poisson_reconstruct::<f32, D>(&img, target, &config, dev, |r| log.record(r))?;
     fitted.network.save(dir.join("model.safetensors"))?;
     let est = offset_corrected(&predict(&fitted.network, img.width, img.height)?, &img)?;
     est.save_png(dir.join("reconstruction.png"))?;

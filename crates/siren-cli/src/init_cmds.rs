@@ -8,7 +8,7 @@ use rand::{Rng, SeedableRng};
 use siren_core::io::write_atomic;
 use siren_core::stats::{arcsine_cdf, ks_critical, ks_statistic, normal_cdf};
 use siren_core::train::to_matrix;
-use siren_core::{device, Error, Network, NetworkConfig, Result};
+use siren_core::{Error, Network, NetworkConfig, Result};
 
 use crate::out_dir;
 use crate::plots::{histogram_grid, Histogram};
@@ -47,8 +47,8 @@ struct LayerStats {
     ks_post: f64,
 }
 
-fn layer_stats(net: &Network<f64, Cpu>, xs: &[f64]) -> Result<Vec<LayerStats>> {
-    let coords = to_matrix::<f64, Cpu>(net.device(), xs, 1);
+fn layer_stats<D: Device<f64>>(net: &Network<f64, D>, xs: &[f64]) -> Result<Vec<LayerStats>> {
+    let coords = to_matrix::<f64, D>(net.device(), xs, 1);
     let signals = net.signals(&coords)?;
     let hidden = signals.len() - 1; // the last layer is linear
     Ok(signals
@@ -68,16 +68,15 @@ fn layer_stats(net: &Network<f64, Cpu>, xs: &[f64]) -> Result<Vec<LayerStats>> {
         .collect())
 }
 
-pub fn init_stats(a: InitStatsArgs) -> Result<()> {
+pub fn init_stats<D: Device<f64>>(a: InitStatsArgs, dev: &D) -> Result<()> {
     if a.width == 0 || a.points == 0 || !(a.wrong_scale.is_finite() && a.wrong_scale > 0.0) {
         return Err(Error::InvalidInput(
             "--width and --points must be >= 1 and --wrong-scale > 0".into(),
         ));
     }
     let dir = out_dir(&a.out)?;
-    let dev = device::cpu();
     let config = NetworkConfig::siren(1, 1, a.width, a.layers).with_w0(a.w0, a.w0);
-    let net = Network::<f64, Cpu>::new(config.clone(), a.seed, &dev)?;
+    let net = Network::<f64, D>::new(config.clone(), a.seed, dev)?;
     let mut wrong = net.clone();
     let last = wrong.layers().len() - 1;
     for layer in &mut wrong.layers_mut()[1..last] {

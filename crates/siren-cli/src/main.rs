@@ -21,6 +21,9 @@ struct Cli {
     /// command line override it; unknown keys are rejected).
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Where to compute: the CPU, or CUDA GPU 0 (needs a build with `--features cuda`).
+    #[arg(long, global = true, value_enum, default_value_t = DeviceArg::Cpu)]
+    device: DeviceArg,
     #[command(subcommand)]
     command: Command,
 }
@@ -65,6 +68,39 @@ enum Command {
     /// Encoders + hypernetwork that emit a SIREN per face from a few of its pixels (CelebA).
     #[command(subcommand)]
     Hypernet(hypernet_cmds::HypernetCommand),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, clap::ValueEnum)]
+enum DeviceArg {
+    Cpu,
+    Cuda,
+}
+
+/// Runs `$f(args, &device)` on the chosen device (each device its own instantiation).
+macro_rules! on_device {
+    ($device:expr, $f:expr, $a:expr) => {
+        match $device {
+            DeviceArg::Cpu => $f($a, &siren_core::device::cpu()),
+            DeviceArg::Cuda => {
+                #[cfg(feature = "cuda")]
+                {
+                    match siren_core::device::cuda(0) {
+                        Ok(dev) => $f($a, &dev),
+                        Err(e) => Err(siren_core::Error::InvalidInput(format!(
+                            "cannot open CUDA device 0 ({e:?}); use --device cpu"
+                        ))),
+                    }
+                }
+                #[cfg(not(feature = "cuda"))]
+                {
+                    let _ = $a;
+                    Err(siren_core::Error::InvalidInput(
+                        "this siren was built without CUDA: rebuild with `cargo build --release --features cuda`, or use --device cpu".into(),
+                    ))
+                }
+            }
+        }
+    };
 }
 
 /// Later occurrences of an option override earlier ones (so flags override a config file).
@@ -119,15 +155,16 @@ fn main() -> ExitCode {
         eprintln!("error: {e}");
         return ExitCode::FAILURE;
     }
+    let d = cli.device;
     let result = match cli.command {
-        Command::Fit(a) => image_cmds::fit(a),
-        Command::Render(a) => image_cmds::render(a),
-        Command::Inpaint(a) => image_cmds::inpaint(a),
-        Command::Poisson(a) => image_cmds::poisson(a),
-        Command::Wave(a) => pde_cmds::wave(a),
-        Command::Helmholtz(a) => pde_cmds::helmholtz(a),
-        Command::Hypernet(c) => hypernet_cmds::run(c),
-        Command::InitStats(a) => init_cmds::init_stats(a),
+        Command::Fit(a) => on_device!(d, image_cmds::fit, a),
+        Command::Render(a) => on_device!(d, image_cmds::render, a),
+        Command::Inpaint(a) => on_device!(d, image_cmds::inpaint, a),
+        Command::Poisson(a) => on_device!(d, image_cmds::poisson, a),
+        Command::Wave(a) => on_device!(d, pde_cmds::wave, a),
+        Command::Helmholtz(a) => on_device!(d, pde_cmds::helmholtz, a),
+        Command::Hypernet(c) => on_device!(d, hypernet_cmds::run, c),
+        Command::InitStats(a) => on_device!(d, init_cmds::init_stats, a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

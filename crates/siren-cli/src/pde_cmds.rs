@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 use dfdx::prelude::*;
 use siren_core::io::write_atomic;
-use siren_core::{device, Result};
+use siren_core::Result;
 use siren_pde::export::Field;
 use siren_pde::helmholtz_net::{helmholtz_error, train_helmholtz, HelmholtzExperiment};
 use siren_pde::models::{compared_models, Scale};
@@ -163,11 +163,10 @@ pub struct WaveArgs {
     flags: PdeFlags,
 }
 
-pub fn wave(a: WaveArgs) -> Result<()> {
+pub fn wave<D: Device<f32>>(a: WaveArgs, dev: &D) -> Result<()> {
     let f = &a.flags;
     f.check()?;
     let dir = out_dir(&f.out)?;
-    let dev = device::cpu();
     let times = [0.0, 0.1, 0.2, 0.3, 0.4];
     let n = f.grid;
     let mut report =
@@ -215,7 +214,7 @@ pub fn wave(a: WaveArgs) -> Result<()> {
         for (model, config) in f.models(3, 1, 512)? {
             let label = format!("wave {name} {model}");
             let net =
-                train_wave::<f32, Cpu>(config, &exp, &dev, progress(f.quiet, &label, exp.steps))?;
+                train_wave::<f32, D>(config, &exp, dev, progress(f.quiet, &label, exp.steps))?;
             net.save(dir.join(format!("wave_{name}_{model}.safetensors")))?;
             let errors = wave_errors(&net, &reference, n)?;
             report += &format!(
@@ -274,11 +273,10 @@ fn helmholtz_slowness(hetero: bool) -> impl Fn(f64, f64) -> f64 {
     }
 }
 
-pub fn helmholtz(a: HelmholtzArgs) -> Result<()> {
+pub fn helmholtz<D: Device<f32>>(a: HelmholtzArgs, dev: &D) -> Result<()> {
     let f = &a.flags;
     f.check()?;
     let dir = out_dir(&f.out)?;
-    let dev = device::cpu();
     let n = f.grid;
     let mut report = String::from(
         "# Helmholtz: relative L2 error against the reference over the physical domain\n\n",
@@ -308,11 +306,11 @@ pub fn helmholtz(a: HelmholtzArgs) -> Result<()> {
         let mut panels = Vec::new();
         for (model, config) in f.models(2, 2, 256)? {
             let label = format!("helmholtz {name} {model}");
-            let net = train_helmholtz::<f32, Cpu>(
+            let net = train_helmholtz::<f32, D>(
                 config,
                 &exp,
                 helmholtz_slowness(hetero),
-                &dev,
+                dev,
                 progress(f.quiet, &label, exp.steps),
             )?;
             net.save(dir.join(format!("helmholtz_{name}_{model}.safetensors")))?;

@@ -215,6 +215,11 @@ fn bad_input_gives_a_message_not_a_panic() {
             vec!["fit", img.to_str().unwrap(), "--lr=-0.1", "--out", o],
             "lr > 0",
         ),
+        #[cfg(not(feature = "cuda"))]
+        (
+            vec!["fit", img.to_str().unwrap(), "--device", "cuda", "--out", o],
+            "built without CUDA",
+        ),
         (
             vec![
                 "fit",
