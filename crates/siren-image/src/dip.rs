@@ -1,7 +1,11 @@
 //! Deep image prior baseline (Ulyanov et al. 2018): a convolutional network fitted from a
 //! fixed noise input to the known pixels only; its architecture is the prior that fills the
-//! rest. A small, fully convolutional version: `depth` 3x3 "same" convolutions of `width`
-//! channels with ReLU, a last 3x3 convolution to the image's channels and tanh.
+//! rest. A small hourglass, as the original's: `depth` levels, each a 3x3 "same" convolution
+//! with ReLU followed by 2x average pooling on the way down; on the way up, 2x nearest
+//! upsampling, the level's features added back (skip), and a 3x3 convolution with ReLU; a last
+//! 3x3 convolution to the image's channels and tanh. The coarse levels are what makes the
+//! output smooth where no pixel is known (a flat stack of full-resolution convolutions fits
+//! the known pixels one by one and leaves noise between them).
 
 use dfdx::prelude::*;
 use rand::{Rng, SeedableRng};
@@ -20,7 +24,7 @@ pub struct DipConfig {
     pub input_channels: usize,
     /// Channels of the hidden convolutions.
     pub width: usize,
-    /// Number of hidden convolutions.
+    /// Number of resolution levels (each halves the size).
     pub depth: usize,
     /// Adam learning rate.
     pub lr: f64,
@@ -36,14 +40,27 @@ impl Default for DipConfig {
             input_channels: 16,
             width: 32,
             depth: 4,
-            lr: 1e-2,
+            // 1e-2 (the original's, with batch norm) stalls without it at 128x128 and up.
+            lr: 1e-3,
             steps: 1000,
             seed: 0,
         }
     }
 }
 
+/// One resolution level: its size, patches, and the gathers to the next coarser level.
+struct Level<E: Float, D: Device<E>> {
+    patches: Patches<E, D>,
+    /// For each coarse pixel, its 4 children here (clamped at odd edges): `(coarse * 4,)`.
+    pool: Tensor<(usize,), usize, D>,
+    /// For each pixel here, its parent in the coarser level.
+    parent: Tensor<(usize,), usize, D>,
+    coarse: usize,
+}
+
 struct DipNet<E: Float, D: Device<E>> {
+    /// Down convolutions (one per level), then up convolutions (coarsest first), then the
+    /// output convolution.
     convs: Vec<Conv2d<E, D>>,
 }
 
@@ -56,24 +73,67 @@ impl<E: Float, D: Device<E>> Parameters<E, D> for DipNet<E, D> {
     }
 }
 
+fn levels<E: Float, D: Device<E>>(
+    device: &D,
+    mut h: usize,
+    mut w: usize,
+    depth: usize,
+) -> Result<Vec<Level<E, D>>> {
+    let mut out = Vec::with_capacity(depth);
+    for _ in 0..depth {
+        let (hc, wc) = (h.div_ceil(2), w.div_ceil(2));
+        let mut pool = Vec::with_capacity(hc * wc * 4);
+        for y in 0..hc {
+            for x in 0..wc {
+                for (dy, dx) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+                    let (yy, xx) = ((2 * y + dy).min(h - 1), (2 * x + dx).min(w - 1));
+                    pool.push(yy * w + xx);
+                }
+            }
+        }
+        let parent: Vec<usize> = (0..h * w).map(|p| (p / w / 2) * wc + (p % w) / 2).collect();
+        out.push(Level {
+            patches: Patches::new(device, 1, h, w, 3)?,
+            pool: device.tensor_from_vec(pool, (hc * wc * 4,)),
+            parent: device.tensor_from_vec(parent, (h * w,)),
+            coarse: hc * wc,
+        });
+        (h, w) = (hc, wc);
+    }
+    Ok(out)
+}
+
 impl<E: Float, D: Device<E>> DipNet<E, D> {
     fn forward<T: Tape<E, D>>(
         &self,
         tr: &mut Tracer<E, D, T>,
         noise: &Matrix<E, D>,
-        patches: &Patches<E, D>,
+        levels: &[Level<E, D>],
     ) -> Result<Matrix<E, D>> {
+        let depth = levels.len();
         let mut h = noise.clone();
-        let last = self.convs.len() - 1;
-        for (i, conv) in self.convs.iter().enumerate() {
-            h = conv.forward(tr, h, patches)?;
-            h = if i < last {
-                tr.apply(h, |h| h.relu())
-            } else {
-                tr.apply(h, |h| h.tanh())
-            };
+        let mut skips = Vec::with_capacity(depth);
+        for (l, level) in levels.iter().enumerate() {
+            h = self.convs[l].forward(tr, h, &level.patches)?;
+            h = tr.apply(h, |h| h.relu());
+            skips.push(h.clone());
+            let (idx, coarse) = (level.pool.clone(), level.coarse);
+            let ch = h.shape().1;
+            h = tr.apply(h, |h| {
+                h.gather(idx)
+                    .reshape_like(&(coarse, 4, ch))
+                    .mean::<(usize, usize), Axis<1>>()
+            });
         }
-        Ok(h)
+        for (k, l) in (0..depth).rev().enumerate() {
+            let idx = levels[l].parent.clone();
+            h = tr.apply(h, |h| h.gather(idx));
+            h = tr.apply2(h, skips[l].clone(), |h, s| h + s);
+            h = self.convs[depth + k].forward(tr, h, &levels[l].patches)?;
+            h = tr.apply(h, |h| h.relu());
+        }
+        h = self.convs[2 * depth].forward(tr, h, &levels[0].patches)?;
+        Ok(tr.apply(h, |h| h.tanh()))
     }
 }
 
@@ -104,7 +164,7 @@ pub fn deep_image_prior<E: Float, D: Device<E>>(
         3,
         &mut rng,
     )];
-    for _ in 1..config.depth {
+    for _ in 1..2 * config.depth {
         convs.push(Conv2d::new(device, config.width, config.width, 3, &mut rng));
     }
     convs.push(Conv2d::new(device, config.width, c, 3, &mut rng));
@@ -113,7 +173,7 @@ pub fn deep_image_prior<E: Float, D: Device<E>>(
         .map(|_| rng.gen_range(0.0..0.1))
         .collect();
     let noise = to_matrix::<E, D>(device, &noise, config.input_channels);
-    let patches = Patches::new(device, 1, h, w, 3)?;
+    let levels = levels::<E, D>(device, h, w, config.depth)?;
     let index = device.tensor_from_vec(known.clone(), (known.len(),));
     let target = to_matrix::<E, D>(device, &gather_rows(&image.to_signed(), c, &known), c);
     let mut adam = Adam::new(
@@ -125,12 +185,12 @@ pub fn deep_image_prior<E: Float, D: Device<E>>(
     )?;
     for _ in 0..config.steps {
         train_step(&mut net, &mut adam, |net, tr| {
-            let out = net.forward(tr, &noise, &patches)?;
+            let out = net.forward(tr, &noise, &levels)?;
             let (idx, t) = (index.clone(), target.clone());
             Ok(tr.apply(out, |o| (o.gather(idx) - t).square().mean()))
         })?;
     }
-    let out = net.forward(&mut Tracer::inference(), &noise, &patches)?;
+    let out = net.forward(&mut Tracer::inference(), &noise, &levels)?;
     let values: Vec<f64> = out.as_vec().into_iter().map(|v| v.as_f64()).collect();
     Image::from_signed(w, h, c, &values)
 }
