@@ -134,10 +134,10 @@ fn commands(
             ]
         }
         "inpaint" => {
-            let (size, steps, dip) = if quick {
-                ("128", "500", "500")
+            let (size, steps, points, dip) = if quick {
+                ("128", "300", "2048", "500")
             } else {
-                ("256", "1000", "2000")
+                ("256", "1000", "4096", "2000")
             };
             vec![s(&[
                 "inpaint",
@@ -149,6 +149,8 @@ fn commands(
                 "--compare",
                 "--steps",
                 steps,
+                "--prior-points",
+                points,
                 "--fh-weight",
                 "1e-4",
                 "--dip-steps",
@@ -160,7 +162,7 @@ fn commands(
         }
         "poisson" => {
             let (size, steps) = if quick {
-                ("64", "1000")
+                ("64", "500")
             } else {
                 ("256", "5000")
             };
