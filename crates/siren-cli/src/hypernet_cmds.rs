@@ -193,7 +193,7 @@ pub struct CompleteArgs {
     out: PathBuf,
 }
 
-pub fn run<D: Device<f32>>(command: HypernetCommand, dev: &D) -> Result<()> {
+pub fn run<D: Device<f32> + dfdx::tensor::Cache>(command: HypernetCommand, dev: &D) -> Result<()> {
     match command {
         HypernetCommand::Train(a) => train(a, dev),
         HypernetCommand::Eval(a) => eval(a, dev),
@@ -315,7 +315,7 @@ fn splits_line(faces: &Faces) -> String {
     )
 }
 
-fn train<D: Device<f32>>(a: TrainArgs, dev: &D) -> Result<()> {
+fn train<D: Device<f32> + dfdx::tensor::Cache>(a: TrainArgs, dev: &D) -> Result<()> {
     let dir = out_dir(&a.out)?;
     let encoders: Vec<EncoderKind> = match a.encoder {
         EncoderArg::All => EncoderKind::ALL.to_vec(),

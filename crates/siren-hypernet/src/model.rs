@@ -341,6 +341,11 @@ impl<E: Float, D: Device<E>> Hypernet<E, D> {
         })
     }
 
+    /// The device the model lives on.
+    pub fn device(&self) -> &D {
+        &self.device
+    }
+
     /// The model's shape.
     pub fn config(&self) -> &HypernetConfig {
         &self.config
@@ -386,7 +391,14 @@ impl<E: Float, D: Device<E>> Hypernet<E, D> {
                         "a set encoder needs at least one context pixel per face".into(),
                     ));
                 }
-                let kmax = *counts.iter().max().expect("batch is not empty");
+                // Padded to a multiple of 64 so that few distinct shapes reach the device's
+                // allocation cache (which keeps freed buffers by size).
+                let kmax = counts
+                    .iter()
+                    .max()
+                    .expect("batch is not empty")
+                    .div_ceil(64)
+                    * 64;
                 let coords = siren_core::train::grid(&[s, s]);
                 let mut rows = vec![0.0; b * kmax * 5];
                 let mut weights = vec![0.0; b * kmax];

@@ -5,6 +5,7 @@
 //! `s` continues exactly as the uninterrupted run would.
 
 use dfdx::prelude::*;
+use dfdx::tensor::Cache;
 use rand::seq::index::sample;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -228,7 +229,7 @@ pub fn loss_terms<E: Float, D: Device<E>>(
 
 /// Trains from step `start` (0, or the step of a resumed checkpoint) to `config.steps`,
 /// calling `after_step` after every step (for logs and checkpoints).
-pub fn train<E: Float, D: Device<E>>(
+pub fn train<E: Float, D: Device<E> + Cache>(
     model: &mut Hypernet<E, D>,
     adam: &mut Adam<E, D>,
     faces: &Faces,
@@ -297,6 +298,11 @@ pub fn train<E: Float, D: Device<E>>(
             grad_norm,
         };
         after_step(&log, model, adam)?;
+        // Context sizes vary from step to step, and the device's allocation cache keeps a
+        // freed buffer per size: without this it grew to 23 GB in 200 steps.
+        if step % 25 == 24 {
+            model.device().empty_cache();
+        }
     }
     Ok(())
 }
