@@ -101,7 +101,7 @@ impl HelmholtzExperiment {
                 ..Default::default()
             },
             points: 4096,
-            near_source: 1024,
+            near_source: 64,
             source_radius: 0.1,
             lr: 1e-4,
             steps: 1500,
