@@ -181,9 +181,17 @@ fn commands(
             ])]
         }
         "wave" | "helmholtz" => {
-            let scale = if quick { "quick" } else { "paper" };
+            // Quick: the uniform medium only, to stay near 40 minutes in all; `siren wave`
+            // (or `siren helmholtz`) with `--medium both` adds the heterogeneous one.
+            let (scale, medium) = if quick {
+                ("quick", "uniform")
+            } else {
+                ("paper", "both")
+            };
             vec![s(&[
                 section,
+                "--medium",
+                medium,
                 "--scale",
                 scale,
                 "--quiet",
@@ -244,13 +252,23 @@ fn section_text(section: &str, scale: Scale, out: &Path) -> String {
     match section {
         "init" => format!(
             "{}\n![init statistics](init/init_stats.png)\n",
-            read(&out.join("init/init_stats.md")).replacen("# Activation statistics at initialisation\n\n", "", 1)
+            read(&out.join("init/init_stats.md")).replacen(
+                "# Activation statistics at initialisation\n\n",
+                "",
+                1
+            )
         ),
         "fit" => {
-            let steps: &[u64] = if quick { &[200, 500] } else { &[200, 500, 1000] };
+            let steps: &[u64] = if quick {
+                &[200, 500]
+            } else {
+                &[200, 500, 1000]
+            };
             let got = psnr_at(&out.join("fit/metrics.jsonl"), steps);
             let seed = [29.6, 35.7, 39.4];
-            let mut t = String::from("| step | PSNR (dB) | original code, 256x256 (seed) |\n|---|---|---|\n");
+            let mut t = String::from(
+                "| step | PSNR (dB) | original code, 256x256 (seed) |\n|---|---|---|\n",
+            );
             for (i, s) in steps.iter().enumerate() {
                 t += &format!(
                     "| {s} | {} | {} |\n",
@@ -268,17 +286,33 @@ fn section_text(section: &str, scale: Scale, out: &Path) -> String {
             "{}\n![inpainting](inpaint/grid.png)\n",
             read(&out.join("inpaint/metrics.md"))
         ),
-        "poisson" => format!("{}\n![poisson](poisson/reconstruction.png)\n", read(&out.join("poisson/result.md"))),
-        "wave" => format!(
-            "{}\n![wave uniform](wave/wave_uniform.png)\n![wave heterogeneous](wave/wave_heterogeneous.png)\n",
-            read(&out.join("wave/errors.md")).replacen("# ", "", 1)
+        "poisson" => format!(
+            "{}\n![poisson](poisson/reconstruction.png)\n",
+            read(&out.join("poisson/result.md"))
         ),
-        "helmholtz" => format!(
-            "{}\n![helmholtz uniform](helmholtz/helmholtz_uniform.png)\n![helmholtz heterogeneous](helmholtz/helmholtz_heterogeneous.png)\n",
-            read(&out.join("helmholtz/errors.md")).replacen("# ", "", 1)
-        ),
+        "wave" | "helmholtz" => {
+            let mut text = read(&out.join(format!("{section}/errors.md"))).replacen("# ", "", 1);
+            for medium in ["uniform", "heterogeneous"] {
+                if out
+                    .join(format!("{section}/{section}_{medium}.png"))
+                    .exists()
+                {
+                    text += &format!("\n![{section} {medium}]({section}/{section}_{medium}.png)\n");
+                }
+            }
+            if quick {
+                text += &format!(
+                    "\nQuick scale runs the uniform medium only; `siren {section} --scale quick --medium both` adds the heterogeneous one.\n"
+                );
+            }
+            text
+        }
         "hypernet" => {
-            let mut text = read(&out.join("hypernet/results.md")).replacen("# Hypernetwork: error vs context pixels\n\n", "", 1);
+            let mut text = read(&out.join("hypernet/results.md")).replacen(
+                "# Hypernetwork: error vs context pixels\n\n",
+                "",
+                1,
+            );
             text = text.replace("`ENCODER/completions.png`", "the images below");
             for e in ["cnn", "set-sine", "set-relu", "partial-cnn"] {
                 if out.join(format!("hypernet/{e}/completions.png")).exists() {
