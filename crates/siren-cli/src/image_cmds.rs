@@ -252,8 +252,8 @@ pub struct InpaintArgs {
     /// Weight of TV in --compare.
     #[arg(long, default_value_t = 1e-2)]
     tv_weight: f64,
-    /// Weight of FH in --compare.
-    #[arg(long, default_value_t = 1e-3)]
+    /// Weight of FH in --compare (1e-3 over-smooths camera at 256x256: 23.0 vs 25.4 dB at 1e-4).
+    #[arg(long, default_value_t = 1e-4)]
     fh_weight: f64,
     /// Deep-image-prior steps in --compare.
     #[arg(long, default_value_t = 1000)]
