@@ -118,14 +118,36 @@ impl PdeFlags {
     }
 }
 
-fn progress(quiet: bool, label: &str, total: usize) -> impl FnMut(usize, f64) {
+/// Per step: the progress bar, and a line in `metrics.jsonl` (run, step, loss, wall time).
+fn progress(
+    dir: &std::path::Path,
+    quiet: bool,
+    label: &str,
+    total: usize,
+) -> Result<impl FnMut(usize, f64)> {
+    use std::io::Write;
     let bar = crate::progress::Progress::new(label, total, quiet);
-    move |step, loss| {
+    let path = dir.join("metrics.jsonl");
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(|source| siren_core::Error::Io {
+            action: "cannot write",
+            path,
+            source,
+        })?;
+    let start = std::time::Instant::now();
+    let label = label.to_string();
+    Ok(move |step, loss| {
+        let line = serde_json::json!({"run": label, "step": step, "loss": loss,
+            "wall_s": start.elapsed().as_secs_f64()});
+        let _ = writeln!(file, "{line}");
         bar.update(step, loss, None);
         if step == total {
             bar.finish();
         }
-    }
+    })
 }
 
 /// The evaluation grid's node coordinates: $-1 + 2i/(n-1)$.
@@ -213,8 +235,12 @@ pub fn wave<D: Device<f32>>(a: WaveArgs, dev: &D) -> Result<()> {
         let mut panels = Vec::new();
         for (model, config) in f.models(3, 1, 512)? {
             let label = format!("wave {name} {model}");
-            let net =
-                train_wave::<f32, D>(config, &exp, dev, progress(f.quiet, &label, exp.steps))?;
+            let net = train_wave::<f32, D>(
+                config,
+                &exp,
+                dev,
+                progress(&dir, f.quiet, &label, exp.steps)?,
+            )?;
             net.save(dir.join(format!("wave_{name}_{model}.safetensors")))?;
             let errors = wave_errors(&net, &reference, n)?;
             report += &format!(
@@ -253,6 +279,7 @@ pub fn wave<D: Device<f32>>(a: WaveArgs, dev: &D) -> Result<()> {
         &fields,
         "wave/MEDIUM/MODEL and wave/MEDIUM/reference: u at (wave/times, x, y), x and y on `grid`",
     )?;
+    crate::plots::curves_from_log(&dir, "none")?;
     write_report(&dir, &report, &json)
 }
 
@@ -311,7 +338,7 @@ pub fn helmholtz<D: Device<f32>>(a: HelmholtzArgs, dev: &D) -> Result<()> {
                 &exp,
                 helmholtz_slowness(hetero),
                 dev,
-                progress(f.quiet, &label, exp.steps),
+                progress(&dir, f.quiet, &label, exp.steps)?,
             )?;
             net.save(dir.join(format!("helmholtz_{name}_{model}.safetensors")))?;
             let (err, field) = helmholtz_error(&net, &exp.problem, &reference, n)?;
@@ -346,5 +373,6 @@ pub fn helmholtz<D: Device<f32>>(a: HelmholtzArgs, dev: &D) -> Result<()> {
         &fields,
         "helmholtz/MEDIUM/MODEL and helmholtz/MEDIUM/reference: (Re u, Im u) at (x, y) on `grid`, PML included",
     )?;
+    crate::plots::curves_from_log(&dir, "none")?;
     write_report(&dir, &report, &json)
 }
