@@ -43,6 +43,23 @@ pub fn bias_name(i: usize) -> String {
 /// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so the
 /// file is either the old one or the complete new one, never half-written.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_with(path, |tmp| {
+        use std::io::Write;
+        let io = |action, source| Error::Io {
+            action,
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut f = std::fs::File::create(tmp).map_err(|e| io("cannot create a file beside", e))?;
+        f.write_all(bytes).map_err(|e| io("cannot write", e))?;
+        f.sync_all().map_err(|e| io("cannot write", e))
+    })
+}
+
+/// Like [`write_atomic`] for writers that need a path (e.g. an HDF5 library): `write` creates
+/// and fills the temporary file it is given, which then replaces `path` by a rename; on error
+/// the temporary file is removed and `path` is untouched.
+pub fn write_atomic_with(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -55,19 +72,13 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         name.to_string_lossy(),
         std::process::id()
     ));
-    let io = |action, source| Error::Io {
-        action,
-        path: path.to_path_buf(),
-        source,
-    };
-    let result = (|| {
-        use std::io::Write;
-        let mut f =
-            std::fs::File::create(&tmp).map_err(|e| io("cannot create a file beside", e))?;
-        f.write_all(bytes).map_err(|e| io("cannot write", e))?;
-        f.sync_all().map_err(|e| io("cannot write", e))?;
-        std::fs::rename(&tmp, path).map_err(|e| io("cannot replace", e))
-    })();
+    let result = write(&tmp).and_then(|()| {
+        std::fs::rename(&tmp, path).map_err(|source| Error::Io {
+            action: "cannot replace",
+            path: path.to_path_buf(),
+            source,
+        })
+    });
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }

@@ -40,22 +40,10 @@ impl Field {
 #[cfg(feature = "hdf5")]
 pub fn write_h5(path: &Path, fields: &[Field], description: &str) -> Result<()> {
     use hdf5::types::VarLenUnicode;
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .ok_or_else(|| Error::InvalidInput(format!("{} does not name a file", path.display())))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
     let h5 =
         |e: hdf5::Error| Error::InvalidInput(format!("HDF5 error writing {}: {e}", path.display()));
-    let result = (|| -> Result<()> {
-        let file = hdf5::File::create(&tmp).map_err(h5)?;
+    siren_core::io::write_atomic_with(path, |tmp| {
+        let file = hdf5::File::create(tmp).map_err(h5)?;
         let text: VarLenUnicode = description
             .parse()
             .map_err(|e| Error::InvalidInput(format!("bad description: {e:?}")))?;
@@ -72,17 +60,8 @@ pub fn write_h5(path: &Path, fields: &[Field], description: &str) -> Result<()> 
                 .write_raw(&f.data)
                 .map_err(h5)?;
         }
-        file.close().map_err(h5)?;
-        std::fs::rename(&tmp, path).map_err(|source| Error::Io {
-            action: "cannot replace",
-            path: path.to_path_buf(),
-            source,
-        })
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+        file.close().map_err(h5)
+    })
 }
 
 /// Reads back one field written by [`write_h5`].
