@@ -409,16 +409,7 @@ fn train<D: Device<f32> + dfdx::tensor::Cache>(a: TrainArgs, dev: &D) -> Result<
                 tc.steps
             );
         }
-        let log_path = sub.join("metrics.jsonl");
-        let mut log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log_path)
-            .map_err(|source| Error::Io {
-                action: "cannot write",
-                path: log_path.clone(),
-                source,
-            })?;
+        let mut log = crate::progress::metrics_log(&sub)?;
         let clock = Instant::now();
         let every = a.checkpoint_every.max(1);
         let bar = crate::progress::Progress::new(encoder.name(), tc.steps, a.quiet);

@@ -128,16 +128,7 @@ struct Log {
 
 impl Log {
     fn new(dir: &Path, label: &str, steps: usize, quiet: bool) -> Result<Self> {
-        let path = dir.join("metrics.jsonl");
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(|source| Error::Io {
-                action: "cannot write",
-                path,
-                source,
-            })?;
+        let file = crate::progress::metrics_log(dir)?;
         Ok(Self {
             file,
             start: Instant::now(),

@@ -127,16 +127,7 @@ fn progress(
 ) -> Result<impl FnMut(usize, f64)> {
     use std::io::Write;
     let bar = crate::progress::Progress::new(label, total, quiet);
-    let path = dir.join("metrics.jsonl");
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .map_err(|source| siren_core::Error::Io {
-            action: "cannot write",
-            path,
-            source,
-        })?;
+    let mut file = crate::progress::metrics_log(dir)?;
     let start = std::time::Instant::now();
     let label = label.to_string();
     Ok(move |step, loss| {

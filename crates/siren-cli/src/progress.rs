@@ -50,3 +50,17 @@ impl Progress {
         self.bar.finish();
     }
 }
+
+/// Opens the run folder's `metrics.jsonl` for appending (a resumed run adds to it).
+pub fn metrics_log(dir: &std::path::Path) -> siren_core::Result<std::fs::File> {
+    let path = dir.join("metrics.jsonl");
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(|source| siren_core::Error::Io {
+            action: "cannot write",
+            path,
+            source,
+        })
+}
