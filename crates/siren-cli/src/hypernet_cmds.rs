@@ -258,11 +258,7 @@ fn figure<D: Device<f32>>(
         let mut panels = Vec::new();
         for (j, &i) in shown.iter().enumerate() {
             let truth = faces.signed(i);
-            let seen: Vec<f64> = truth
-                .chunks(3)
-                .zip(&masks[j])
-                .flat_map(|(v, &k)| v.iter().map(move |&v| if k { v } else { -1.0 }))
-                .collect();
+            let seen = context_view(&truth, &masks[j]);
             panels.push(face_image(size, &seen)?);
             panels.push(face_image(size, &prediction[j * hw * 3..(j + 1) * hw * 3])?);
             panels.push(face_image(size, &truth)?);
@@ -291,13 +287,25 @@ fn table_header() -> String {
     )
 }
 
-fn paper_rows() -> String {
-    PAPER
-        .iter()
-        .map(|(name, v)| {
-            let cells: Vec<String> = v.iter().map(|x| format!("{x:.3}")).collect();
-            format!("| paper: {name} | {} |\n", cells.join(" | "))
-        })
+/// The mean-face baseline (the same at every level) and the paper's rows.
+fn reference_rows(baseline: &Errors) -> String {
+    let cell = format!("{:.4} ({:.3})", baseline.mse, baseline.rmse);
+    let mut rows = format!(
+        "| mean training image | {} |\n",
+        vec![cell; ContextLevel::TABLE.len()].join(" | ")
+    );
+    for (name, v) in PAPER {
+        let cells: Vec<String> = v.iter().map(|x| format!("{x:.3}")).collect();
+        rows += &format!("| paper: {name} | {} |\n", cells.join(" | "));
+    }
+    rows
+}
+
+/// A face as the encoder sees it: unknown pixels black.
+fn context_view(face: &[f64], known: &[bool]) -> Vec<f64> {
+    face.chunks(3)
+        .zip(known)
+        .flat_map(|(v, &k)| v.iter().map(move |&v| if k { v } else { -1.0 }))
         .collect()
 }
 
@@ -460,11 +468,7 @@ fn train<D: Device<f32> + dfdx::tensor::Cache>(a: TrainArgs, dev: &D) -> Result<
             model.parameter_count()
         );
     }
-    table += &format!(
-        "| mean training image | {} |\n",
-        vec![format!("{:.4} ({:.3})", baseline.mse, baseline.rmse); 5].join(" | ")
-    );
-    table += &paper_rows();
+    table += &reference_rows(&baseline);
     let report = format!(
         "# Hypernetwork: error vs context pixels\n\n{}.\n\nCells: MSE per pixel and channel on \
          [0, 1] values, predictions clipped (what the paper's table reports), and in brackets \
@@ -491,11 +495,7 @@ fn eval<D: Device<f32>>(a: EvalArgs, dev: &D) -> Result<()> {
     let baseline = mean_image_errors(&faces, &train_idx, &test_idx);
     let mut table = table_header();
     table += &table_row(model.config().encoder.name(), &errors);
-    table += &format!(
-        "| mean training image | {} |\n",
-        vec![format!("{:.4} ({:.3})", baseline.mse, baseline.rmse); 5].join(" | ")
-    );
-    table += &paper_rows();
+    table += &reference_rows(&baseline);
     write_atomic(
         &dir.join("results.md"),
         format!("{}\n\n{table}", splits_line(&faces)).as_bytes(),
@@ -524,11 +524,7 @@ fn complete<D: Device<f32>>(a: CompleteArgs, dev: &D) -> Result<()> {
         known: known.clone(),
     };
     let prediction = predict(&model, &context)?;
-    let seen: Vec<f64> = face
-        .chunks(3)
-        .zip(&known)
-        .flat_map(|(v, &k)| v.iter().map(move |&v| if k { v } else { -1.0 }))
-        .collect();
+    let seen = context_view(&face, &known);
     let panels = [
         Image::from_signed(size, size, 3, &seen)?.upscaled(8)?,
         Image::from_signed(size, size, 3, &prediction)?.upscaled(8)?,
