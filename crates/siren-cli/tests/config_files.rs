@@ -73,36 +73,29 @@ fn unknown_or_malformed_keys_are_rejected_with_a_suggestion() {
     let d = std::env::temp_dir().join(format!("siren-config-bad-{}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();
     let config = d.join("bad.toml");
-    std::fs::write(&config, "stpes = 10\n").unwrap();
-    let (ok, text) = siren(&[
-        "wave",
-        "--config",
-        config.to_str().unwrap(),
-        "--out",
-        "/tmp/x",
-    ]);
-    assert!(
-        !ok && text.contains("unknown key `stpes`") && text.contains("did you mean `steps`"),
-        "{text}"
-    );
-    std::fs::write(&config, "quiet = 3\n").unwrap();
-    let (ok, text) = siren(&[
-        "wave",
-        "--config",
-        config.to_str().unwrap(),
-        "--out",
-        "/tmp/x",
-    ]);
-    assert!(!ok && text.contains("switch"), "{text}");
-    std::fs::write(&config, "steps = [\n").unwrap();
-    let (ok, text) = siren(&[
-        "wave",
-        "--config",
-        config.to_str().unwrap(),
-        "--out",
-        "/tmp/x",
-    ]);
-    assert!(!ok && text.contains("TOML"), "{text}");
+    let cases: [(&str, &[&str]); 3] = [
+        (
+            "stpes = 10\n",
+            &["unknown key `stpes`", "did you mean `steps`"],
+        ),
+        ("quiet = 3\n", &["switch"]),
+        ("steps = [\n", &["TOML"]),
+    ];
+    for (content, expected) in cases {
+        std::fs::write(&config, content).unwrap();
+        let (ok, text) = siren(&[
+            "wave",
+            "--config",
+            config.to_str().unwrap(),
+            "--out",
+            "/tmp/x",
+        ]);
+        assert!(!ok, "{content:?} was accepted");
+        for e in expected {
+            assert!(text.contains(e), "{content:?}: {text}");
+        }
+        assert!(!text.contains("panicked"), "{text}");
+    }
     let (ok, text) = siren(&["wave", "--config", "/nonexistent.toml", "--out", "/tmp/x"]);
     assert!(!ok && text.contains("/nonexistent.toml"), "{text}");
     assert!(!text.contains("panicked"));
