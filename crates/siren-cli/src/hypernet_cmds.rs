@@ -121,6 +121,13 @@ enum EncoderArg {
     All,
 }
 
+/// Law of the number of context pixels per training face.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ContextLaw {
+    Uniform,
+    LogUniform,
+}
+
 #[derive(Args, Debug)]
 pub struct TrainArgs {
     #[command(flatten)]
@@ -142,6 +149,10 @@ pub struct TrainArgs {
     /// Adam learning rate (default: 2e-4 quick, 5e-5 paper).
     #[arg(long)]
     lr: Option<f64>,
+    /// How each training face's number of context pixels is drawn (default: log-uniform in
+    /// 10..1024 quick, uniform in 10..200 paper).
+    #[arg(long, value_enum)]
+    context_law: Option<ContextLaw>,
     /// Seed of the initialisation, batches and contexts.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -364,6 +375,9 @@ fn train<D: Device<f32> + dfdx::tensor::Cache>(a: TrainArgs, dev: &D) -> Result<
         tc.steps = a.steps.unwrap_or(tc.steps);
         tc.batch = a.batch.unwrap_or(tc.batch);
         tc.lr = a.lr.unwrap_or(tc.lr);
+        if let Some(law) = a.context_law {
+            tc.log_uniform_context = matches!(law, ContextLaw::LogUniform);
+        }
         tc.seed = a.seed;
         tc.validate()?;
         let sub = out_dir(&dir.join(encoder.name()))?;

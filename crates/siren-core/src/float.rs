@@ -19,10 +19,39 @@ pub trait Float:
     fn encode_le(values: &[Self]) -> Vec<u8>;
     /// Reads little-endian bytes of this type; `bytes.len()` must be a multiple of the size.
     fn decode_le(bytes: &[u8]) -> Vec<Self>;
+    /// $(\sin x, \cos x)$ for the fused kernels: exact to rounding for `f64` (the standard
+    /// library), a vectorisable polynomial for `f32` (see [`sin_cos_f32`]).
+    fn sin_cos_fast(self) -> (Self, Self);
+}
+
+/// $(\sin x, \cos x)$ in `f32`, branch-free so that loops over it vectorise.
+///
+/// $x = q\,\pi/2 + r$ with $q$ the nearest integer to $2x/\pi$ and $r$ computed in three
+/// steps (Cody–Waite: the first two parts of $\pi/2$ have few mantissa bits, so $q$ times them
+/// is exact for $|q| < 2^{12}$); then $\sin r$, $\cos r$ on $[-\pi/4, \pi/4]$ from the minimax
+/// polynomials of Cephes' `sinf`/`cosf`, and the quadrant $q \bmod 4$ picks and signs them.
+/// Absolute error at most $2.5 \cdot 10^{-7}$ for $|x| \le 2000$ (tested against `f64`).
+#[inline(always)]
+pub fn sin_cos_f32(x: f32) -> (f32, f32) {
+    const FRAC_2_PI: f32 = std::f32::consts::FRAC_2_PI;
+    const DP1: f32 = 1.570_312_5;
+    const DP2: f32 = 4.837_513e-4;
+    const DP3: f32 = 7.549_79e-8;
+    let j = (x * FRAC_2_PI + 0.5).floor();
+    let r = ((x - j * DP1) - j * DP2) - j * DP3;
+    let q = j as i32;
+    let r2 = r * r;
+    let s = r + r * r2 * (-1.666_665_5e-1 + r2 * (8.332_161e-3 + r2 * -1.951_529_6e-4));
+    let c = 1.0 - 0.5 * r2
+        + r2 * r2 * (4.166_664_6e-2 + r2 * (-1.388_731_6e-3 + r2 * 2.443_315_7e-5));
+    let (sv, cv) = if q & 1 != 0 { (c, s) } else { (s, c) };
+    let sin = if q & 2 != 0 { -sv } else { sv };
+    let cos = if (q + 1) & 2 != 0 { -cv } else { cv };
+    (sin, cos)
 }
 
 macro_rules! impl_float {
-    ($t:ty, $dtype:expr, $n:expr) => {
+    ($t:ty, $dtype:expr, $n:expr, $sin_cos:expr) => {
         impl Float for $t {
             const SAFETENSORS_DTYPE: safetensors::Dtype = $dtype;
             fn of(x: f64) -> Self {
@@ -40,9 +69,13 @@ macro_rules! impl_float {
                     .map(|c| <$t>::from_le_bytes(c.try_into().expect("chunk of exact size")))
                     .collect()
             }
+            #[inline(always)]
+            fn sin_cos_fast(self) -> (Self, Self) {
+                $sin_cos(self)
+            }
         }
     };
 }
 
-impl_float!(f32, safetensors::Dtype::F32, 4);
-impl_float!(f64, safetensors::Dtype::F64, 8);
+impl_float!(f32, safetensors::Dtype::F32, 4, sin_cos_f32);
+impl_float!(f64, safetensors::Dtype::F64, 8, f64::sin_cos);

@@ -54,6 +54,11 @@ pub struct Jet<E: Float, D: Device<E>> {
     pub hessian_diag: Option<Stack<E, D>>,
     /// $\partial_i \partial_j u$ for $i < j$.
     pub hessian_mixed: Option<Stack<E, D>>,
+    /// $\sum_{i \in G_q} \partial_i^2 u$ for the groups $G_q$ of
+    /// [`Jet::laplacian_groups`], `(groups, N, c)`: what [`Network::jet_laplacians`] carries.
+    pub laplacians: Option<Stack<E, D>>,
+    /// The coordinate groups of [`Jet::laplacians`] (empty when it is `None`).
+    pub laplacian_groups: Vec<Vec<usize>>,
 }
 
 /// Position of the pair `(i, j)`, `i < j`, in [`Jet::hessian_mixed`].
@@ -112,6 +117,12 @@ impl<E: Float, D: Device<E>> Network<E, D> {
         if n == 0 {
             return Err(Error::InvalidInput("no coordinates given (N = 0)".into()));
         }
+        if self.fused() {
+            let lay = crate::fused::Layout::for_order(d, order);
+            if let Some(jet) = crate::fused::jet(self, coords, lay, tracer) {
+                return Ok(jet);
+            }
+        }
         let mut state = self.input_state(coords, order);
         for (layer, act) in self.layers().iter().zip(self.activations()) {
             state = propagate(layer, act, state, order, tracer);
@@ -126,7 +137,88 @@ impl<E: Float, D: Device<E>> Network<E, D> {
                 .then(|| state.diag.unwrap_or_else(|| zeros(d))),
             hessian_mixed: (order >= Order::Hessian && d > 1)
                 .then(|| state.mixed.unwrap_or_else(|| zeros(d * (d - 1) / 2))),
+            laplacians: None,
+            laplacian_groups: Vec::new(),
         })
+    }
+
+    /// The value, the gradient and the Laplacian over each group of coordinates, e.g.
+    /// `&[&[0], &[1, 2]]` for $\partial_t^2 u$ and $\Delta_{xy} u$ of a wave, or `&[&[0, 1]]`
+    /// for a 2-D Laplacian. [`Jet::laplacian`] and [`Jet::second`] read them.
+    ///
+    /// It is [`Network::jet`] with [`Order::Diagonal`] summed per group, but on the fused
+    /// path it carries one row per group instead of one per coordinate: a 2-D Laplacian
+    /// loss runs through 4 stacked rows per point instead of 5.
+    ///
+    /// ```
+    /// use dfdx::prelude::*;
+    /// use siren_core::{Network, NetworkConfig, Order, Tracer};
+    ///
+    /// let dev = Cpu::default();
+    /// let net = Network::<f64, Cpu>::new(NetworkConfig::siren(3, 1, 16, 2), 0, &dev).unwrap();
+    /// let x = dev.tensor_from_vec(vec![0.1, -0.3, 0.5], (1, 3));
+    /// let mut tr = Tracer::inference();
+    /// let jet = net.jet_laplacians(&x, &[&[0], &[1, 2]], &mut tr).unwrap();
+    /// let full = net.jet(&x, Order::Diagonal, &mut tr).unwrap();
+    /// let (a, b) = (jet.laplacian(&mut tr, &[1, 2]).unwrap(), full.laplacian(&mut tr, &[1, 2]).unwrap());
+    /// assert!((a.as_vec()[0] - b.as_vec()[0]).abs() < 1e-9);
+    /// ```
+    pub fn jet_laplacians<T: Tape<E, D>>(
+        &self,
+        coords: &Matrix<E, D>,
+        groups: &[&[usize]],
+        tracer: &mut Tracer<E, D, T>,
+    ) -> Result<Jet<E, D>> {
+        let d = coords.shape().1;
+        if groups.is_empty() {
+            return Err(Error::InvalidInput(
+                "jet_laplacians needs at least one group of coordinates".into(),
+            ));
+        }
+        for group in groups {
+            if group.is_empty() {
+                return Err(Error::InvalidInput(
+                    "a Laplacian needs at least one coordinate".into(),
+                ));
+            }
+            for &i in group.iter() {
+                check_coord(i, d)?;
+            }
+        }
+        let owned: Vec<Vec<usize>> = groups.iter().map(|g| g.to_vec()).collect();
+        if self.fused() && d == self.config().in_features && coords.shape().0 > 0 {
+            let lay = crate::fused::Layout::for_laplacians(d, &owned);
+            if let Some(jet) = crate::fused::jet(self, coords, lay, tracer) {
+                return Ok(jet);
+            }
+        }
+        // The dfdx path: every diagonal entry, then the sums per group as one product
+        // (groups x d) x (d x N c) on the tape.
+        let mut jet = self.jet(coords, Order::Diagonal, tracer)?;
+        let diag = jet.hessian_diag.clone().expect("Order::Diagonal carries it");
+        let (_, n, c) = *diag.shape();
+        let mut select = vec![E::zero(); owned.len() * d];
+        for (q, group) in owned.iter().enumerate() {
+            for &i in group {
+                select[q * d + i] = select[q * d + i] + E::one();
+            }
+        }
+        let g = owned.len();
+        // (N c x d) x (d x groups), the taped operand on the left as dfdx wants it.
+        let select_t = self
+            .device()
+            .tensor_from_vec(select, (g, d))
+            .permute::<(usize, usize), Axes2<1, 0>>();
+        let sums = tracer.apply(diag, |h| {
+            h.reshape_like(&(d, n * c))
+                .permute::<(usize, usize), Axes2<1, 0>>()
+                .matmul(select_t)
+                .permute::<(usize, usize), Axes2<1, 0>>()
+                .reshape_like(&(g, n, c))
+        });
+        jet.laplacians = Some(sums);
+        jet.laplacian_groups = owned;
+        Ok(jet)
     }
 
     /// The encoded input and its derivatives, built on the host: they hold no parameters.
@@ -352,6 +444,21 @@ impl<E: Float, D: Device<E>> Jet<E, D> {
         self.gradient.as_ref().map_or(0, |g| g.shape().0)
     }
 
+    /// The carried Laplacian group with exactly these coordinates (in any order).
+    fn group_index(&self, coords: &[usize]) -> Option<usize> {
+        let mut want = coords.to_vec();
+        want.sort_unstable();
+        want.dedup();
+        if want.len() != coords.len() {
+            return None;
+        }
+        self.laplacian_groups.iter().position(|g| {
+            let mut g = g.clone();
+            g.sort_unstable();
+            g == want
+        })
+    }
+
     fn pick<T: Tape<E, D>>(
         tr: &mut Tracer<E, D, T>,
         stack: &Stack<E, D>,
@@ -388,6 +495,9 @@ impl<E: Float, D: Device<E>> Jet<E, D> {
         check_coord(j, d)?;
         let (i, j) = (i.min(j), i.max(j));
         if i == j {
+            if let Some(q) = self.group_index(&[i]) {
+                return Ok(Self::pick(tr, self.laplacians.as_ref().expect("groups"), q));
+            }
             let h = self.hessian_diag.as_ref().ok_or_else(|| {
                 Error::InvalidInput(
                     "the pass did not carry second derivatives (use Order::Diagonal)".into(),
@@ -411,10 +521,18 @@ impl<E: Float, D: Device<E>> Jet<E, D> {
         tr: &mut Tracer<E, D, T>,
         coords: &[usize],
     ) -> Result<Matrix<E, D>> {
+        if let Some(q) = self.group_index(coords) {
+            return Ok(Self::pick(tr, self.laplacians.as_ref().expect("groups"), q));
+        }
         let h = self.hessian_diag.as_ref().ok_or_else(|| {
-            Error::InvalidInput(
-                "the pass did not carry second derivatives (use Order::Diagonal)".into(),
-            )
+            Error::InvalidInput(if self.laplacians.is_some() {
+                format!(
+                    "the pass carried the Laplacians over {:?} only, not over {coords:?}",
+                    self.laplacian_groups
+                )
+            } else {
+                "the pass did not carry second derivatives (use Order::Diagonal)".into()
+            })
         })?;
         if coords.is_empty() {
             return Err(Error::InvalidInput(

@@ -45,6 +45,7 @@ pub mod conv;
 pub mod device;
 pub mod error;
 pub mod float;
+pub mod fused;
 pub mod io;
 pub mod jet;
 pub mod network;

@@ -96,6 +96,8 @@ pub struct Network<E: Float, D: Device<E>> {
     config: NetworkConfig,
     layers: Vec<Dense<E, D>>,
     device: D,
+    fused: bool,
+    buffers: std::sync::Arc<crate::fused::BufferPool<E>>,
 }
 
 /// Weight and bias of one layer as host vectors (row-major `(out, in)` weight).
@@ -189,7 +191,25 @@ impl<E: Float, D: Device<E>> Network<E, D> {
             config,
             layers: dense,
             device: device.clone(),
+            fused: true,
+            buffers: Default::default(),
         })
+    }
+
+    /// Whether [`Network::jet`] runs the fused CPU kernels ([`crate::fused`]) where it can:
+    /// on the CPU device, the default. Off, every step is a dfdx op: the reference path the
+    /// tests compare the fused one against, and the path every other device takes.
+    pub fn set_fused(&mut self, on: bool) {
+        self.fused = on;
+    }
+
+    /// See [`Network::set_fused`].
+    pub fn fused(&self) -> bool {
+        self.fused
+    }
+
+    pub(crate) fn buffer_pool(&self) -> &std::sync::Arc<crate::fused::BufferPool<E>> {
+        &self.buffers
     }
 
     /// The network's configuration.

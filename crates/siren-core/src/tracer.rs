@@ -71,6 +71,13 @@ impl<E: Float, D: Device<E>, T: Tape<E, D>> Tracer<E, D, T> {
         y
     }
 
+    /// The tape, for ops that record their own backward pass (the fused CPU path).
+    pub(crate) fn tape_mut(&mut self) -> &mut T {
+        self.tape
+            .as_mut()
+            .expect("Tracer always holds its tape between calls")
+    }
+
     /// Ends the pass: attaches the tape to `x` (usually the scalar loss).
     pub fn attach<S: Shape>(mut self, x: Tensor<S, E, D>) -> Tensor<S, E, D, T> {
         let tape = self

@@ -25,6 +25,8 @@ fn plane_wave_jet(dev: &Cpu, pts: &[[f64; 3]], a: f64, b: f64, w: f64) -> Jet<f6
             scaled(&s, -b * b),
         ])),
         hessian_mixed: None,
+        laplacians: None,
+        laplacian_groups: Vec::new(),
     }
 }
 

@@ -1,0 +1,171 @@
+//! Times one training workload and prints a JSON line: what `cargo xtask bench-compare` runs
+//! beside its PyTorch twin (`bench/torch_reference.py`), one process per workload so that
+//! the peak RSS is the workload's own.
+//!
+//! ```sh
+//! cargo run --release -p siren-core --example step_benchmark -- fit --steps 5 --warmup 2
+//! ```
+//!
+//! Workloads (3 hidden layers, f32, Adam 1e-4, the SIREN init):
+//! * `fit`: 2 -> 256 -> 1 on 65,536 points, mean squared error of the value;
+//! * `laplacian`: the same network and points, $\mathrm{mean}((\Delta u - g)^2)$;
+//! * `wave`: 3 -> 512 -> 1 on 16,384 points $(t, x, y)$, $\mathrm{mean}((u_{tt} - \Delta_{xy} u)^2)$;
+//! * `matmul`: a 65,536 x 256 by 256 x 256 product, the machine's matrix-product peak;
+//! add `--plain` to run the dfdx path instead of the fused one.
+
+use std::time::Instant;
+
+use dfdx::prelude::*;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use siren_core::train::{mse, to_matrix, train_step};
+use siren_core::{device, Adam, AdamConfig, Matrix, Network, NetworkConfig, Order};
+
+fn random(dev: &Cpu, n: usize, cols: usize, seed: u64) -> Matrix<f32, Cpu> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let v: Vec<f64> = (0..n * cols).map(|_| rng.gen_range(-1.0..1.0)).collect();
+    to_matrix(dev, &v, cols)
+}
+
+/// Peak resident set size of this process, from /proc (0 where there is none).
+fn peak_rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// Matrix-product FLOPs of one training step of the fused path: forward, weight gradient and
+/// input gradient (not for the first layer) of every layer, over `rows` stacked rows.
+fn step_flops(config: &NetworkConfig, rows: usize) -> f64 {
+    config
+        .layer_shapes()
+        .iter()
+        .enumerate()
+        .map(|(i, &(fan_in, fan_out))| {
+            let products = if i == 0 { 2.0 } else { 3.0 };
+            products * 2.0 * (rows * fan_in * fan_out) as f64
+        })
+        .sum()
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let usage = "usage: step_benchmark fit|laplacian|wave|matmul [--steps N] [--warmup N] [--plain]";
+    let workload = args.first().cloned().unwrap_or_else(|| {
+        eprintln!("{usage}");
+        std::process::exit(2)
+    });
+    let flag = |name: &str, default: usize| -> usize {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .map(|v| {
+                v.parse().unwrap_or_else(|_| {
+                    eprintln!("{name} takes a whole number, got {v:?}\n{usage}");
+                    std::process::exit(2)
+                })
+            })
+            .unwrap_or(default)
+    };
+    let (steps, warmup) = (flag("--steps", 5), flag("--warmup", 2));
+    let plain = args.iter().any(|a| a == "--plain");
+    let dev = device::cpu();
+
+    let mut times = Vec::with_capacity(steps);
+    let flops;
+    if workload == "matmul" {
+        let (n, k, m) = (65_536, 256, 256);
+        let a = vec![0.5f32; n * k];
+        let b = vec![0.25f32; k * m];
+        let mut c = vec![0f32; n * m];
+        for i in 0..warmup + steps {
+            let t = Instant::now();
+            // SAFETY: row-major buffers of the sizes given.
+            unsafe {
+                gemm::gemm(
+                    n,
+                    m,
+                    k,
+                    c.as_mut_ptr(),
+                    1,
+                    m as isize,
+                    false,
+                    a.as_ptr(),
+                    1,
+                    k as isize,
+                    b.as_ptr(),
+                    1,
+                    m as isize,
+                    0.0,
+                    1.0,
+                    false,
+                    false,
+                    false,
+                    gemm::Parallelism::Rayon(rayon::current_num_threads()),
+                );
+            }
+            if i >= warmup {
+                times.push(t.elapsed().as_secs_f64());
+            }
+        }
+        flops = 2.0 * (n * k * m) as f64;
+    } else {
+        let (config, points, order) = match workload.as_str() {
+            "fit" => (NetworkConfig::siren(2, 1, 256, 3), 65_536, Order::Value),
+            "laplacian" => (NetworkConfig::siren(2, 1, 256, 3), 65_536, Order::Diagonal),
+            "wave" => (NetworkConfig::siren(3, 1, 512, 3), 16_384, Order::Diagonal),
+            other => {
+                eprintln!("unknown workload {other:?}\n{usage}");
+                std::process::exit(2)
+            }
+        };
+        let d = config.in_features;
+        let x = random(&dev, points, d, 1);
+        let target = random(&dev, points, 1, 2);
+        let mut net = Network::<f32, Cpu>::new(config.clone(), 0, &dev).expect("valid config");
+        net.set_fused(!plain);
+        let mut adam = Adam::new(&net, AdamConfig::default()).expect("valid Adam");
+        for i in 0..warmup + steps {
+            let t = Instant::now();
+            train_step(&mut net, &mut adam, |net, tr| {
+                let jet = net.jet(&x, order, tr)?;
+                match workload.as_str() {
+                    "fit" => Ok(mse(tr, jet.value, &target)),
+                    "laplacian" => {
+                        let lap = jet.laplacian(tr, &[0, 1])?;
+                        Ok(mse(tr, lap, &target))
+                    }
+                    _ => {
+                        let utt = jet.second(tr, 0, 0)?;
+                        let lap = jet.laplacian(tr, &[1, 2])?;
+                        Ok(tr.apply(utt, |u| (u - lap).square().mean()))
+                    }
+                }
+            })
+            .expect("a finite loss");
+            if i >= warmup {
+                times.push(t.elapsed().as_secs_f64());
+            }
+        }
+        let k = match order {
+            Order::Value => 1,
+            _ => 1 + 2 * d,
+        };
+        flops = step_flops(&config, points * k);
+    }
+    let mut sorted = times.clone();
+    sorted.sort_by(f64::total_cmp);
+    let median = sorted[sorted.len() / 2];
+    println!(
+        "{{\"workload\": \"{workload}\", \"path\": \"{}\", \"median_s\": {median:.5}, \"times_s\": {times:?}, \"gflops\": {:.1}, \"peak_rss_bytes\": {}}}",
+        if plain { "dfdx" } else { "fused" },
+        flops / median / 1e9,
+        peak_rss_bytes()
+    );
+}

@@ -1,0 +1,189 @@
+//! The fused CPU path against the plain dfdx path: values, input derivatives and weight
+//! gradients agree, for every network kind and derivative order (f64: to 1e-10 relative;
+//! f32: to the polynomial sine's accuracy), and the f32 sine polynomial meets its stated error.
+
+use dfdx::prelude::*;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use siren_core::float::sin_cos_f32;
+use siren_core::train::to_matrix;
+use siren_core::{Float, Network, NetworkConfig, Order, Parameters, Tracer};
+
+/// Every output of a jet and the weight gradients of a loss that uses all of them, as host
+/// vectors.
+fn outputs<E: Float>(net: &Network<E, Cpu>, x: &[f64], pass: Pass) -> Vec<Vec<f64>>
+where
+    Cpu: Device<E>,
+{
+    let dev = net.device().clone();
+    let d = net.config().in_features;
+    let host: Vec<E> = x.iter().map(|&v| E::of(v)).collect();
+    let coords = dev.tensor_from_vec(host, (x.len() / d, d));
+    let mut tracer = net.recording_tracer();
+    let jet = match pass {
+        Pass::Order(order) => net.jet(&coords, order, &mut tracer).unwrap(),
+        Pass::Laplacians(groups) => net.jet_laplacians(&coords, groups, &mut tracer).unwrap(),
+    };
+    let as_f64 = |v: Vec<E>| v.into_iter().map(|x| x.as_f64()).collect::<Vec<_>>();
+    let mut out = vec![as_f64(jet.value.as_vec())];
+    // A loss touching every field with different weights: sum of (w_k field_k - 1/2)^2.
+    let mut loss = tracer.apply(jet.value.clone(), |v| (v + E::of(0.3)).square().sum::<(), _>());
+    // On the dfdx path jet_laplacians also keeps the diagonal; compare what both carry.
+    let diag = match pass {
+        Pass::Order(_) => &jet.hessian_diag,
+        Pass::Laplacians(_) => &None,
+    };
+    for (k, field) in [&jet.gradient, diag, &jet.hessian_mixed, &jet.laplacians]
+        .into_iter()
+        .enumerate()
+    {
+        if let Some(f) = field {
+            out.push(as_f64(f.as_vec()));
+            let w = E::of(0.7 + k as f64);
+            let term = tracer.apply(f.clone(), |f| (f * w - E::of(0.5)).square().sum::<(), _>());
+            loss = tracer.apply2(loss, term, |a, b| a + b);
+        }
+    }
+    let grads = tracer.attach(loss).backward();
+    for (w, b) in net.gradients(&grads) {
+        out.push(as_f64(w.as_vec()));
+        out.push(as_f64(b.as_vec()));
+    }
+    out
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Pass {
+    Order(Order),
+    Laplacians(&'static [&'static [usize]]),
+}
+
+fn max_rel_diff(a: &[Vec<f64>], b: &[Vec<f64>]) -> f64 {
+    assert_eq!(a.len(), b.len(), "same fields");
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| {
+            assert_eq!(x.len(), y.len());
+            let scale = y.iter().fold(1e-12f64, |m, v| m.max(v.abs()));
+            x.iter()
+                .zip(y)
+                .map(|(p, q)| (p - q).abs())
+                .fold(0.0, f64::max)
+                / scale
+        })
+        .fold(0.0, f64::max)
+}
+
+fn points(d: usize, n: usize, seed: u64) -> Vec<f64> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    (0..n * d).map(|_| rng.gen_range(-1.0..1.0)).collect()
+}
+
+fn configs(d: usize) -> Vec<(&'static str, NetworkConfig)> {
+    vec![
+        ("sine", NetworkConfig::siren(d, 2, 32, 3)),
+        (
+            "sine, sine last layer",
+            NetworkConfig::siren(d, 1, 16, 2).with_last_layer(siren_core::LastLayer::Sine),
+        ),
+        ("tanh", NetworkConfig::tanh(d, 2, 24, 2)),
+        ("relu", NetworkConfig::relu(d, 1, 24, 2)),
+        ("relu+pe", NetworkConfig::relu_positional(d, 2, 24, 2, 4)),
+    ]
+}
+
+fn compare<E: Float>(tolerance: f64)
+where
+    Cpu: Device<E>,
+{
+    let dev = siren_core::device::cpu();
+    for d in [1, 2, 3] {
+        let x = points(d, 37, d as u64);
+        for (name, config) in configs(d) {
+            let groups: &'static [&'static [usize]] = match d {
+                1 => &[&[0]],
+                2 => &[&[0, 1], &[1]],
+                _ => &[&[0], &[1, 2]],
+            };
+            let passes = [
+                Pass::Order(Order::Value),
+                Pass::Order(Order::Gradient),
+                Pass::Order(Order::Diagonal),
+                Pass::Order(Order::Hessian),
+                Pass::Laplacians(groups),
+            ];
+            for pass in passes {
+                let mut net = Network::<E, Cpu>::new(config.clone(), 11, &dev).unwrap();
+                assert!(net.fused(), "fused is the default");
+                let fused = outputs(&net, &x, pass);
+                net.set_fused(false);
+                let plain = outputs(&net, &x, pass);
+                let diff = max_rel_diff(&fused, &plain);
+                assert!(
+                    diff < tolerance,
+                    "{name}, d = {d}, {pass:?}: fused and dfdx paths differ by {diff:e} (relative)"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn fused_path_matches_dfdx_path_in_f64() {
+    compare::<f64>(1e-10);
+}
+
+#[test]
+fn fused_path_matches_dfdx_path_in_f32() {
+    compare::<f32>(5e-4);
+}
+
+#[test]
+fn inference_and_training_passes_agree() {
+    // The inference pass (no tape: no saved stacks) gives the same jet as the recording one.
+    let dev = siren_core::device::cpu();
+    let net = Network::<f64, Cpu>::new(NetworkConfig::siren(2, 1, 32, 3), 3, &dev).unwrap();
+    let x = points(2, 50, 9);
+    let coords = to_matrix::<f64, _>(&dev, &x, 2);
+    let a = net
+        .jet(&coords, Order::Hessian, &mut Tracer::inference())
+        .unwrap();
+    let b = net
+        .jet(&coords, Order::Hessian, &mut net.recording_tracer())
+        .unwrap();
+    assert_eq!(a.value.as_vec(), b.value.as_vec());
+    assert_eq!(
+        a.hessian_mixed.unwrap().as_vec(),
+        b.hessian_mixed.unwrap().as_vec()
+    );
+}
+
+#[test]
+fn sin_cos_f32_meets_its_stated_error() {
+    // Every f32 in a dense sweep of [-2000, 2000] plus the points where the quadrant changes.
+    let mut worst = (0.0f64, 0.0f32);
+    let mut check = |x: f32| {
+        let (s, c) = sin_cos_f32(x);
+        let (es, ec) = (x as f64).sin_cos();
+        let err = (s as f64 - es).abs().max((c as f64 - ec).abs());
+        if err > worst.0 {
+            worst = (err, x);
+        }
+    };
+    let steps = 4_000_000;
+    for i in 0..=steps {
+        check(-2000.0 + 4000.0 * i as f32 / steps as f32);
+    }
+    for q in -1300..1300 {
+        let x = q as f32 * std::f32::consts::FRAC_PI_4;
+        for k in -3..=3 {
+            check(f32::from_bits((x.to_bits() as i64 + k) as u32));
+        }
+    }
+    assert!(
+        worst.0 <= 2.5e-7,
+        "max error {:e} at x = {} exceeds 2.5e-7",
+        worst.0,
+        worst.1
+    );
+}
