@@ -1,4 +1,6 @@
-//! Forward, fit step, Laplacian-loss step and wave-style step of a 3x256 network on the CPU.
+//! Forward, fit step, Laplacian-loss step and wave-style step of a 3x256 network on the CPU,
+//! on the fused path (the default) and, at the smaller batch, on the plain dfdx path; and the
+//! vectorised `f32` sine against the standard library's.
 //!
 //! `cargo bench -p siren-core` (set `SIREN_BENCH_BATCHES=16384` to run one batch size).
 
@@ -35,49 +37,102 @@ fn steps(c: &mut Criterion) {
         let x2 = random(&dev, n, 2, 1);
         let x3 = random(&dev, n, 3, 2);
         let target = random(&dev, n, 1, 3);
-        let mut net =
-            Network::<f32, Cpu>::new(NetworkConfig::siren(2, 1, 256, 3), 0, &dev).unwrap();
-        let mut adam = Adam::new(&net, AdamConfig::default()).unwrap();
+        // The dfdx path is several times slower: time it at the smaller batch only.
+        let paths: &[(&str, bool)] = if n <= 16_384 {
+            &[("", true), (" (dfdx path)", false)]
+        } else {
+            &[("", true)]
+        };
+        for &(suffix, fused) in paths {
+            let mut net =
+                Network::<f32, Cpu>::new(NetworkConfig::siren(2, 1, 256, 3), 0, &dev).unwrap();
+            net.set_fused(fused);
+            let mut adam = Adam::new(&net, AdamConfig::default()).unwrap();
 
-        group.bench_with_input(BenchmarkId::new("forward", n), &n, |b, _| {
-            b.iter(|| net.forward(&x2).unwrap())
-        });
-        group.bench_with_input(BenchmarkId::new("fit step", n), &n, |b, _| {
-            b.iter(|| {
-                train_step(&mut net, &mut adam, |net, tr| {
-                    let jet = net.jet(&x2, Order::Value, tr)?;
-                    Ok(mse(tr, jet.value, &target))
-                })
-                .unwrap()
-            })
-        });
-        group.bench_with_input(BenchmarkId::new("laplacian step", n), &n, |b, _| {
-            b.iter(|| {
-                train_step(&mut net, &mut adam, |net, tr| {
-                    let jet = net.jet(&x2, Order::Diagonal, tr)?;
-                    let lap = jet.laplacian(tr, &[0, 1])?;
-                    Ok(mse(tr, lap, &target))
-                })
-                .unwrap()
-            })
-        });
-        let mut wave =
-            Network::<f32, Cpu>::new(NetworkConfig::siren(3, 1, 256, 3), 0, &dev).unwrap();
-        let mut wave_adam = Adam::new(&wave, AdamConfig::default()).unwrap();
-        group.bench_with_input(BenchmarkId::new("wave step", n), &n, |b, _| {
-            b.iter(|| {
-                train_step(&mut wave, &mut wave_adam, |net, tr| {
-                    let jet = net.jet(&x3, Order::Diagonal, tr)?;
-                    let utt = jet.second(tr, 0, 0)?;
-                    let lap = jet.laplacian(tr, &[1, 2])?;
-                    Ok(tr.apply(utt, |u| (u - lap).square().mean()))
-                })
-                .unwrap()
-            })
-        });
+            group.bench_with_input(
+                BenchmarkId::new(format!("forward{suffix}"), n),
+                &n,
+                |b, _| b.iter(|| net.forward(&x2).unwrap()),
+            );
+            group.bench_with_input(
+                BenchmarkId::new(format!("fit step{suffix}"), n),
+                &n,
+                |b, _| {
+                    b.iter(|| {
+                        train_step(&mut net, &mut adam, |net, tr| {
+                            let jet = net.jet(&x2, Order::Value, tr)?;
+                            Ok(mse(tr, jet.value, &target))
+                        })
+                        .unwrap()
+                    })
+                },
+            );
+            group.bench_with_input(
+                BenchmarkId::new(format!("laplacian step{suffix}"), n),
+                &n,
+                |b, _| {
+                    b.iter(|| {
+                        train_step(&mut net, &mut adam, |net, tr| {
+                            let jet = net.jet_laplacians(&x2, &[&[0, 1]], tr)?;
+                            let lap = jet.laplacian(tr, &[0, 1])?;
+                            Ok(mse(tr, lap, &target))
+                        })
+                        .unwrap()
+                    })
+                },
+            );
+            let mut wave =
+                Network::<f32, Cpu>::new(NetworkConfig::siren(3, 1, 256, 3), 0, &dev).unwrap();
+            wave.set_fused(fused);
+            let mut wave_adam = Adam::new(&wave, AdamConfig::default()).unwrap();
+            group.bench_with_input(
+                BenchmarkId::new(format!("wave step{suffix}"), n),
+                &n,
+                |b, _| {
+                    b.iter(|| {
+                        train_step(&mut wave, &mut wave_adam, |net, tr| {
+                            let jet = net.jet_laplacians(&x3, &[&[0], &[1, 2]], tr)?;
+                            let utt = jet.second(tr, 0, 0)?;
+                            let lap = jet.laplacian(tr, &[1, 2])?;
+                            Ok(tr.apply(utt, |u| (u - lap).square().mean()))
+                        })
+                        .unwrap()
+                    })
+                },
+            );
+        }
     }
     group.finish();
 }
 
-criterion_group!(benches, steps);
+fn sine(c: &mut Criterion) {
+    let x: Vec<f32> = (0..1 << 20)
+        .map(|i| (i as f32 / (1 << 20) as f32 - 0.5) * 200.0)
+        .collect();
+    let mut group = c.benchmark_group("sin and cos of 2^20 f32 in [-100, 100]");
+    group.sample_size(20);
+    group.bench_function("sin_cos_f32 (polynomial)", |b| {
+        b.iter(|| {
+            x.iter()
+                .map(|&v| {
+                    let (s, c) = siren_core::float::sin_cos_f32(v);
+                    s + c
+                })
+                .sum::<f32>()
+        })
+    });
+    group.bench_function("f32::sin_cos (std)", |b| {
+        b.iter(|| {
+            x.iter()
+                .map(|&v| {
+                    let (s, c) = v.sin_cos();
+                    s + c
+                })
+                .sum::<f32>()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, steps, sine);
 criterion_main!(benches);

@@ -56,7 +56,8 @@ fn step_flops(config: &NetworkConfig, rows: usize) -> f64 {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let usage = "usage: step_benchmark fit|laplacian|wave|matmul [--steps N] [--warmup N] [--plain]";
+    let usage =
+        "usage: step_benchmark fit|laplacian|wave|matmul [--steps N] [--warmup N] [--plain]";
     let workload = args.first().cloned().unwrap_or_else(|| {
         eprintln!("{usage}");
         std::process::exit(2)
@@ -116,10 +117,11 @@ fn main() {
         }
         flops = 2.0 * (n * k * m) as f64;
     } else {
-        let (config, points, order) = match workload.as_str() {
-            "fit" => (NetworkConfig::siren(2, 1, 256, 3), 65_536, Order::Value),
-            "laplacian" => (NetworkConfig::siren(2, 1, 256, 3), 65_536, Order::Diagonal),
-            "wave" => (NetworkConfig::siren(3, 1, 512, 3), 16_384, Order::Diagonal),
+        // Stacked rows per point on the fused path: value, gradient, one per Laplacian group.
+        let (config, points, rows) = match workload.as_str() {
+            "fit" => (NetworkConfig::siren(2, 1, 256, 3), 65_536, 1),
+            "laplacian" => (NetworkConfig::siren(2, 1, 256, 3), 65_536, 4),
+            "wave" => (NetworkConfig::siren(3, 1, 512, 3), 16_384, 6),
             other => {
                 eprintln!("unknown workload {other:?}\n{usage}");
                 std::process::exit(2)
@@ -133,19 +135,21 @@ fn main() {
         let mut adam = Adam::new(&net, AdamConfig::default()).expect("valid Adam");
         for i in 0..warmup + steps {
             let t = Instant::now();
-            train_step(&mut net, &mut adam, |net, tr| {
-                let jet = net.jet(&x, order, tr)?;
-                match workload.as_str() {
-                    "fit" => Ok(mse(tr, jet.value, &target)),
-                    "laplacian" => {
-                        let lap = jet.laplacian(tr, &[0, 1])?;
-                        Ok(mse(tr, lap, &target))
-                    }
-                    _ => {
-                        let utt = jet.second(tr, 0, 0)?;
-                        let lap = jet.laplacian(tr, &[1, 2])?;
-                        Ok(tr.apply(utt, |u| (u - lap).square().mean()))
-                    }
+            train_step(&mut net, &mut adam, |net, tr| match workload.as_str() {
+                "fit" => {
+                    let jet = net.jet(&x, Order::Value, tr)?;
+                    Ok(mse(tr, jet.value, &target))
+                }
+                "laplacian" => {
+                    let jet = net.jet_laplacians(&x, &[&[0, 1]], tr)?;
+                    let lap = jet.laplacian(tr, &[0, 1])?;
+                    Ok(mse(tr, lap, &target))
+                }
+                _ => {
+                    let jet = net.jet_laplacians(&x, &[&[0], &[1, 2]], tr)?;
+                    let utt = jet.second(tr, 0, 0)?;
+                    let lap = jet.laplacian(tr, &[1, 2])?;
+                    Ok(tr.apply(utt, |u| (u - lap).square().mean()))
                 }
             })
             .expect("a finite loss");
@@ -153,11 +157,7 @@ fn main() {
                 times.push(t.elapsed().as_secs_f64());
             }
         }
-        let k = match order {
-            Order::Value => 1,
-            _ => 1 + 2 * d,
-        };
-        flops = step_flops(&config, points * k);
+        flops = step_flops(&config, points * rows);
     }
     let mut sorted = times.clone();
     sorted.sort_by(f64::total_cmp);

@@ -26,7 +26,7 @@ pub trait Float:
 
 /// $(\sin x, \cos x)$ in `f32`, branch-free so that loops over it vectorise.
 ///
-/// $x = q\,\pi/2 + r$ with $q$ the nearest integer to $2x/\pi$ and $r$ computed in three
+/// $x = q\,\pi/2 + r$ with $q$ the nearest integer to $2x/\pi$ (valid for $|x| < 6 \cdot 10^6$) and $r$ computed in three
 /// steps (Cody–Waite: the first two parts of $\pi/2$ have few mantissa bits, so $q$ times them
 /// is exact for $|q| < 2^{12}$); then $\sin r$, $\cos r$ on $[-\pi/4, \pi/4]$ from the minimax
 /// polynomials of Cephes' `sinf`/`cosf`, and the quadrant $q \bmod 4$ picks and signs them.
@@ -34,19 +34,23 @@ pub trait Float:
 #[inline(always)]
 pub fn sin_cos_f32(x: f32) -> (f32, f32) {
     const FRAC_2_PI: f32 = std::f32::consts::FRAC_2_PI;
+    // 1.5 * 2^23: adding it rounds to an integer that the low mantissa bits then hold, so the
+    // quadrant needs no float-to-int conversion (which would not vectorise).
+    const ROUNDER: f32 = 12_582_912.0;
     const DP1: f32 = 1.570_312_5;
     const DP2: f32 = 4.837_513e-4;
     const DP3: f32 = 7.549_79e-8;
-    let j = (x * FRAC_2_PI + 0.5).floor();
+    let t = x * FRAC_2_PI + ROUNDER;
+    let q = t.to_bits();
+    let j = t - ROUNDER;
     let r = ((x - j * DP1) - j * DP2) - j * DP3;
-    let q = j as i32;
     let r2 = r * r;
     let s = r + r * r2 * (-1.666_665_5e-1 + r2 * (8.332_161e-3 + r2 * -1.951_529_6e-4));
-    let c = 1.0 - 0.5 * r2
-        + r2 * r2 * (4.166_664_6e-2 + r2 * (-1.388_731_6e-3 + r2 * 2.443_315_7e-5));
+    let c =
+        1.0 - 0.5 * r2 + r2 * r2 * (4.166_664_6e-2 + r2 * (-1.388_731_6e-3 + r2 * 2.443_315_7e-5));
     let (sv, cv) = if q & 1 != 0 { (c, s) } else { (s, c) };
     let sin = if q & 2 != 0 { -sv } else { sv };
-    let cos = if (q + 1) & 2 != 0 { -cv } else { cv };
+    let cos = if q.wrapping_add(1) & 2 != 0 { -cv } else { cv };
     (sin, cos)
 }
 

@@ -85,7 +85,13 @@ impl Layout {
         } else {
             Vec::new()
         };
-        Self::new(d, order >= Order::Gradient, groups, order >= Order::Diagonal, pairs)
+        Self::new(
+            d,
+            order >= Order::Gradient,
+            groups,
+            order >= Order::Diagonal,
+            pairs,
+        )
     }
 
     /// The value, the gradient and one Laplacian per group of coordinates.
@@ -252,9 +258,23 @@ fn activate_points<E: Float, A: Activation<E>>(
     p: &mut [E],
     h: &mut [E],
 ) {
+    if lay.k == 1 {
+        // Value only: no derivative rows need s1 and s2.
+        for (pp, hh) in p.chunks_exact_mut(m).zip(h.chunks_exact_mut(m)) {
+            for j in 0..m {
+                let a = pp[j] + bias[j];
+                pp[j] = a;
+                hh[j] = act.derivatives(a).0;
+            }
+        }
+        return;
+    }
     let mut s1 = vec![E::zero(); m];
     let mut s2 = vec![E::zero(); m];
-    for (pp, hh) in p.chunks_exact_mut(lay.k * m).zip(h.chunks_exact_mut(lay.k * m)) {
+    for (pp, hh) in p
+        .chunks_exact_mut(lay.k * m)
+        .zip(h.chunks_exact_mut(lay.k * m))
+    {
         let row = |r: usize| r * m..(r + 1) * m;
         for j in 0..m {
             let a = pp[j] + bias[j];
@@ -575,7 +595,15 @@ mod products {
     }
 
     /// `out (r x m) = scale * a (r x n) * w^T`, `w` is `(m x n)`.
-    pub(super) fn a_wt<E: Float>(a: &[E], w: &[E], out: &mut [E], r: usize, n: usize, m: usize, scale: E) {
+    pub(super) fn a_wt<E: Float>(
+        a: &[E],
+        w: &[E],
+        out: &mut [E],
+        r: usize,
+        n: usize,
+        m: usize,
+        scale: E,
+    ) {
         assert!(a.len() == r * n && w.len() == m * n && out.len() == r * m);
         // SAFETY: the slices hold the sizes asserted above, strides describe them.
         unsafe {
@@ -604,7 +632,15 @@ mod products {
     }
 
     /// `out (r x n) = scale * g (r x m) * w`, `w` is `(m x n)`.
-    pub(super) fn g_w<E: Float>(g: &[E], w: &[E], out: &mut [E], r: usize, m: usize, n: usize, scale: E) {
+    pub(super) fn g_w<E: Float>(
+        g: &[E],
+        w: &[E],
+        out: &mut [E],
+        r: usize,
+        m: usize,
+        n: usize,
+        scale: E,
+    ) {
         assert!(g.len() == r * m && w.len() == m * n && out.len() == r * n);
         // SAFETY: as above.
         unsafe {
@@ -633,7 +669,15 @@ mod products {
     }
 
     /// `out (m x n) += scale * g^T h`, `g` is `(r x m)`, `h` is `(r x n)`.
-    pub(super) fn add_gt_h<E: Float>(g: &[E], h: &[E], out: &mut [E], r: usize, m: usize, n: usize, scale: E) {
+    pub(super) fn add_gt_h<E: Float>(
+        g: &[E],
+        h: &[E],
+        out: &mut [E],
+        r: usize,
+        m: usize,
+        n: usize,
+        scale: E,
+    ) {
         assert!(g.len() == r * m && h.len() == r * n && out.len() == m * n);
         // SAFETY: as above.
         unsafe {
@@ -663,7 +707,12 @@ mod products {
 }
 
 /// The input stack `(N, K, features)` of the first layer, built on the host.
-fn input_stack<E: Float>(encoding: Encoding, coords: &[E], n: usize, lay: &Layout) -> (Vec<E>, usize) {
+fn input_stack<E: Float>(
+    encoding: Encoding,
+    coords: &[E],
+    n: usize,
+    lay: &Layout,
+) -> (Vec<E>, usize) {
     let d = lay.d;
     match encoding {
         Encoding::None => {
@@ -796,7 +845,15 @@ pub(crate) fn jet<E: Float, D: Device<E>, T: Tape<E, D>>(
     for layer in &layers {
         let x = h.as_deref().unwrap_or(&input);
         let mut p = pool.take(rows * layer.fan_out);
-        products::a_wt(x, &layer.weight, &mut p, rows, layer.fan_in, layer.fan_out, layer.scale);
+        products::a_wt(
+            x,
+            &layer.weight,
+            &mut p,
+            rows,
+            layer.fan_in,
+            layer.fan_out,
+            layer.scale,
+        );
         let out = if layer.kind == Kind::Identity {
             add_bias(&lay, layer.fan_out, &layer.bias, &mut p);
             if !record {
@@ -810,7 +867,14 @@ pub(crate) fn jet<E: Float, D: Device<E>, T: Tape<E, D>>(
             copy
         } else {
             let mut out = pool.take(rows * layer.fan_out);
-            activate(layer.kind, &lay, layer.fan_out, &layer.bias, &mut p, &mut out);
+            activate(
+                layer.kind,
+                &lay,
+                layer.fan_out,
+                &layer.bias,
+                &mut p,
+                &mut out,
+            );
             out
         };
         if let Some(old) = h.replace(out) {
@@ -985,21 +1049,52 @@ fn backward<E: Float>(
             let dw = grads
                 .get_or_alloc_mut(&weights[l])
                 .expect("allocate a gradient");
-            products::add_gt_h(&g, &input, &mut dw[..], rows, layer.fan_out, layer.fan_in, layer.scale);
+            products::add_gt_h(
+                &g,
+                &input,
+                &mut dw[..],
+                rows,
+                layer.fan_out,
+                layer.fan_in,
+                layer.scale,
+            );
             pool.give(g);
             break;
         }
         // Gradient of this layer's input, then of the previous pre-activation; the input
         // itself is recomputed from that pre-activation in the same pass.
         let mut dh = pool.take(rows * layer.fan_in);
-        products::g_w(&g, &layer.weight, &mut dh, rows, layer.fan_out, layer.fan_in, layer.scale);
+        products::g_w(
+            &g,
+            &layer.weight,
+            &mut dh,
+            rows,
+            layer.fan_out,
+            layer.fan_in,
+            layer.scale,
+        );
         let mut h = pool.take(rows * layer.fan_in);
         let prev = &layers[l - 1];
-        activate_backward(prev.kind, &lay, layer.fan_in, &pre[l - 1], &mut dh, Some(&mut h));
+        activate_backward(
+            prev.kind,
+            &lay,
+            layer.fan_in,
+            &pre[l - 1],
+            &mut dh,
+            Some(&mut h),
+        );
         let dw = grads
             .get_or_alloc_mut(&weights[l])
             .expect("allocate a gradient");
-        products::add_gt_h(&g, &h, &mut dw[..], rows, layer.fan_out, layer.fan_in, layer.scale);
+        products::add_gt_h(
+            &g,
+            &h,
+            &mut dw[..],
+            rows,
+            layer.fan_out,
+            layer.fan_in,
+            layer.scale,
+        );
         pool.give(h);
         pool.give(std::mem::replace(&mut g, dh));
     }

@@ -195,7 +195,10 @@ impl<E: Float, D: Device<E>> Network<E, D> {
         // The dfdx path: every diagonal entry, then the sums per group as one product
         // (groups x d) x (d x N c) on the tape.
         let mut jet = self.jet(coords, Order::Diagonal, tracer)?;
-        let diag = jet.hessian_diag.clone().expect("Order::Diagonal carries it");
+        let diag = jet
+            .hessian_diag
+            .clone()
+            .expect("Order::Diagonal carries it");
         let (_, n, c) = *diag.shape();
         let mut select = vec![E::zero(); owned.len() * d];
         for (q, group) in owned.iter().enumerate() {

@@ -142,7 +142,13 @@ fn accessors_pick_the_right_slices() {
     assert_eq!(u1, jet.gradient.clone().unwrap().as_vec()[5..10].to_vec());
     assert!(jet.partial(&mut tr, 3).is_err());
     // values agree with the plain forward pass (to rounding: the products differ in size)
-    for (a, b) in net.forward(&x).unwrap().as_vec().iter().zip(jet.value.as_vec()) {
+    for (a, b) in net
+        .forward(&x)
+        .unwrap()
+        .as_vec()
+        .iter()
+        .zip(jet.value.as_vec())
+    {
         assert!((a - b).abs() < 1e-12, "{a} vs {b}");
     }
     let low = net.jet(&x, Order::Gradient, &mut tr).unwrap();

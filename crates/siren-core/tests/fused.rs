@@ -27,7 +27,9 @@ where
     let as_f64 = |v: Vec<E>| v.into_iter().map(|x| x.as_f64()).collect::<Vec<_>>();
     let mut out = vec![as_f64(jet.value.as_vec())];
     // A loss touching every field with different weights: sum of (w_k field_k - 1/2)^2.
-    let mut loss = tracer.apply(jet.value.clone(), |v| (v + E::of(0.3)).square().sum::<(), _>());
+    let mut loss = tracer.apply(jet.value.clone(), |v| {
+        (v + E::of(0.3)).square().sum::<(), _>()
+    });
     // On the dfdx path jet_laplacians also keeps the diagonal; compare what both carry.
     let diag = match pass {
         Pass::Order(_) => &jet.hessian_diag,

@@ -21,6 +21,7 @@ fn tiny(encoder: EncoderKind) -> HypernetConfig {
         hyper_hidden_layers: 1,
         cnn_channels: 4,
         cnn_blocks: 1,
+        cnn_mask_channel: encoder == EncoderKind::Cnn,
         set_width: 8,
         set_hidden_layers: 1,
     }

@@ -142,7 +142,7 @@ pub fn poisson_reconstruct<E: Float, D: Device<E>>(
                     Ok(mse(tr, g, &goal))
                 }
                 PoissonTarget::Laplacian => {
-                    let jet = net.jet(&x, Order::Diagonal, tr)?;
+                    let jet = net.jet_laplacians(&x, &[&[0, 1]], tr)?;
                     let lap = jet.laplacian(tr, &[0, 1])?;
                     Ok(mse(tr, lap, &goal))
                 }

@@ -4,12 +4,16 @@
 //! same commands a researcher would type (each command is printed in the report), then writes
 //! `report/README.md` with the figures, the tables beside the paper's numbers, and how long
 //! each experiment took.
+//!
+//! `bench-compare` times our training steps against PyTorch's on the same machine.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
 use clap::{Parser, Subcommand, ValueEnum};
+
+mod bench_compare;
 
 #[derive(Parser)]
 #[command(name = "xtask", about = "siren-rs project automation")]
@@ -25,6 +29,11 @@ enum Task {
         after_help = "Examples:\n  cargo xtask reproduce\n  cargo xtask reproduce --only fit inpaint --out report-images\n  cargo xtask reproduce --scale paper --celeba /data/celeba"
     )]
     Reproduce(ReproduceArgs),
+    /// Time our training steps against PyTorch's, side by side (fit, Laplacian, wave).
+    #[command(
+        after_help = "Examples:\n  cargo xtask bench-compare\n  cargo xtask bench-compare --workloads fit --rounds 3"
+    )]
+    BenchCompare(bench_compare::BenchCompareArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, ValueEnum)]
@@ -465,6 +474,7 @@ fn reproduce(a: ReproduceArgs) -> Result<(), String> {
 fn main() {
     let result = match Cli::parse().command {
         Task::Reproduce(a) => reproduce(a),
+        Task::BenchCompare(a) => bench_compare::bench_compare(a, &root()),
     };
     if let Err(e) = result {
         eprintln!("error: {e}");

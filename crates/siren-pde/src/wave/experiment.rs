@@ -8,6 +8,7 @@ use siren_core::{Adam, AdamConfig, Float, Network, NetworkConfig, Order, Result}
 
 use super::{
     solve_wave, wave_loss, wave_residual, Grid, LossForm, Medium, Snapshots, Source, WaveSampler,
+    WAVE_GROUPS,
 };
 
 /// One wave experiment: the problem, the sampling, the loss and the optimisation.
@@ -121,7 +122,7 @@ pub fn train_wave<E: Float, D: Device<E>>(
             to_matrix::<E, D>(device, &f0, 1),
         );
         let loss = train_step(&mut net, &mut adam, |net, tr| {
-            let jet = net.jet(&xi, Order::Diagonal, tr)?;
+            let jet = net.jet_laplacians(&xi, WAVE_GROUPS, tr)?;
             let residual = wave_residual(tr, &jet, &c2)?;
             let start = net.jet(&x0, Order::Gradient, tr)?;
             let ut0 = start.partial(tr, 0)?;

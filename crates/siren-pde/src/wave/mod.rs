@@ -172,8 +172,12 @@ impl WaveSampler {
     }
 }
 
-/// $r = u_{tt} - c^2 \Delta_{x,y} u$ from a jet over $(t, x, y)$ carrying
-/// [`siren_core::Order::Diagonal`]; `c_squared` is $c^2$ at the jet's points, `(N, 1)`.
+/// The second derivatives a wave residual reads: $\partial_t^2 u$ and $\Delta_{x,y} u$, for
+/// [`siren_core::Network::jet_laplacians`].
+pub const WAVE_GROUPS: &[&[usize]] = &[&[0], &[1, 2]];
+
+/// $r = u_{tt} - c^2 \Delta_{x,y} u$ from a jet over $(t, x, y)$ carrying [`WAVE_GROUPS`] (or
+/// [`siren_core::Order::Diagonal`]); `c_squared` is $c^2$ at the jet's points, `(N, 1)`.
 pub fn wave_residual<E: Float, D: Device<E>>(
     tr: &mut TrainTracer<E, D>,
     jet: &Jet<E, D>,
