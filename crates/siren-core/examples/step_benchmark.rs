@@ -10,8 +10,9 @@
 //! * `fit`: 2 -> 256 -> 1 on 65,536 points, mean squared error of the value;
 //! * `laplacian`: the same network and points, $\mathrm{mean}((\Delta u - g)^2)$;
 //! * `wave`: 3 -> 512 -> 1 on 16,384 points $(t, x, y)$, $\mathrm{mean}((u_{tt} - \Delta_{xy} u)^2)$;
-//! * `matmul`: a 65,536 x 256 by 256 x 256 product, the machine's matrix-product peak;
-//! add `--plain` to run the dfdx path instead of the fused one.
+//! * `matmul`: a 65,536 x 256 by 256 x 256 product, the machine's matrix-product peak.
+//!
+//! Add `--plain` to run the dfdx path instead of the fused one.
 
 use std::time::Instant;
 
@@ -79,8 +80,7 @@ fn main() {
     let dev = device::cpu();
 
     let mut times = Vec::with_capacity(steps);
-    let flops;
-    if workload == "matmul" {
+    let flops = if workload == "matmul" {
         let (n, k, m) = (65_536, 256, 256);
         let a = vec![0.5f32; n * k];
         let b = vec![0.25f32; k * m];
@@ -115,7 +115,7 @@ fn main() {
                 times.push(t.elapsed().as_secs_f64());
             }
         }
-        flops = 2.0 * (n * k * m) as f64;
+        2.0 * (n * k * m) as f64
     } else {
         // Stacked rows per point on the fused path: value, gradient, one per Laplacian group.
         let (config, points, rows) = match workload.as_str() {
@@ -157,8 +157,8 @@ fn main() {
                 times.push(t.elapsed().as_secs_f64());
             }
         }
-        flops = step_flops(&config, points * rows);
-    }
+        step_flops(&config, points * rows)
+    };
     let mut sorted = times.clone();
     sorted.sort_by(f64::total_cmp);
     let median = sorted[sorted.len() / 2];

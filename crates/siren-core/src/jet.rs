@@ -203,7 +203,7 @@ impl<E: Float, D: Device<E>> Network<E, D> {
         let mut select = vec![E::zero(); owned.len() * d];
         for (q, group) in owned.iter().enumerate() {
             for &i in group {
-                select[q * d + i] = select[q * d + i] + E::one();
+                select[q * d + i] += E::one();
             }
         }
         let g = owned.len();
