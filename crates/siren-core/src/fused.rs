@@ -41,8 +41,8 @@
 //!   \sum_{j \ne i} g_{ij} s_2 \partial_j a, \qquad
 //!   \overline{\partial_{ij} a} = g_{ij} s_1.$$
 //!
-//! The op gives gradients to the network's weights and biases; the input coordinates are
-//! treated as constants. Devices other than the CPU (CUDA) keep the dfdx path, and
+//! The op gives gradients to the network's weights and biases and to its input coordinates
+//! (which may be computed: a hypernetwork feeds its latent code to its weight MLPs). Devices other than the CPU (CUDA) keep the dfdx path, and
 //! [`Network::set_fused`] turns this path off to compare against it.
 //!
 //! [`Network::jet`]: crate::Network::jet
@@ -823,6 +823,48 @@ fn input_stack<E: Float>(
     }
 }
 
+/// Adds to `dc` (`(N, d)`) the gradient of the coordinates, given `dx`, the gradient of the
+/// input stack `(N, K, features)` that [`input_stack`] built from them.
+fn input_stack_backward<E: Float>(
+    encoding: Encoding,
+    coords: &[E],
+    lay: &Layout,
+    features: usize,
+    dx: &[E],
+    dc: &mut [E],
+) {
+    let d = lay.d;
+    let n = coords.len() / d.max(1);
+    for p in 0..n {
+        let at = |row: usize, col: usize| dx[(p * lay.k + row) * features + col];
+        for j in 0..d {
+            // The value row holds x_j itself; the seeds of the derivative rows are constants.
+            let mut acc = at(0, j);
+            if let Encoding::Positional { frequencies } = encoding {
+                let xj = coords[p * d + j];
+                for k in 0..frequencies {
+                    let w = E::of(std::f64::consts::PI * (1u64 << k) as f64);
+                    let (sn, cs) = (w * xj).sin_cos();
+                    let col = d + 2 * (k * d + j);
+                    // d/dx of sin(wx), cos(wx) and of the rows derived from them.
+                    acc += at(0, col) * w * cs - at(0, col + 1) * w * sn;
+                    if lay.gradient {
+                        let r = lay.grad_row(j);
+                        acc -= (at(r, col) * sn + at(r, col + 1) * cs) * w * w;
+                    }
+                    for (q, group) in lay.groups.iter().enumerate() {
+                        if group.contains(&j) {
+                            let r = lay.group_row(q);
+                            acc += (-at(r, col) * cs + at(r, col + 1) * sn) * w * w * w;
+                        }
+                    }
+                }
+            }
+            dc[p * d + j] += acc;
+        }
+    }
+}
+
 /// One layer's weights on the host, with its activation.
 struct HostLayer<E> {
     weight: Vec<E>,
@@ -838,6 +880,10 @@ struct HostLayer<E> {
 struct Saved<E: Float> {
     lay: Layout,
     points: usize,
+    /// The coordinates: their tensor (for its gradient), values and encoding.
+    coords: Tensor<(usize, usize), E, Cpu>,
+    coord_values: Vec<E>,
+    encoding: Encoding,
     input: Vec<E>,
     layers: Vec<HostLayer<E>>,
     /// Pre-activation stack of every layer, bias included.
@@ -874,7 +920,8 @@ pub(crate) fn jet<E: Float, D: Device<E>, T: Tape<E, D>>(
 
     let (n, d) = *coords.shape();
     debug_assert_eq!(d, lay.d);
-    let (input, features) = input_stack(net.config().encoding, &coords.as_vec(), n, &lay);
+    let coord_values = coords.as_vec();
+    let (input, features) = input_stack(net.config().encoding, &coord_values, n, &lay);
     let layers: Vec<HostLayer<E>> = net
         .layers()
         .iter()
@@ -1001,6 +1048,9 @@ pub(crate) fn jet<E: Float, D: Device<E>, T: Tape<E, D>>(
         let saved = Saved {
             lay,
             points: n,
+            coords: cpu_tensor(coords).expect("CPU device checked above"),
+            coord_values,
+            encoding: net.config().encoding,
             input,
             layers,
             pre,
@@ -1051,6 +1101,9 @@ fn backward<E: Float>(
     let Saved {
         lay,
         points: n,
+        coords,
+        coord_values,
+        encoding,
         input,
         layers,
         mut pre,
@@ -1119,6 +1172,30 @@ fn backward<E: Float>(
                 layer.fan_in,
                 layer.scale,
             );
+            // The coordinates may themselves be computed (a hypernetwork's latent code feeds
+            // its weight MLPs): they get their gradient like any other input.
+            let mut dx = pool.take(rows * layer.fan_in);
+            products::g_w(
+                &g,
+                &layer.weight,
+                &mut dx,
+                rows,
+                layer.fan_out,
+                layer.fan_in,
+                layer.scale,
+            );
+            let dc = grads
+                .get_or_alloc_mut(&coords)
+                .expect("allocate a gradient");
+            input_stack_backward(
+                encoding,
+                &coord_values,
+                &lay,
+                layer.fan_in,
+                &dx,
+                &mut dc[..],
+            );
+            pool.give(dx);
             pool.give(g);
             break;
         }

@@ -7,7 +7,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use siren_core::float::sin_cos_f32;
 use siren_core::train::to_matrix;
-use siren_core::{Float, Network, NetworkConfig, Order, Parameters, Tracer};
+use siren_core::{Encoding, Float, Network, NetworkConfig, Order, Parameters, Tracer};
 
 /// Every output of a jet and the weight gradients of a loss that uses all of them, as host
 /// vectors.
@@ -51,7 +51,74 @@ where
         out.push(as_f64(w.as_vec()));
         out.push(as_f64(b.as_vec()));
     }
+    // The coordinates' own gradient (the dfdx path builds a positional encoding on the host,
+    // so only plain coordinates get one there).
+    if net.config().encoding == Encoding::None {
+        out.push(as_f64(grads.get(&coords).as_vec()));
+    }
     out
+}
+
+/// The loss of [`outputs`] alone, and its gradient with respect to the coordinates.
+fn loss_and_coord_gradient(net: &Network<f64, Cpu>, x: &[f64], pass: Pass) -> (f64, Vec<f64>) {
+    let dev = net.device().clone();
+    let d = net.config().in_features;
+    let coords = dev.tensor_from_vec(x.to_vec(), (x.len() / d, d));
+    let mut tracer = net.recording_tracer();
+    let jet = match pass {
+        Pass::Order(order) => net.jet(&coords, order, &mut tracer).unwrap(),
+        Pass::Laplacians(groups) => net.jet_laplacians(&coords, groups, &mut tracer).unwrap(),
+    };
+    let mut loss = tracer.apply(jet.value.clone(), |v| (v + 0.3).square().sum::<(), _>());
+    for (k, field) in [&jet.gradient, &jet.hessian_diag, &jet.laplacians]
+        .into_iter()
+        .enumerate()
+    {
+        if let Some(f) = field {
+            let w = 0.7 + k as f64;
+            let term = tracer.apply(f.clone(), |f| (f * w - 0.5).square().sum::<(), _>());
+            loss = tracer.apply2(loss, term, |a, b| a + b);
+        }
+    }
+    let value = loss.as_vec()[0];
+    let grads = tracer.attach(loss).backward();
+    (value, grads.get(&coords).as_vec())
+}
+
+#[test]
+fn coordinate_gradients_match_finite_differences() {
+    // Computed coordinates (a hypernetwork's latent code) need their gradient, positional
+    // encoding included, which the fused path differentiates by hand.
+    let dev = siren_core::device::cpu();
+    for config in [
+        NetworkConfig::siren(2, 1, 16, 2),
+        NetworkConfig::relu_positional(2, 1, 16, 2, 3),
+        NetworkConfig::tanh(2, 1, 16, 2),
+    ] {
+        let net = Network::<f64, Cpu>::new(config.clone(), 5, &dev).unwrap();
+        let x = points(2, 6, 13);
+        for pass in [
+            Pass::Order(Order::Value),
+            Pass::Order(Order::Diagonal),
+            Pass::Laplacians(&[&[0, 1]]),
+        ] {
+            let (_, analytic) = loss_and_coord_gradient(&net, &x, pass);
+            let h = 1e-6;
+            for (i, &g) in analytic.iter().enumerate() {
+                let mut up = x.clone();
+                up[i] += h;
+                let mut down = x.clone();
+                down[i] -= h;
+                let fd = (loss_and_coord_gradient(&net, &up, pass).0
+                    - loss_and_coord_gradient(&net, &down, pass).0)
+                    / (2.0 * h);
+                assert!(
+                    (fd - g).abs() <= 1e-5 * fd.abs().max(1.0),
+                    "{config:?}, {pass:?}, coordinate {i}: analytic {g} vs finite difference {fd}"
+                );
+            }
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug)]

@@ -88,7 +88,8 @@ fn latents(model: &Hypernet<f64, Cpu>, context: &Context) -> Vec<f64> {
 fn encoders_ignore_pixels_outside_the_context() {
     let dev = Cpu::default();
     for encoder in EncoderKind::ALL {
-        let model = Hypernet::<f64, Cpu>::new(tiny(encoder), 3, &dev).unwrap();
+        // (Seed 4: with seed 3 the tiny CNN's two first-layer ReLUs are dead at the moved pixel.)
+        let model = Hypernet::<f64, Cpu>::new(tiny(encoder), 4, &dev).unwrap();
         let context = random_context(6, 2, &[4, 30], 5);
         let base = latents(&model, &context);
         let mut changed = context.clone();
