@@ -1,6 +1,7 @@
-//! The fused CPU path trains like the plain dfdx path: a 500-step cameraman fit with the
-//! paper's network (3 x 256, w0 = 30, Adam 1e-4, full batch) reaches the same PSNR within
-//! 0.1 dB. (48x48 pixels keeps it quick; the per-op agreement is in siren-core's tests.)
+//! The fused CPU path trains like the plain dfdx path: a 500-step cameraman fit (w0 = 30,
+//! Adam 1e-4, full batch, 3 hidden layers) reaches the same PSNR within 0.1 dB. 64x64 pixels
+//! and width 128 keep it quick while the fit stays far from exact (a smaller image is fitted
+//! to rounding, where PSNR compares nothing); the per-op agreement is in siren-core's tests.
 
 use dfdx::prelude::*;
 use siren_core::train::{mse, to_matrix, train_step};
@@ -11,7 +12,7 @@ use siren_image::Image;
 
 fn fit_psnr(image: &Image, fused: bool) -> f64 {
     let dev = device::cpu();
-    let mut net = Network::<f32, Cpu>::new(NetworkConfig::siren(2, 1, 256, 3), 0, &dev).unwrap();
+    let mut net = Network::<f32, Cpu>::new(NetworkConfig::siren(2, 1, 128, 3), 0, &dev).unwrap();
     net.set_fused(fused);
     let mut adam = Adam::new(&net, AdamConfig::default()).unwrap();
     let x = to_matrix::<f32, Cpu>(&dev, &image.coords(), 2);
@@ -33,10 +34,13 @@ fn fit_psnr(image: &Image, fused: bool) -> f64 {
 
 #[test]
 fn fused_and_plain_paths_fit_the_cameraman_to_the_same_psnr() {
-    let image = Image::camera().resized(48, 48).unwrap();
+    let image = Image::camera().resized(64, 64).unwrap();
     let fused = fit_psnr(&image, true);
     let plain = fit_psnr(&image, false);
-    assert!(fused > 30.0, "the fit itself works: {fused:.2} dB");
+    assert!(
+        (30.0..60.0).contains(&fused),
+        "the fit works but is not exact: {fused:.2} dB"
+    );
     assert!(
         (fused - plain).abs() < 0.1,
         "fused {fused:.3} dB vs dfdx path {plain:.3} dB"

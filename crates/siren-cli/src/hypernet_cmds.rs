@@ -153,6 +153,9 @@ pub struct TrainArgs {
     /// log-uniform quick, uniform for the quick CNN; uniform in 10..200 paper).
     #[arg(long, value_enum)]
     context_law: Option<ContextLaw>,
+    /// Share of training faces given their whole image as context (default 0).
+    #[arg(long)]
+    full_context_share: Option<f64>,
     /// Seed of the initialisation, batches and contexts.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -380,6 +383,7 @@ fn train<D: Device<f32> + dfdx::tensor::Cache>(a: TrainArgs, dev: &D) -> Result<
         if let Some(law) = a.context_law {
             tc.log_uniform_context = matches!(law, ContextLaw::LogUniform);
         }
+        tc.full_context_share = a.full_context_share.unwrap_or(tc.full_context_share);
         tc.seed = a.seed;
         tc.validate()?;
         let sub = out_dir(&dir.join(encoder.name()))?;

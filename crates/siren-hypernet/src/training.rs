@@ -106,6 +106,10 @@ pub struct TrainConfig {
     /// than uniformly (equal weight per decade, for ranges up to the whole face).
     #[serde(default)]
     pub log_uniform_context: bool,
+    /// Share of training faces given their whole image as context (the "full" evaluation
+    /// level, which neither law above draws more than rarely).
+    #[serde(default)]
+    pub full_context_share: f64,
     /// Seed of the batches and contexts.
     pub seed: u64,
 }
@@ -124,6 +128,7 @@ impl TrainConfig {
             context_min: 10,
             context_max: 200,
             log_uniform_context: false,
+            full_context_share: 0.0,
             seed: 0,
         }
     }
@@ -147,6 +152,12 @@ impl TrainConfig {
         }
         if !(self.clip_norm.is_finite() && self.clip_norm > 0.0) {
             return bad(format!("clip_norm must be > 0, got {}", self.clip_norm));
+        }
+        if !(0.0..=1.0).contains(&self.full_context_share) {
+            return bad(format!(
+                "full_context_share is a share in [0, 1], got {}",
+                self.full_context_share
+            ));
         }
         if self.context_min == 0 || self.context_min > self.context_max {
             return bad(format!(
@@ -261,7 +272,11 @@ pub fn train<E: Float, D: Device<E> + Cache>(
             .iter()
             .map(|_| {
                 let (lo, hi) = (config.context_min.min(hw), config.context_max.min(hw));
-                let k = if config.log_uniform_context {
+                let full =
+                    config.full_context_share > 0.0 && rng.gen::<f64>() < config.full_context_share;
+                let k = if full {
+                    hw
+                } else if config.log_uniform_context {
                     let u: f64 = rng.gen_range((lo as f64).ln()..=(hi as f64).ln());
                     (u.exp().round() as usize).clamp(lo, hi)
                 } else {

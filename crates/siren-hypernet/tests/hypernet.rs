@@ -188,3 +188,33 @@ fn weight_gradients_match_finite_differences() {
         );
     }
 }
+
+#[test]
+fn training_settings_out_of_range_are_rejected_with_the_field_named() {
+    use siren_hypernet::training::TrainConfig;
+    for (name, config) in [
+        (
+            "full_context_share",
+            TrainConfig {
+                full_context_share: 1.5,
+                ..TrainConfig::paper(10)
+            },
+        ),
+        (
+            "context_min",
+            TrainConfig {
+                context_min: 300,
+                ..TrainConfig::paper(10)
+            },
+        ),
+    ] {
+        let message = config.validate().unwrap_err().to_string();
+        assert!(message.contains(name), "{name}: {message}");
+    }
+    assert!(TrainConfig {
+        full_context_share: 0.1,
+        ..TrainConfig::paper(10)
+    }
+    .validate()
+    .is_ok());
+}
