@@ -534,47 +534,36 @@ fn activate_backward_with<E: Float, A: Activation<E>>(
     }
 }
 
-/// The activation of a layer as the kernels see it: the $\omega_0$ of sine layers is folded
-/// into the affine map.
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Kind {
-    Sine,
-    Tanh,
-    Relu,
-    Identity,
-}
-
-fn kind_and_scale(act: LayerActivation) -> (Kind, f64) {
+/// The layer's activation and chain rule; the $\omega_0$ of sine layers is already in `p`.
+fn activate<E: Float>(
+    act: LayerActivation,
+    lay: &Layout,
+    m: usize,
+    bias: &[E],
+    p: &mut [E],
+    h: &mut [E],
+) {
     match act {
-        LayerActivation::Sine(w0) => (Kind::Sine, w0),
-        LayerActivation::Tanh => (Kind::Tanh, 1.0),
-        LayerActivation::Relu => (Kind::Relu, 1.0),
-        LayerActivation::Identity => (Kind::Identity, 1.0),
-    }
-}
-
-fn activate<E: Float>(kind: Kind, lay: &Layout, m: usize, bias: &[E], p: &mut [E], h: &mut [E]) {
-    match kind {
-        Kind::Sine => activate_with(Sine, lay, m, bias, p, h),
-        Kind::Tanh => activate_with(Tanh, lay, m, bias, p, h),
-        Kind::Relu => activate_with(Relu, lay, m, bias, p, h),
-        Kind::Identity => activate_with(Identity, lay, m, bias, p, h),
+        LayerActivation::Sine(_) => activate_with(Sine, lay, m, bias, p, h),
+        LayerActivation::Tanh => activate_with(Tanh, lay, m, bias, p, h),
+        LayerActivation::Relu => activate_with(Relu, lay, m, bias, p, h),
+        LayerActivation::Identity => activate_with(Identity, lay, m, bias, p, h),
     }
 }
 
 fn activate_backward<E: Float>(
-    kind: Kind,
+    act: LayerActivation,
     lay: &Layout,
     m: usize,
     p: &[E],
     g: &mut [E],
     h: Option<&mut [E]>,
 ) {
-    match kind {
-        Kind::Sine => activate_backward_with(Sine, lay, m, p, g, h),
-        Kind::Tanh => activate_backward_with(Tanh, lay, m, p, g, h),
-        Kind::Relu => activate_backward_with(Relu, lay, m, p, g, h),
-        Kind::Identity => activate_backward_with(Identity, lay, m, p, g, h),
+    match act {
+        LayerActivation::Sine(_) => activate_backward_with(Sine, lay, m, p, g, h),
+        LayerActivation::Tanh => activate_backward_with(Tanh, lay, m, p, g, h),
+        LayerActivation::Relu => activate_backward_with(Relu, lay, m, p, g, h),
+        LayerActivation::Identity => activate_backward_with(Identity, lay, m, p, g, h),
     }
 }
 
@@ -595,36 +584,95 @@ mod products {
     /// this many rows (a few percent faster than one tall product on the Laplacian step).
     const BLOCK_ROWS: usize = 1 << 16;
 
-    /// `out (r x m) = scale * a (r x n) * w^T`, `w` is `(m x n)`.
-    pub(super) fn a_wt<E: Float>(
-        a: &[E],
-        w: &[E],
+    /// A matrix on a slice: element `(i, j)` at `i * rs + j * cs`.
+    #[derive(Clone, Copy)]
+    struct View<'a, E> {
+        data: &'a [E],
+        rs: usize,
+        cs: usize,
+    }
+
+    impl<E> View<'_, E> {
+        /// Whether a `rows x cols` matrix with these strides lies inside the slice.
+        fn holds(&self, rows: usize, cols: usize) -> bool {
+            rows == 0 || cols == 0 || (rows - 1) * self.rs + (cols - 1) * self.cs < self.data.len()
+        }
+    }
+
+    /// `out (rows x cols, row-major) = [out +] scale * lhs (rows x inner) * rhs (inner x cols)`.
+    fn product<E: Float>(
         out: &mut [E],
-        r: usize,
-        n: usize,
-        m: usize,
+        (rows, cols, inner): (usize, usize, usize),
+        accumulate: bool,
+        lhs: View<E>,
+        rhs: View<E>,
         scale: E,
     ) {
-        for (a, out) in a.chunks(BLOCK_ROWS * n).zip(out.chunks_mut(BLOCK_ROWS * m)) {
-            a_wt_block(a, w, out, a.len() / n.max(1), n, m, scale);
+        assert!(out.len() == rows * cols && lhs.holds(rows, inner) && rhs.holds(inner, cols));
+        let threads = rayon::current_num_threads();
+        let parallelism = if threads > 1 && rows * cols * inner > 1 << 20 {
+            gemm::Parallelism::Rayon(threads)
+        } else {
+            gemm::Parallelism::None
+        };
+        // SAFETY: every index the strides reach lies inside its slice (asserted above).
+        unsafe {
+            gemm::gemm(
+                rows,
+                cols,
+                inner,
+                out.as_mut_ptr(),
+                1,
+                cols as isize,
+                accumulate,
+                lhs.data.as_ptr(),
+                lhs.cs as isize,
+                lhs.rs as isize,
+                rhs.data.as_ptr(),
+                rhs.cs as isize,
+                rhs.rs as isize,
+                if accumulate { E::one() } else { E::zero() },
+                scale,
+                false,
+                false,
+                false,
+                parallelism,
+            );
         }
-        debug_assert_eq!(a.len(), r * n);
+    }
+
+    /// `out (r x m) = scale * a (r x n) * w^T`, `w` is `(m x n)`.
+    pub(super) fn a_wt<E: Float>(a: &[E], w: &[E], out: &mut [E], n: usize, m: usize, scale: E) {
+        let w = View {
+            data: w,
+            rs: 1,
+            cs: n,
+        };
+        for (a, out) in a.chunks(BLOCK_ROWS * n).zip(out.chunks_mut(BLOCK_ROWS * m)) {
+            let a = View {
+                data: a,
+                rs: n,
+                cs: 1,
+            };
+            product(out, (a.data.len() / n, m, n), false, a, w, scale);
+        }
     }
 
     /// `out (r x n) = scale * g (r x m) * w`, `w` is `(m x n)`.
-    pub(super) fn g_w<E: Float>(
-        g: &[E],
-        w: &[E],
-        out: &mut [E],
-        r: usize,
-        m: usize,
-        n: usize,
-        scale: E,
-    ) {
+    pub(super) fn g_w<E: Float>(g: &[E], w: &[E], out: &mut [E], m: usize, n: usize, scale: E) {
+        let w = View {
+            data: w,
+            rs: n,
+            cs: 1,
+        };
         for (g, out) in g.chunks(BLOCK_ROWS * m).zip(out.chunks_mut(BLOCK_ROWS * n)) {
-            g_w_block(g, w, out, g.len() / m.max(1), m, n, scale);
+            let g = View {
+                data: g,
+                rs: m,
+                cs: 1,
+            };
+            product(out, (g.data.len() / m, n, m), false, g, w, scale);
         }
-        debug_assert_eq!(g.len(), r * m);
     }
 
     /// `out (m x n) += scale * g^T h`, `g` is `(r x m)`, `h` is `(r x n)`.
@@ -632,134 +680,23 @@ mod products {
         g: &[E],
         h: &[E],
         out: &mut [E],
-        r: usize,
         m: usize,
         n: usize,
         scale: E,
     ) {
         for (g, h) in g.chunks(BLOCK_ROWS * m).zip(h.chunks(BLOCK_ROWS * n)) {
-            add_gt_h_block(g, h, out, g.len() / m.max(1), m, n, scale);
-        }
-        debug_assert_eq!(g.len(), r * m);
-    }
-
-    fn parallelism(flops: usize) -> gemm::Parallelism {
-        let threads = rayon::current_num_threads();
-        if threads > 1 && flops > 1 << 20 {
-            gemm::Parallelism::Rayon(threads)
-        } else {
-            gemm::Parallelism::None
-        }
-    }
-
-    /// `out (r x m) = scale * a (r x n) * w^T`, `w` is `(m x n)`.
-    fn a_wt_block<E: Float>(
-        a: &[E],
-        w: &[E],
-        out: &mut [E],
-        r: usize,
-        n: usize,
-        m: usize,
-        scale: E,
-    ) {
-        assert!(a.len() == r * n && w.len() == m * n && out.len() == r * m);
-        // SAFETY: the slices hold the sizes asserted above, strides describe them.
-        unsafe {
-            gemm::gemm(
-                r,
-                m,
-                n,
-                out.as_mut_ptr(),
-                1,
-                m as isize,
-                false,
-                a.as_ptr(),
-                1,
-                n as isize,
-                w.as_ptr(),
-                n as isize,
-                1,
-                E::zero(),
-                scale,
-                false,
-                false,
-                false,
-                parallelism(r * m * n),
-            );
-        }
-    }
-
-    /// `out (r x n) = scale * g (r x m) * w`, `w` is `(m x n)`.
-    fn g_w_block<E: Float>(
-        g: &[E],
-        w: &[E],
-        out: &mut [E],
-        r: usize,
-        m: usize,
-        n: usize,
-        scale: E,
-    ) {
-        assert!(g.len() == r * m && w.len() == m * n && out.len() == r * n);
-        // SAFETY: as above.
-        unsafe {
-            gemm::gemm(
-                r,
-                n,
-                m,
-                out.as_mut_ptr(),
-                1,
-                n as isize,
-                false,
-                g.as_ptr(),
-                1,
-                m as isize,
-                w.as_ptr(),
-                1,
-                n as isize,
-                E::zero(),
-                scale,
-                false,
-                false,
-                false,
-                parallelism(r * m * n),
-            );
-        }
-    }
-
-    /// `out (m x n) += scale * g^T h`, `g` is `(r x m)`, `h` is `(r x n)`.
-    fn add_gt_h_block<E: Float>(
-        g: &[E],
-        h: &[E],
-        out: &mut [E],
-        r: usize,
-        m: usize,
-        n: usize,
-        scale: E,
-    ) {
-        assert!(g.len() == r * m && h.len() == r * n && out.len() == m * n);
-        // SAFETY: as above.
-        unsafe {
-            gemm::gemm(
-                m,
-                n,
-                r,
-                out.as_mut_ptr(),
-                1,
-                n as isize,
-                true,
-                g.as_ptr(),
-                m as isize,
-                1,
-                h.as_ptr(),
-                1,
-                n as isize,
-                E::one(),
-                scale,
-                false,
-                false,
-                false,
-                parallelism(r * m * n),
-            );
+            let rows = g.len() / m;
+            let gt = View {
+                data: g,
+                rs: 1,
+                cs: m,
+            };
+            let h = View {
+                data: h,
+                rs: n,
+                cs: 1,
+            };
+            product(out, (m, n, rows), true, gt, h, scale);
         }
     }
 }
@@ -870,7 +807,7 @@ struct HostLayer<E> {
     weight: Vec<E>,
     /// $\omega b$.
     bias: Vec<E>,
-    kind: Kind,
+    act: LayerActivation,
     scale: E,
     fan_in: usize,
     fan_out: usize,
@@ -890,6 +827,11 @@ struct Saved<E: Float> {
     pre: Vec<Vec<E>>,
 }
 
+/// `t` as the CPU tensor it is, or `None` on another device.
+fn on_cpu<S: Shape, E: Float, D: Device<E>>(t: &Tensor<S, E, D>) -> Option<Tensor<S, E, Cpu>> {
+    (t as &dyn Any).downcast_ref::<Tensor<S, E, Cpu>>().cloned()
+}
+
 /// [`Network::jet`] on the fused CPU path, carrying the rows of `lay`; `None` when the network
 /// is not on the CPU.
 pub(crate) fn jet<E: Float, D: Device<E>, T: Tape<E, D>>(
@@ -898,24 +840,16 @@ pub(crate) fn jet<E: Float, D: Device<E>, T: Tape<E, D>>(
     lay: Layout,
     tracer: &mut Tracer<E, D, T>,
 ) -> Option<Jet<E, D>> {
-    let cpu_tensor = |w: &Tensor<(usize, usize), E, D>| {
-        (w as &dyn Any)
-            .downcast_ref::<Tensor<(usize, usize), E, Cpu>>()
-            .cloned()
-    };
+    // The downcasts are the device check: anything but the CPU returns None here.
     let weights: Vec<Tensor<(usize, usize), E, Cpu>> = net
         .layers()
         .iter()
-        .map(|l| cpu_tensor(&l.weight))
+        .map(|l| on_cpu(&l.weight))
         .collect::<Option<_>>()?;
     let biases: Vec<Tensor<(usize,), E, Cpu>> = net
         .layers()
         .iter()
-        .map(|l| {
-            (&l.bias as &dyn Any)
-                .downcast_ref::<Tensor<(usize,), E, Cpu>>()
-                .cloned()
-        })
+        .map(|l| on_cpu(&l.bias))
         .collect::<Option<_>>()?;
 
     let (n, d) = *coords.shape();
@@ -927,13 +861,16 @@ pub(crate) fn jet<E: Float, D: Device<E>, T: Tape<E, D>>(
         .iter()
         .zip(net.activations())
         .map(|(l, act)| {
-            let (kind, scale) = kind_and_scale(act);
+            // The omega_0 of a sine layer scales its affine map.
+            let scale = E::of(match act {
+                LayerActivation::Sine(w0) => w0,
+                _ => 1.0,
+            });
             let (fan_out, fan_in) = *l.weight.shape();
-            let scale = E::of(scale);
             HostLayer {
                 weight: l.weight.as_vec(),
                 bias: l.bias.as_vec().into_iter().map(|b| b * scale).collect(),
-                kind,
+                act,
                 scale,
                 fan_in,
                 fan_out,
@@ -954,12 +891,11 @@ pub(crate) fn jet<E: Float, D: Device<E>, T: Tape<E, D>>(
             x,
             &layer.weight,
             &mut p,
-            rows,
             layer.fan_in,
             layer.fan_out,
             layer.scale,
         );
-        let out = if layer.kind == Kind::Identity {
+        let out = if layer.act == LayerActivation::Identity {
             add_bias(&lay, layer.fan_out, &layer.bias, &mut p);
             if !record {
                 if let Some(old) = h.replace(p) {
@@ -973,7 +909,7 @@ pub(crate) fn jet<E: Float, D: Device<E>, T: Tape<E, D>>(
         } else {
             let mut out = pool.take(rows * layer.fan_out);
             activate(
-                layer.kind,
+                layer.act,
                 &lay,
                 layer.fan_out,
                 &layer.bias,
@@ -1026,29 +962,25 @@ pub(crate) fn jet<E: Float, D: Device<E>, T: Tape<E, D>>(
     let lay_groups = lay.groups.clone();
 
     if record {
-        let as_cpu3 = |t: &Option<Tensor<(usize, usize, usize), E, D>>| {
-            t.as_ref().map(|t| {
-                (t as &dyn Any)
-                    .downcast_ref::<Tensor<(usize, usize, usize), E, Cpu>>()
-                    .expect("CPU device checked above")
-                    .clone()
-            })
+        let as_cpu = |t: &Option<Tensor<(usize, usize, usize), E, D>>| {
+            t.as_ref()
+                .map(|t| on_cpu(t).expect("CPU device checked above"))
         };
         let outputs = Outputs {
-            value: cpu_tensor(&value).expect("CPU device checked above"),
-            gradient: as_cpu3(&gradient).map(|t| (t, grad_rows)),
-            groups: as_cpu3(if lay.diagonal {
+            value: on_cpu(&value).expect("CPU device checked above"),
+            gradient: as_cpu(&gradient).map(|t| (t, grad_rows)),
+            groups: as_cpu(if lay.diagonal {
                 &hessian_diag
             } else {
                 &laplacians
             })
             .map(|t| (t, group_rows)),
-            mixed: as_cpu3(&hessian_mixed).map(|t| (t, mixed_rows)),
+            mixed: as_cpu(&hessian_mixed).map(|t| (t, mixed_rows)),
         };
         let saved = Saved {
             lay,
             points: n,
-            coords: cpu_tensor(coords).expect("CPU device checked above"),
+            coords: on_cpu(coords).expect("CPU device checked above"),
             coord_values,
             encoding: net.config().encoding,
             input,
@@ -1136,8 +1068,8 @@ fn backward<E: Float>(
     }
 
     let last = layers.len() - 1;
-    if layers[last].kind != Kind::Identity {
-        activate_backward(layers[last].kind, &lay, c, &pre[last], &mut g, None);
+    if layers[last].act != LayerActivation::Identity {
+        activate_backward(layers[last].act, &lay, c, &pre[last], &mut g, None);
     }
     for l in (0..layers.len()).rev() {
         let layer = &layers[l];
@@ -1167,7 +1099,6 @@ fn backward<E: Float>(
                 &g,
                 &input,
                 &mut dw[..],
-                rows,
                 layer.fan_out,
                 layer.fan_in,
                 layer.scale,
@@ -1179,7 +1110,6 @@ fn backward<E: Float>(
                 &g,
                 &layer.weight,
                 &mut dx,
-                rows,
                 layer.fan_out,
                 layer.fan_in,
                 layer.scale,
@@ -1206,7 +1136,6 @@ fn backward<E: Float>(
             &g,
             &layer.weight,
             &mut dh,
-            rows,
             layer.fan_out,
             layer.fan_in,
             layer.scale,
@@ -1214,7 +1143,7 @@ fn backward<E: Float>(
         let mut h = pool.take(rows * layer.fan_in);
         let prev = &layers[l - 1];
         activate_backward(
-            prev.kind,
+            prev.act,
             &lay,
             layer.fan_in,
             &pre[l - 1],
@@ -1228,7 +1157,6 @@ fn backward<E: Float>(
             &g,
             &h,
             &mut dw[..],
-            rows,
             layer.fan_out,
             layer.fan_in,
             layer.scale,

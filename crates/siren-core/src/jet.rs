@@ -107,16 +107,8 @@ impl<E: Float, D: Device<E>> Network<E, D> {
         order: Order,
         tracer: &mut Tracer<E, D, T>,
     ) -> Result<Jet<E, D>> {
-        let (n, d) = *coords.shape();
-        if d != self.config().in_features {
-            return Err(Error::InvalidInput(format!(
-                "coordinates have {d} columns but the network takes {} input features",
-                self.config().in_features
-            )));
-        }
-        if n == 0 {
-            return Err(Error::InvalidInput("no coordinates given (N = 0)".into()));
-        }
+        let d = self.check_coordinates(coords)?;
+        let n = coords.shape().0;
         if self.fused() {
             let lay = crate::fused::Layout::for_order(d, order);
             if let Some(jet) = crate::fused::jet(self, coords, lay, tracer) {
@@ -169,7 +161,7 @@ impl<E: Float, D: Device<E>> Network<E, D> {
         groups: &[&[usize]],
         tracer: &mut Tracer<E, D, T>,
     ) -> Result<Jet<E, D>> {
-        let d = coords.shape().1;
+        let d = self.check_coordinates(coords)?;
         if groups.is_empty() {
             return Err(Error::InvalidInput(
                 "jet_laplacians needs at least one group of coordinates".into(),
@@ -186,7 +178,7 @@ impl<E: Float, D: Device<E>> Network<E, D> {
             }
         }
         let owned: Vec<Vec<usize>> = groups.iter().map(|g| g.to_vec()).collect();
-        if self.fused() && d == self.config().in_features && coords.shape().0 > 0 {
+        if self.fused() {
             let lay = crate::fused::Layout::for_laplacians(d, &owned);
             if let Some(jet) = crate::fused::jet(self, coords, lay, tracer) {
                 return Ok(jet);
@@ -222,6 +214,21 @@ impl<E: Float, D: Device<E>> Network<E, D> {
         jet.laplacians = Some(sums);
         jet.laplacian_groups = owned;
         Ok(jet)
+    }
+
+    /// The number of input coordinates, after checking `coords` fits the network.
+    fn check_coordinates(&self, coords: &Matrix<E, D>) -> Result<usize> {
+        let (n, d) = *coords.shape();
+        if d != self.config().in_features {
+            return Err(Error::InvalidInput(format!(
+                "coordinates have {d} columns but the network takes {} input features",
+                self.config().in_features
+            )));
+        }
+        if n == 0 {
+            return Err(Error::InvalidInput("no coordinates given (N = 0)".into()));
+        }
+        Ok(d)
     }
 
     /// The encoded input and its derivatives, built on the host: they hold no parameters.

@@ -132,6 +132,16 @@ impl HypernetConfig {
         }
     }
 
+    /// Input channels of the convolutional encoders: RGB, plus the known-pixel mask for the
+    /// plain CNN when [`HypernetConfig::cnn_mask_channel`] is on.
+    pub fn cnn_input_channels(&self) -> usize {
+        if self.encoder == EncoderKind::Cnn && self.cnn_mask_channel {
+            4
+        } else {
+            3
+        }
+    }
+
     /// The generated SIREN as a siren-core config (sine everywhere, linear last layer).
     pub fn siren(&self) -> NetworkConfig {
         NetworkConfig::siren(2, 3, self.siren_width, self.siren_hidden_layers)
@@ -289,13 +299,8 @@ impl<E: Float, D: Device<E>> Hypernet<E, D> {
             }
             EncoderKind::Cnn | EncoderKind::PartialCnn => {
                 let c = config.cnn_channels;
-                let inputs = if config.encoder == EncoderKind::Cnn && config.cnn_mask_channel {
-                    4
-                } else {
-                    3
-                };
                 let mut convs = vec![
-                    Conv2d::new(device, inputs, c / 2, 3, &mut rng),
+                    Conv2d::new(device, config.cnn_input_channels(), c / 2, 3, &mut rng),
                     Conv2d::new(device, c / 2, c, 3, &mut rng),
                 ];
                 for _ in 0..config.cnn_blocks {
@@ -456,8 +461,8 @@ impl<E: Float, D: Device<E>> Hypernet<E, D> {
                 } else {
                     vec![true; b * hw]
                 };
-                let with_mask = !*partial && self.config.cnn_mask_channel;
-                let channels = if with_mask { 4 } else { 3 };
+                let channels = self.config.cnn_input_channels();
+                let with_mask = channels == 4;
                 let x: Vec<f64> = context
                     .pixels
                     .chunks(3)
