@@ -6,11 +6,21 @@
 //! $(C_\text{out}, K^2 C_\text{in})$ weight. Feature maps are matrices of shape
 //! `(batch * height * width, channels)`, rows in `(image, row, col)` order. Padding is "same"
 //! with zeros (taps outside the image are masked out), stride 1.
+//!
+//! On the CPU, [`Conv2d::forward`] runs as one op on dfdx's tape: the patch matrix is built
+//! on every thread, multiplied by the weight with `gemm`, and the backward pass is written
+//! out: $\bar W = \bar Y^\top X_\text{patches}$, $\bar b = \sum_p \bar Y_p$, and
+//! $\bar X$ gathers $\bar Y W$ back from the taps that read each pixel. On other devices it
+//! is the gather, mask and matmul of dfdx ops in [`Conv2d::forward_generic`].
+
+use std::any::Any;
 
 use dfdx::prelude::*;
 use rand::Rng;
+use rayon::prelude::*;
 
 use crate::error::{Error, Result};
+use crate::fused::{on_cpu, products};
 use crate::network::{Dense, Matrix};
 use crate::tracer::Tracer;
 use crate::Float;
@@ -22,6 +32,8 @@ pub struct Patches<E: Float, D: Device<E>> {
     mask: crate::network::Vector<E, D>,
     pixels: usize,
     taps: usize,
+    /// `(batch, height, width, kernel)`.
+    geometry: (usize, usize, usize, usize),
 }
 
 impl<E: Float, D: Device<E>> Patches<E, D> {
@@ -67,6 +79,7 @@ impl<E: Float, D: Device<E>> Patches<E, D> {
             mask: device.tensor_from_vec(mask, (pixels * taps,)),
             pixels,
             taps,
+            geometry: (batch, height, width, kernel),
         })
     }
 
@@ -110,25 +123,32 @@ impl<E: Float, D: Device<E>> Conv2d<E, D> {
         }
     }
 
-    /// Applies the convolution to a feature map `(pixels, in)`, recorded on `tr`.
+    /// Applies the convolution to a feature map `(pixels, in)`, recorded on `tr`: one op on
+    /// the CPU (see the module docs), [`Conv2d::forward_generic`] elsewhere.
     pub fn forward<T: Tape<E, D>>(
         &self,
         tr: &mut Tracer<E, D, T>,
         x: Matrix<E, D>,
         patches: &Patches<E, D>,
     ) -> Result<Matrix<E, D>> {
-        let (rows, channels) = *x.shape();
-        let (out, fan_in) = *self.map.weight.shape();
-        if rows != patches.pixels
-            || patches.taps != self.kernel * self.kernel
-            || fan_in != patches.taps * channels
-        {
-            return Err(Error::InvalidInput(format!(
-                "a {k}x{k} convolution of {} channels cannot take a ({rows}, {channels}) map with these patches",
-                fan_in / (self.kernel * self.kernel),
-                k = self.kernel
-            )));
+        self.check(&x, patches)?;
+        if let Some(y) = self.forward_cpu(tr, &x, patches) {
+            return Ok(y);
         }
+        self.forward_generic(tr, x, patches)
+    }
+
+    /// The convolution as dfdx ops (gather the patches, mask the padding, multiply), which
+    /// every device runs; [`Conv2d::forward`] uses it off the CPU.
+    pub fn forward_generic<T: Tape<E, D>>(
+        &self,
+        tr: &mut Tracer<E, D, T>,
+        x: Matrix<E, D>,
+        patches: &Patches<E, D>,
+    ) -> Result<Matrix<E, D>> {
+        self.check(&x, patches)?;
+        let channels = x.shape().1;
+        let out = self.map.weight.shape().0;
         let (taps, pixels) = (patches.taps, patches.pixels);
         let index = patches.index.clone();
         let mask = patches
@@ -149,6 +169,75 @@ impl<E: Float, D: Device<E>> Conv2d<E, D> {
             let cols = (x.gather(index) * mask).reshape_like(&(pixels, taps * channels));
             cols.matmul(wt) + bias
         }))
+    }
+
+    /// The map fits the patches and the weight.
+    fn check(&self, x: &Matrix<E, D>, patches: &Patches<E, D>) -> Result<()> {
+        let (rows, channels) = *x.shape();
+        let fan_in = self.map.weight.shape().1;
+        if rows != patches.pixels
+            || patches.taps != self.kernel * self.kernel
+            || fan_in != patches.taps * channels
+        {
+            return Err(Error::InvalidInput(format!(
+                "a {k}x{k} convolution of {} channels cannot take a ({rows}, {channels}) map with these patches",
+                fan_in / (self.kernel * self.kernel),
+                k = self.kernel
+            )));
+        }
+        Ok(())
+    }
+
+    /// The CPU op of [`Conv2d::forward`]; `None` off the CPU.
+    fn forward_cpu<T: Tape<E, D>>(
+        &self,
+        tr: &mut Tracer<E, D, T>,
+        x: &Matrix<E, D>,
+        patches: &Patches<E, D>,
+    ) -> Option<Matrix<E, D>> {
+        let x_cpu = on_cpu(x)?;
+        let weight = on_cpu(&self.map.weight)?;
+        let bias = on_cpu(&self.map.bias)?;
+        let (pixels, channels) = *x.shape();
+        let (out, fan_in) = *weight.shape();
+        let geometry = patches.geometry;
+        let w = weight.as_vec();
+        let cols = patch_matrix(&x_cpu.as_vec(), channels, geometry);
+        let mut y = vec![E::zero(); pixels * out];
+        products::a_wt(&cols, &w, &mut y, fan_in, out, E::one());
+        let b = bias.as_vec();
+        y.par_chunks_mut(out * 256).for_each(|rows| {
+            for row in rows.chunks_exact_mut(out) {
+                row.iter_mut().zip(&b).for_each(|(v, &b)| *v += b);
+            }
+        });
+        let y = x.device().tensor_from_vec(y, (pixels, out));
+        if T::OWNS_TAPE {
+            let y_cpu = on_cpu(&y).expect("CPU device checked above");
+            tr.tape_mut().add_backward_op(move |grads| {
+                let grads = (grads as &mut dyn Any)
+                    .downcast_mut::<Gradients<E, Cpu>>()
+                    .expect("CPU device checked when the op was recorded");
+                let gy: Vec<E> = grads
+                    .get_or_alloc_mut(&y_cpu)
+                    .expect("allocate a gradient")
+                    .to_vec();
+                let gw = grads
+                    .get_or_alloc_mut(&weight)
+                    .expect("allocate a gradient");
+                products::add_gt_h(&gy, &cols, gw, out, fan_in, E::one());
+                let gb = grads.get_or_alloc_mut(&bias).expect("allocate a gradient");
+                for row in gy.chunks_exact(out) {
+                    gb.iter_mut().zip(row).for_each(|(g, &v)| *g += v);
+                }
+                let mut gcols = cols;
+                products::g_w(&gy, &w, &mut gcols, out, fan_in, E::one());
+                let gx = grads.get_or_alloc_mut(&x_cpu).expect("allocate a gradient");
+                add_patch_gradient(gx, &gcols, channels, geometry);
+                Ok(())
+            });
+        }
+        Some(y)
     }
 
     /// A partial convolution (Liu et al. 2018): the convolution of the known inputs only,
@@ -231,4 +320,71 @@ impl<E: Float, D: Device<E>> Conv2d<E, D> {
         let y = tr.apply(y, |y| ((y - bias.clone()) * scale + bias) * valid);
         Ok((y, next))
     }
+}
+
+/// Offset of tap `t` of a `kernel x kernel` window, as `(dy, dx)`.
+fn tap_offset(t: usize, kernel: usize) -> (i64, i64) {
+    let r = (kernel / 2) as i64;
+    ((t / kernel) as i64 - r, (t % kernel) as i64 - r)
+}
+
+/// The patch matrix `(pixels, K^2 * channels)` of a feature map `(pixels, channels)`: row `p`
+/// holds the window around pixel `p`, tap by tap, zeros outside the image.
+fn patch_matrix<E: Float>(
+    x: &[E],
+    channels: usize,
+    (_, height, width, kernel): (usize, usize, usize, usize),
+) -> Vec<E> {
+    let taps = kernel * kernel;
+    let row = taps * channels;
+    let mut cols = vec![E::zero(); x.len() / channels * row];
+    // One task per image row of pixels.
+    cols.par_chunks_mut(width * row)
+        .enumerate()
+        .for_each(|(line, block)| {
+            let (image, y) = (line / height, (line % height) as i64);
+            for (xx, patch) in block.chunks_exact_mut(row).enumerate() {
+                for t in 0..taps {
+                    let (dy, dx) = tap_offset(t, kernel);
+                    let (sy, sx) = (y + dy, xx as i64 + dx);
+                    if (0..height as i64).contains(&sy) && (0..width as i64).contains(&sx) {
+                        let src = ((image * height + sy as usize) * width + sx as usize) * channels;
+                        patch[t * channels..(t + 1) * channels]
+                            .copy_from_slice(&x[src..src + channels]);
+                    }
+                }
+            }
+        });
+    cols
+}
+
+/// `gx += ` the gradient of [`patch_matrix`]'s input from that of its output: each pixel
+/// gathers the entries of the windows that read it.
+fn add_patch_gradient<E: Float>(
+    gx: &mut [E],
+    gcols: &[E],
+    channels: usize,
+    (_, height, width, kernel): (usize, usize, usize, usize),
+) {
+    let taps = kernel * kernel;
+    let row = taps * channels;
+    gx.par_chunks_mut(width * channels)
+        .enumerate()
+        .for_each(|(line, block)| {
+            let (image, y) = (line / height, (line % height) as i64);
+            for (xx, g) in block.chunks_exact_mut(channels).enumerate() {
+                for t in 0..taps {
+                    // The window centred at (y - dy, x - dx) reads this pixel through tap t.
+                    let (dy, dx) = tap_offset(t, kernel);
+                    let (cy, cx) = (y - dy, xx as i64 - dx);
+                    if (0..height as i64).contains(&cy) && (0..width as i64).contains(&cx) {
+                        let at = ((image * height + cy as usize) * width + cx as usize) * row
+                            + t * channels;
+                        g.iter_mut()
+                            .zip(&gcols[at..at + channels])
+                            .for_each(|(g, &v)| *g += v);
+                    }
+                }
+            }
+        });
 }

@@ -577,7 +577,7 @@ fn add_bias<E: Float>(lay: &Layout, m: usize, bias: &[E], p: &mut [E]) {
 }
 
 /// Matrix products on row-major slices, through `gemm` (multi-threaded for large ones).
-mod products {
+pub(crate) mod products {
     use crate::Float;
 
     /// Rows per product: stacks of several rows per point go through `gemm` in blocks of
@@ -642,7 +642,7 @@ mod products {
     }
 
     /// `out (r x m) = scale * a (r x n) * w^T`, `w` is `(m x n)`.
-    pub(super) fn a_wt<E: Float>(a: &[E], w: &[E], out: &mut [E], n: usize, m: usize, scale: E) {
+    pub(crate) fn a_wt<E: Float>(a: &[E], w: &[E], out: &mut [E], n: usize, m: usize, scale: E) {
         let w = View {
             data: w,
             rs: 1,
@@ -659,7 +659,7 @@ mod products {
     }
 
     /// `out (r x n) = scale * g (r x m) * w`, `w` is `(m x n)`.
-    pub(super) fn g_w<E: Float>(g: &[E], w: &[E], out: &mut [E], m: usize, n: usize, scale: E) {
+    pub(crate) fn g_w<E: Float>(g: &[E], w: &[E], out: &mut [E], m: usize, n: usize, scale: E) {
         let w = View {
             data: w,
             rs: n,
@@ -676,7 +676,7 @@ mod products {
     }
 
     /// `out (m x n) += scale * g^T h`, `g` is `(r x m)`, `h` is `(r x n)`.
-    pub(super) fn add_gt_h<E: Float>(
+    pub(crate) fn add_gt_h<E: Float>(
         g: &[E],
         h: &[E],
         out: &mut [E],
@@ -828,7 +828,9 @@ struct Saved<E: Float> {
 }
 
 /// `t` as the CPU tensor it is, or `None` on another device.
-fn on_cpu<S: Shape, E: Float, D: Device<E>>(t: &Tensor<S, E, D>) -> Option<Tensor<S, E, Cpu>> {
+pub(crate) fn on_cpu<S: Shape, E: Float, D: Device<E>>(
+    t: &Tensor<S, E, D>,
+) -> Option<Tensor<S, E, Cpu>> {
     (t as &dyn Any).downcast_ref::<Tensor<S, E, Cpu>>().cloned()
 }
 
@@ -1165,4 +1167,100 @@ fn backward<E: Float>(
         pool.give(std::mem::replace(&mut g, dh));
     }
     pool.give(input);
+}
+
+/// $\sin(\omega x)$ element-wise, recorded on `tr`: the activation of a sine layer whose
+/// affine map was computed elsewhere (the per-face SIRENs of a hypernetwork).
+///
+/// On the CPU it is one op on every thread with [`Float::sin_cos_fast`], keeping
+/// $\omega \cos(\omega x)$ for the backward pass ($\bar x = \bar y\, \omega \cos(\omega x)$);
+/// on other devices it is dfdx's `(x * w0).sin()`.
+///
+/// ```
+/// use dfdx::prelude::*;
+/// use siren_core::{fused::sine, Tracer};
+///
+/// let dev = Cpu::default();
+/// let x: Tensor<(usize,), f32, Cpu> = dev.tensor_from_vec(vec![0.0, 0.01, -0.02], (3,));
+/// let y = sine(&mut Tracer::inference(), x, 30.0);
+/// assert!((y.as_vec()[1] - 0.3f32.sin()).abs() < 1e-6);
+/// ```
+pub fn sine<S: Shape, E: Float, D: Device<E>, T: Tape<E, D>>(
+    tr: &mut Tracer<E, D, T>,
+    x: Tensor<S, E, D>,
+    w0: E,
+) -> Tensor<S, E, D> {
+    let Some(x_cpu) = on_cpu(&x) else {
+        return tr.apply(x, |x| (x * w0).sin());
+    };
+    let record = T::OWNS_TAPE;
+    let mut y = x_cpu.as_vec();
+    let mut slope = if record {
+        vec![E::zero(); y.len()]
+    } else {
+        Vec::new()
+    };
+    const CHUNK: usize = 1 << 14;
+    let simd = has_avx2_fma();
+    let run = |y: &mut [E], slope: &mut [E]| {
+        #[cfg(target_arch = "x86_64")]
+        if simd {
+            // SAFETY: the CPU supports AVX2 and FMA (checked above).
+            unsafe { sine_avx2(w0, y, slope) };
+            return;
+        }
+        let _ = simd;
+        sine_kernel(w0, y, slope);
+    };
+    if record {
+        y.par_chunks_mut(CHUNK)
+            .zip(slope.par_chunks_mut(CHUNK))
+            .for_each(|(y, s)| run(y, s));
+    } else {
+        y.par_chunks_mut(CHUNK).for_each(|y| run(y, &mut []));
+    }
+    let out = x.device().tensor_from_vec(y, *x.shape());
+    if record {
+        let out_cpu = on_cpu(&out).expect("CPU device checked above");
+        tr.tape_mut().add_backward_op(move |grads| {
+            let grads = (grads as &mut dyn Any)
+                .downcast_mut::<Gradients<E, Cpu>>()
+                .expect("CPU device checked when the op was recorded");
+            let gy = grads
+                .get_or_alloc_mut(&out_cpu)
+                .expect("allocate a gradient");
+            slope
+                .par_chunks_mut(CHUNK)
+                .zip(gy.par_chunks(CHUNK))
+                .for_each(|(s, g)| s.iter_mut().zip(g).for_each(|(s, &g)| *s *= g));
+            let gx = grads.get_or_alloc_mut(&x_cpu).expect("allocate a gradient");
+            gx.par_chunks_mut(CHUNK)
+                .zip(slope.par_chunks(CHUNK))
+                .for_each(|(gx, s)| gx.iter_mut().zip(s).for_each(|(gx, &s)| *gx += s));
+            Ok(())
+        });
+    }
+    out
+}
+
+/// `y <- sin(w0 y)` and, when `slope` is not empty, `slope <- w0 cos(w0 y)`.
+#[inline(always)]
+fn sine_kernel<E: Float>(w0: E, y: &mut [E], slope: &mut [E]) {
+    if slope.is_empty() {
+        for v in y.iter_mut() {
+            *v = (*v * w0).sin_cos_fast().0;
+        }
+    } else {
+        for (v, s) in y.iter_mut().zip(slope.iter_mut()) {
+            let (sin, cos) = (*v * w0).sin_cos_fast();
+            *v = sin;
+            *s = w0 * cos;
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn sine_avx2<E: Float>(w0: E, y: &mut [E], slope: &mut [E]) {
+    sine_kernel(w0, y, slope)
 }

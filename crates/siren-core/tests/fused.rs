@@ -256,3 +256,66 @@ fn sin_cos_f32_meets_its_stated_error() {
         worst.1
     );
 }
+
+/// `fused::sine` against dfdx's `(x * w0).sin()`: values and the input gradient of
+/// `sum(sin(w0 x) * r)`, in f64 (to rounding) and f32 (to the polynomial's accuracy), with and
+/// without a tape.
+#[test]
+fn sine_op_matches_dfdx_sine() {
+    fn check<E: Float>(tolerance: f64)
+    where
+        Cpu: Device<E>,
+    {
+        let dev = Cpu::default();
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let n = 40_000; // several parallel chunks
+        let x: Tensor<(usize, usize), E, Cpu> = dev.tensor_from_vec(
+            (0..n).map(|_| E::of(rng.gen_range(-2.0..2.0))).collect(),
+            (n / 8, 8),
+        );
+        let r: Tensor<(usize, usize), E, Cpu> = dev.tensor_from_vec(
+            (0..n).map(|_| E::of(rng.gen_range(-1.0..1.0))).collect(),
+            (n / 8, 8),
+        );
+        let w0 = E::of(30.0);
+        let run = |fused: bool| {
+            let mut tr: Tracer<E, Cpu, OwnedTape<E, Cpu>> = Tracer::new(OwnedTape::default());
+            let xin = tr.apply(x.clone(), |x| x * E::one());
+            let y = if fused {
+                siren_core::fused::sine(&mut tr, xin.clone(), w0)
+            } else {
+                tr.apply(xin.clone(), |x| (x * w0).sin())
+            };
+            let values = y.as_vec();
+            let l = tr.apply(y, |y| (y * r.clone()).sum());
+            let grads = tr.attach(l).backward();
+            (values, grads.get(&xin).as_vec())
+        };
+        let ((fv, fg), (pv, pg)) = (run(true), run(false));
+        let inference = siren_core::fused::sine(&mut Tracer::inference(), x.clone(), w0).as_vec();
+        let worst = |a: &[E], b: &[E], scale: f64| {
+            a.iter()
+                .zip(b)
+                .map(|(a, b)| (a.as_f64() - b.as_f64()).abs() / scale)
+                .fold(0.0, f64::max)
+        };
+        assert!(
+            worst(&fv, &pv, 1.0) < tolerance,
+            "values: {}",
+            worst(&fv, &pv, 1.0)
+        );
+        assert!(
+            worst(&inference, &fv, 1.0) == 0.0,
+            "inference differs from training"
+        );
+        // The gradient carries w0 = 30.
+        assert!(
+            worst(&fg, &pg, 30.0) < tolerance,
+            "gradient: {}",
+            worst(&fg, &pg, 30.0)
+        );
+        assert!(pg.iter().any(|g| g.as_f64().abs() > 1.0));
+    }
+    check::<f64>(1e-13);
+    check::<f32>(1e-5);
+}

@@ -395,7 +395,10 @@ impl<E: Float, D: Device<E>> Hypernet<E, D> {
         let dev = &self.device;
         match &self.encoder {
             Encoder::Set { net, relu } => {
-                // Pad every face's context to the largest one; padded rows get weight 0.
+                // The context pixels of all faces, packed one after another (no padding: sizes
+                // vary up to 100-fold within a batch), go through the network as one matrix;
+                // the masked mean is then one product with a (faces, pixels) matrix holding
+                // 1/count where a pixel belongs to the face and 0 elsewhere.
                 let counts: Vec<usize> = (0..b)
                     .map(|i| {
                         context.known[i * hw..(i + 1) * hw]
@@ -409,27 +412,19 @@ impl<E: Float, D: Device<E>> Hypernet<E, D> {
                         "a set encoder needs at least one context pixel per face".into(),
                     ));
                 }
-                // Padded to a multiple of 64 so that few distinct shapes reach the device's
-                // allocation cache (which keeps freed buffers by size).
-                let kmax = counts
-                    .iter()
-                    .max()
-                    .expect("batch is not empty")
-                    .div_ceil(64)
-                    * 64;
+                let total: usize = counts.iter().sum();
                 let coords = siren_core::train::grid(&[s, s]);
-                let mut rows = vec![0.0; b * kmax * 5];
-                let mut weights = vec![0.0; b * kmax];
+                let mut rows = Vec::with_capacity(total * 5);
+                let mut weights = vec![E::zero(); b * total];
+                let mut slot = 0;
                 for i in 0..b {
-                    let mut slot = 0;
                     for p in 0..hw {
                         if context.known[i * hw + p] {
-                            let r = &mut rows[(i * kmax + slot) * 5..(i * kmax + slot + 1) * 5];
-                            r[..2].copy_from_slice(&coords[p * 2..p * 2 + 2]);
-                            r[2..].copy_from_slice(
+                            rows.extend_from_slice(&coords[p * 2..p * 2 + 2]);
+                            rows.extend_from_slice(
                                 &context.pixels[(i * hw + p) * 3..(i * hw + p + 1) * 3],
                             );
-                            weights[i * kmax + slot] = 1.0 / counts[i] as f64;
+                            weights[i * total + slot] = E::of(1.0 / counts[i] as f64);
                             slot += 1;
                         }
                     }
@@ -439,17 +434,11 @@ impl<E: Float, D: Device<E>> Hypernet<E, D> {
                 if *relu {
                     h = relu_of(tr, h);
                 }
-                let k = self.config.latent;
-                let w: Stack<E, D> = dev.tensor_from_vec(
-                    weights
-                        .iter()
-                        .flat_map(|&v| std::iter::repeat(E::of(v)).take(k))
-                        .collect(),
-                    (b, kmax, k),
-                );
-                Ok(tr.apply(h, |h| {
-                    (h.reshape_like(&(b, kmax, k)) * w).sum::<(usize, usize), Axis<1>>()
-                }))
+                let w: Matrix<E, D> = dev.tensor_from_vec(weights, (b, total));
+                // w @ h. Both operands go through apply2 because dfdx wants the tape on the
+                // left operand of a product; transposing h instead (h^T w^T) gave wrong
+                // gradients for h (caught by the finite-difference test).
+                Ok(tr.apply2(w, h, |w, h| w.matmul(h)))
             }
             Encoder::Conv {
                 convs,
@@ -585,7 +574,7 @@ impl<E: Float, D: Device<E>> Hypernet<E, D> {
             h = if l == last {
                 a
             } else {
-                tr.apply(a, |a| (a * w0).sin())
+                siren_core::fused::sine(tr, a, w0)
             };
         }
         Ok(h)
