@@ -24,6 +24,14 @@
 //! on the shared CelebA sample). With a fourth input channel marking the known pixels
 //! ([`HypernetConfig::cnn_mask_channel`]) and context sizes drawn uniformly, it falls with
 //! every level (0.060, 0.041, 0.038). The paper scale keeps the original CNN.
+//!
+//! Neither law draws the whole face, and 1000 random pixels are 98% of it: the errors with
+//! 1000 pixels and with all of them differ by about $10^{-4}$, and without whole faces in
+//! training the CNN's and the sine set encoder's were larger with all pixels (CNN 0.0376 vs
+//! 0.0374). The quick scale gives a share of the training faces their whole image
+//! ([`training::TrainConfig::full_context_share`]): 0.1, which puts every encoder but the CNN
+//! in order; the CNN stayed about $10^{-4}$ worse with all pixels at shares 0.1, 0.2 and 0.3
+//! and needs 0.5 (with seeds 0 and 1), at some cost at 100 pixels (0.043 instead of 0.041).
 
 pub mod celeba;
 pub mod model;
