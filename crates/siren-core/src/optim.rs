@@ -1,7 +1,7 @@
 //! Adam over a network's runtime-shaped parameters.
 //!
 //! dfdx's own optimisers want compile-time module shapes; this one walks the parameter list
-//! of a [`Network`]. The update is PyTorch's `torch.optim.Adam` (no weight decay):
+//! of a [`Network`](crate::Network). The update is PyTorch's `torch.optim.Adam` (no weight decay):
 //! $$m_t = \beta_1 m_{t-1} + (1-\beta_1) g, \quad v_t = \beta_2 v_{t-1} + (1-\beta_2) g^2,$$
 //! $$\theta_t = \theta_{t-1} - \frac{\eta}{1-\beta_1^t}\,
 //!   \frac{m_t}{\sqrt{v_t}/\sqrt{1-\beta_2^t} + \epsilon}.$$

@@ -1,8 +1,8 @@
 //! # siren-image
 //!
 //! The paper's image experiments on real images: fitting ([`fit`]), rendering at any
-//! resolution and extent ([`render`]), inpainting from a partial image with total-variation
-//! and Hessian-Frobenius priors and the stochastic anti-aliasing kernel ([`inpaint`],
+//! resolution and extent ([`render`](mod@render)), inpainting from a partial image with total-variation
+//! and Hessian-Frobenius priors and the stochastic anti-aliasing kernel ([`inpaint`](mod@inpaint),
 //! [`priors`], [`antialias`]), the classical baselines it is compared with ([`diffusion`],
 //! [`dip`]), Poisson reconstruction from gradients or Laplacians ([`poisson`]), and the
 //! metrics ([`metrics`], [`spectrum`]).

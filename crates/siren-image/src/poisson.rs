@@ -3,7 +3,7 @@
 //! never showing it a pixel value.
 //!
 //! Targets are in the units of the fit: values in $[-1, 1]$, derivatives with respect to the
-//! coordinates in $[-1, 1]^2$. Sobel (kernel $[1,2,1]^T[-1,0,1]$, edge pixels replicated)
+//! coordinates in $[-1, 1]^2$. Sobel (kernel $\lbrack 1,2,1\rbrack^T \lbrack -1,0,1\rbrack$, edge pixels replicated)
 //! divided by 8 estimates the per-pixel derivative; times $(n-1)/2$ converts to coordinate
 //! units. The Laplacian is the 5-point stencil with replicated edges, times $((n-1)/2)^2$.
 //!

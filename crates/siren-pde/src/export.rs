@@ -1,6 +1,6 @@
 //! Named fields (grids, reference and predicted solutions) for export.
 //!
-//! With the `hdf5` feature, [`write_h5`] writes them as datasets of one HDF5 file that h5py
+//! With the `hdf5` feature, `write_h5` writes them as datasets of one HDF5 file that h5py
 //! reads directly (`h5py.File(p)["wave/uniform/SIREN"][...]`): each field is a `float64`
 //! dataset with its shape, at its `/`-separated path, and the file's `description` attribute
 //! says what the axes are. Without the feature the crate needs no system library.

@@ -14,7 +14,7 @@
 //! In a uniform medium ($c = 1$) and away from the PML, the field is
 //! $$u(r) = a\, 2\pi\sigma_s\, e^{-k^2 \sigma_s/2}\, \left(-\tfrac{i}{4}\right) H_0^{(2)}(k r),$$
 //! the outgoing Green's function convolved with the Gaussian (whose Fourier transform at
-//! $|\xi| = k$ gives the factor $e^{-k^2\sigma_s/2}$). [`closed_form`] evaluates it.
+//! $|\xi| = k$ gives the factor $e^{-k^2\sigma_s/2}$). [`Helmholtz::closed_form`] evaluates it.
 
 use faer::complex_native::c64;
 use faer::sparse::linalg::solvers::SpSolver;
@@ -181,7 +181,7 @@ impl Helmholtz {
 }
 
 /// Per-point complex coefficients of the PML operator written for a network's derivatives:
-/// $L[u] = A u_{xx} + A_x u_x + B u_{yy} + B_y u_y + C k^2 s\, u$ (expanding the divergence
+/// $L\lbrack u\rbrack = A u_{xx} + A_x u_x + B u_{yy} + B_y u_y + C k^2 s\, u$ (expanding the divergence
 /// form), and the source $f$; each as `(re, im)` columns, row-major `(N, 2)`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PointCoefficients {

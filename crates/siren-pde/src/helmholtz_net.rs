@@ -1,8 +1,8 @@
 //! Training a network on the Helmholtz problem: two outputs $(\mathrm{Re}\,u, \mathrm{Im}\,u)$,
-//! the residual $L[u] + f$ of [`crate::helmholtz`]'s PML operator, and the error against the
+//! the residual $L\lbrack u\rbrack + f$ of [`crate::helmholtz`]'s PML operator, and the error against the
 //! reference solver over the physical domain.
 //!
-//! Loss: the mean squared modulus of the residual, $\overline{|L[u] + f|^2}$, at points
+//! Loss: the mean squared modulus of the residual, $\overline{|L\lbrack u\rbrack + f|^2}$, at points
 //! uniform in $[-1, 1]^2$ plus a few in a small disc around the source (which is far
 //! narrower than the sampling density).
 
@@ -35,7 +35,7 @@ fn complex_scale<E: Float, D: Device<E>>(
     tr.apply2(q, swapped, |q, s| q * re + s * im)
 }
 
-/// $L[u] + f$ at the jet's points (needs [`Order::Diagonal`]), `(N, 2)`.
+/// $L\lbrack u\rbrack + f$ at the jet's points (needs [`Order::Diagonal`]), `(N, 2)`.
 pub fn helmholtz_residual<E: Float, D: Device<E>>(
     tr: &mut TrainTracer<E, D>,
     jet: &Jet<E, D>,

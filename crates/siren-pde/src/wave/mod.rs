@@ -1,6 +1,6 @@
 //! The wave equation $u_{tt} = c(x, y)^2\, \Delta u$ on $[-1, 1]^2$, $t \in [0, T]$, from a
 //! narrow Gaussian at rest: the problem, the residual loss a network trains on, the seed's
-//! sampling scheme, and the leapfrog reference solver ([`reference`]).
+//! sampling scheme, and the leapfrog reference solver ([`reference`](mod@reference)).
 //!
 //! Network inputs are $(t, x, y)$; the losses:
 //! * [`LossForm::MeanSquares`] (the seed's): $\overline{r^2} + \lambda_1 \overline{u_t(0)^2} +
