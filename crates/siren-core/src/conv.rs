@@ -132,10 +132,10 @@ impl<E: Float, D: Device<E>> Conv2d<E, D> {
         patches: &Patches<E, D>,
     ) -> Result<Matrix<E, D>> {
         self.check(&x, patches)?;
-        if let Some(y) = self.forward_cpu(tr, &x, patches) {
-            return Ok(y);
-        }
-        self.forward_generic(tr, x, patches)
+        Ok(match self.forward_cpu(tr, &x, patches) {
+            Some(y) => y,
+            None => self.gathered(tr, x, patches),
+        })
     }
 
     /// The convolution as dfdx ops (gather the patches, mask the padding, multiply), which
@@ -147,6 +147,16 @@ impl<E: Float, D: Device<E>> Conv2d<E, D> {
         patches: &Patches<E, D>,
     ) -> Result<Matrix<E, D>> {
         self.check(&x, patches)?;
+        Ok(self.gathered(tr, x, patches))
+    }
+
+    /// [`Conv2d::forward_generic`] on a checked map.
+    fn gathered<T: Tape<E, D>>(
+        &self,
+        tr: &mut Tracer<E, D, T>,
+        x: Matrix<E, D>,
+        patches: &Patches<E, D>,
+    ) -> Matrix<E, D> {
         let channels = x.shape().1;
         let out = self.map.weight.shape().0;
         let (taps, pixels) = (patches.taps, patches.pixels);
@@ -165,10 +175,10 @@ impl<E: Float, D: Device<E>> Conv2d<E, D> {
             .bias
             .clone()
             .broadcast_like::<_, Axis<0>>(&(pixels, out));
-        Ok(tr.apply(x, |x| {
+        tr.apply(x, |x| {
             let cols = (x.gather(index) * mask).reshape_like(&(pixels, taps * channels));
             cols.matmul(wt) + bias
-        }))
+        })
     }
 
     /// The map fits the patches and the weight.

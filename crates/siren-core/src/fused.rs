@@ -1172,9 +1172,10 @@ fn backward<E: Float>(
 /// $\sin(\omega x)$ element-wise, recorded on `tr`: the activation of a sine layer whose
 /// affine map was computed elsewhere (the per-face SIRENs of a hypernetwork).
 ///
-/// On the CPU it is one op on every thread with [`Float::sin_cos_fast`], keeping
-/// $\omega \cos(\omega x)$ for the backward pass ($\bar x = \bar y\, \omega \cos(\omega x)$);
-/// on other devices it is dfdx's `(x * w0).sin()`.
+/// On the CPU it is one op through the same vectorised, multi-threaded kernels as a fused sine
+/// layer (value rows only), keeping $\omega x$ for the backward pass
+/// ($\bar x = \omega\, \bar y \cos(\omega x)$); on other devices it is dfdx's
+/// `(x * w0).sin()`.
 ///
 /// ```
 /// use dfdx::prelude::*;
@@ -1193,74 +1194,33 @@ pub fn sine<S: Shape, E: Float, D: Device<E>, T: Tape<E, D>>(
     let Some(x_cpu) = on_cpu(&x) else {
         return tr.apply(x, |x| (x * w0).sin());
     };
-    let record = T::OWNS_TAPE;
-    let mut y = x_cpu.as_vec();
-    let mut slope = if record {
-        vec![E::zero(); y.len()]
-    } else {
-        Vec::new()
-    };
-    const CHUNK: usize = 1 << 14;
-    let simd = has_avx2_fma();
-    let run = |y: &mut [E], slope: &mut [E]| {
-        #[cfg(target_arch = "x86_64")]
-        if simd {
-            // SAFETY: the CPU supports AVX2 and FMA (checked above).
-            unsafe { sine_avx2(w0, y, slope) };
-            return;
-        }
-        let _ = simd;
-        sine_kernel(w0, y, slope);
-    };
-    if record {
-        y.par_chunks_mut(CHUNK)
-            .zip(slope.par_chunks_mut(CHUNK))
-            .for_each(|(y, s)| run(y, s));
-    } else {
-        y.par_chunks_mut(CHUNK).for_each(|y| run(y, &mut []));
+    // Rows of the last axis are the kernels' points; the bias is zero.
+    let m = x.shape().concrete().into_iter().last().unwrap_or(1).max(1);
+    let act = LayerActivation::Sine(w0.as_f64());
+    let lay = Layout::for_order(1, Order::Value);
+    let mut p: Vec<E> = x_cpu.as_vec().into_iter().map(|v| v * w0).collect();
+    let mut y = vec![E::zero(); p.len()];
+    if !p.is_empty() {
+        activate(act, &lay, m, &vec![E::zero(); m], &mut p, &mut y);
     }
     let out = x.device().tensor_from_vec(y, *x.shape());
-    if record {
+    if T::OWNS_TAPE {
         let out_cpu = on_cpu(&out).expect("CPU device checked above");
         tr.tape_mut().add_backward_op(move |grads| {
             let grads = (grads as &mut dyn Any)
                 .downcast_mut::<Gradients<E, Cpu>>()
                 .expect("CPU device checked when the op was recorded");
-            let gy = grads
+            let mut g = grads
                 .get_or_alloc_mut(&out_cpu)
-                .expect("allocate a gradient");
-            slope
-                .par_chunks_mut(CHUNK)
-                .zip(gy.par_chunks(CHUNK))
-                .for_each(|(s, g)| s.iter_mut().zip(g).for_each(|(s, &g)| *s *= g));
+                .expect("allocate a gradient")
+                .to_vec();
+            if !g.is_empty() {
+                activate_backward(act, &lay, m, &p, &mut g, None);
+            }
             let gx = grads.get_or_alloc_mut(&x_cpu).expect("allocate a gradient");
-            gx.par_chunks_mut(CHUNK)
-                .zip(slope.par_chunks(CHUNK))
-                .for_each(|(gx, s)| gx.iter_mut().zip(s).for_each(|(gx, &s)| *gx += s));
+            gx.iter_mut().zip(&g).for_each(|(gx, &g)| *gx += w0 * g);
             Ok(())
         });
     }
     out
-}
-
-/// `y <- sin(w0 y)` and, when `slope` is not empty, `slope <- w0 cos(w0 y)`.
-#[inline(always)]
-fn sine_kernel<E: Float>(w0: E, y: &mut [E], slope: &mut [E]) {
-    if slope.is_empty() {
-        for v in y.iter_mut() {
-            *v = (*v * w0).sin_cos_fast().0;
-        }
-    } else {
-        for (v, s) in y.iter_mut().zip(slope.iter_mut()) {
-            let (sin, cos) = (*v * w0).sin_cos_fast();
-            *v = sin;
-            *s = w0 * cos;
-        }
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn sine_avx2<E: Float>(w0: E, y: &mut [E], slope: &mut [E]) {
-    sine_kernel(w0, y, slope)
 }
