@@ -1,6 +1,7 @@
 //! Forward, fit step, Laplacian-loss step and wave-style step of a 3x256 network on the CPU,
 //! on the fused path (the default) and, at the smaller batch, on the plain dfdx path; and the
-//! vectorised `f32` sine against the standard library's.
+//! vectorised `f32` sine against the standard library's; the matrix-product kernel against
+//! `gemm`'s own threading.
 //!
 //! `cargo bench -p siren-core` (set `SIREN_BENCH_BATCHES=16384` to run one batch size).
 
@@ -134,5 +135,49 @@ fn sine(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, steps, sine);
+/// The products of a step: `siren_core::matmul` (row blocks per thread, the AVX2 kernel)
+/// against `gemm` 0.18 with its own threading, on a layer's 65,536 x 256 by 256 x 256 product.
+fn products(c: &mut Criterion) {
+    let (n, k, m) = (65_536, 256, 256);
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let a: Vec<f32> = (0..n * k).map(|_| rng.gen_range(-1.0..1.0)).collect();
+    let w: Vec<f32> = (0..k * m).map(|_| rng.gen_range(-1.0..1.0)).collect();
+    let mut out = vec![0f32; n * m];
+    let mut group = c.benchmark_group("65536x256 by 256x256 f32 product");
+    group.sample_size(20);
+    group.bench_function("siren_core::matmul", |b| {
+        b.iter(|| siren_core::matmul::matmul(&a, &w, &mut out, (n, m, k)).unwrap())
+    });
+    group.bench_function("gemm 0.18 (rayon)", |b| {
+        b.iter(|| {
+            // SAFETY: row-major buffers of the sizes given.
+            unsafe {
+                gemm::gemm(
+                    n,
+                    m,
+                    k,
+                    out.as_mut_ptr(),
+                    1,
+                    m as isize,
+                    false,
+                    a.as_ptr(),
+                    1,
+                    k as isize,
+                    w.as_ptr(),
+                    1,
+                    m as isize,
+                    0.0,
+                    1.0,
+                    false,
+                    false,
+                    false,
+                    gemm::Parallelism::Rayon(rayon::current_num_threads()),
+                )
+            }
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, steps, sine, products);
 criterion_main!(benches);

@@ -10,7 +10,8 @@
 //! * `fit`: 2 -> 256 -> 1 on 65,536 points, mean squared error of the value;
 //! * `laplacian`: the same network and points, $\mathrm{mean}((\Delta u - g)^2)$;
 //! * `wave`: 3 -> 512 -> 1 on 16,384 points $(t, x, y)$, $\mathrm{mean}((u_{tt} - \Delta_{xy} u)^2)$;
-//! * `matmul`: a 65,536 x 256 by 256 x 256 product, the machine's matrix-product peak.
+//! * `matmul`: a 65,536 x 256 by 256 x 256 product through `siren_core::matmul`, the
+//!   matrix-product rate the steps' products can reach.
 //!
 //! Add `--plain` to run the dfdx path instead of the fused one.
 
@@ -87,30 +88,7 @@ fn main() {
         let mut c = vec![0f32; n * m];
         for i in 0..warmup + steps {
             let t = Instant::now();
-            // SAFETY: row-major buffers of the sizes given.
-            unsafe {
-                gemm::gemm(
-                    n,
-                    m,
-                    k,
-                    c.as_mut_ptr(),
-                    1,
-                    m as isize,
-                    false,
-                    a.as_ptr(),
-                    1,
-                    k as isize,
-                    b.as_ptr(),
-                    1,
-                    m as isize,
-                    0.0,
-                    1.0,
-                    false,
-                    false,
-                    false,
-                    gemm::Parallelism::Rayon(rayon::current_num_threads()),
-                );
-            }
+            siren_core::matmul::matmul(&a, &b, &mut c, (n, m, k)).expect("shapes match");
             if i >= warmup {
                 times.push(t.elapsed().as_secs_f64());
             }

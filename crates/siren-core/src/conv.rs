@@ -20,7 +20,8 @@ use rand::Rng;
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::fused::{on_cpu, products};
+use crate::fused::on_cpu;
+use crate::matmul;
 use crate::network::{Dense, Matrix};
 use crate::tracer::Tracer;
 use crate::Float;
@@ -214,7 +215,7 @@ impl<E: Float, D: Device<E>> Conv2d<E, D> {
         let w = weight.as_vec();
         let cols = patch_matrix(&x_cpu.as_vec(), channels, geometry);
         let mut y = vec![E::zero(); pixels * out];
-        products::a_wt(&cols, &w, &mut y, fan_in, out, E::one());
+        matmul::a_wt(&cols, &w, &mut y, fan_in, out, E::one());
         let b = bias.as_vec();
         y.par_chunks_mut(out * 256).for_each(|rows| {
             for row in rows.chunks_exact_mut(out) {
@@ -235,13 +236,13 @@ impl<E: Float, D: Device<E>> Conv2d<E, D> {
                 let gw = grads
                     .get_or_alloc_mut(&weight)
                     .expect("allocate a gradient");
-                products::add_gt_h(&gy, &cols, gw, out, fan_in, E::one());
+                matmul::add_gt_h(&gy, &cols, gw, out, fan_in, E::one());
                 let gb = grads.get_or_alloc_mut(&bias).expect("allocate a gradient");
                 for row in gy.chunks_exact(out) {
                     gb.iter_mut().zip(row).for_each(|(g, &v)| *g += v);
                 }
                 let mut gcols = cols;
-                products::g_w(&gy, &w, &mut gcols, out, fan_in, E::one());
+                matmul::g_w(&gy, &w, &mut gcols, out, fan_in, E::one());
                 let gx = grads.get_or_alloc_mut(&x_cpu).expect("allocate a gradient");
                 add_patch_gradient(gx, &gcols, channels, geometry);
                 Ok(())

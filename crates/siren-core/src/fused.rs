@@ -8,17 +8,22 @@
 //! * Every point carries a **stack** of $K$ rows, point-major (`(N, K, width)`): the value,
 //!   then $\partial_i h$, then $\partial_i^2 h$, then $\partial_i\partial_j h$ ($i<j$), as
 //!   [`Order`] asks. The affine map of a layer is linear in every row, so the whole stack goes
-//!   through **one** matrix product $P = \omega\,(H W^\top)$ (multi-threaded `gemm`), and the
+//!   through **one** matrix product $P = \omega\,(H W^\top)$ ([`crate::matmul`]), and the
 //!   bias $\omega b$ joins the value row only.
-//! * The activation and its chain rule are one multi-threaded, vectorised pass per layer:
-//!   with $s_k = \sigma^{(k)}(a)$ and $a = P_0$ (see the formulas below).
+//! * Each layer runs **chunk by chunk** on every thread (about 1 MiB of stack per chunk): the
+//!   chunk's product, then its activation while the product is still in cache; backwards, the
+//!   chunk's $\bar H$ product, the chain rule, and its share of $\bar W$ and $\bar b$. The
+//!   layer's weight is packed for the product kernel once and shared by all chunks.
+//! * The activation and its chain rule are one vectorised pass over each chunk, with
+//!   $s_k = \sigma^{(k)}(a)$ and $a = P_0$ (see the formulas below).
 //! * The backward pass is written out by hand (formulas below); $\bar W = \omega \bar P^\top H$
 //!   and $\bar H = \omega \bar P W$ are two more products over the whole stack, and
 //!   $\bar b = \omega \sum_p \bar P_{p,0}$.
 //! * Memory: only the pre-activation stacks $P_l$ are kept for the backward pass; a layer's
-//!   input $H_l = \sigma(P_{l-1})$ is recomputed there in the same pass that applies the
-//!   chain rule backwards, so no stack is stored twice. Buffers come from a pool owned by
-//!   the network and are reused from step to step instead of being allocated per op.
+//!   input $H_l = \sigma(P_{l-1})$ is recomputed there, chunk by chunk into a per-thread
+//!   buffer, in the same pass that applies the chain rule backwards, so no stack is stored
+//!   twice. Buffers come from a pool owned by the network and are reused from step to step
+//!   instead of being allocated per op.
 //! * $\sin$ and $\cos$ of `f32` come from [`Float::sin_cos_fast`]: a Cody–Waite reduction to
 //!   $[-\pi/4, \pi/4]$ and minimax polynomials, branch-free so the compiler vectorises it
 //!   (AVX2 + FMA when the CPU has them, chosen at run time). Its error is at most
@@ -59,6 +64,7 @@ use rayon::prelude::*;
 
 use crate::config::Encoding;
 use crate::jet::{mixed_pairs, Jet, Order};
+use crate::matmul;
 use crate::network::{LayerActivation, Network};
 use crate::tracer::Tracer;
 use crate::Float;
@@ -429,8 +435,8 @@ fn activate_points_backward<E: Float, A: Activation<E>>(
         }
         let second_rows = lay.k - 1 - if lay.gradient { lay.d } else { 0 };
         let start = (lay.k - second_rows) * m;
-        for (idx, v) in gg[start..].iter_mut().enumerate() {
-            *v *= s1[idx % m];
+        for row in gg[start..].chunks_exact_mut(m) {
+            row.iter_mut().zip(&s1).for_each(|(v, &d1)| *v *= d1);
         }
         gg[..m].copy_from_slice(&ga);
     }
@@ -475,7 +481,8 @@ fn has_avx2_fma() -> bool {
     }
 }
 
-fn activate_with<E: Float, A: Activation<E>>(
+/// [`activate_points`] on the calling thread, vectorised where the CPU allows.
+fn activate_chunk_with<E: Float, A: Activation<E>>(
     act: A,
     lay: &Layout,
     m: usize,
@@ -483,24 +490,17 @@ fn activate_with<E: Float, A: Activation<E>>(
     p: &mut [E],
     h: &mut [E],
 ) {
-    let row = lay.k * m;
-    let chunk = points_per_task(p.len() / row, row) * row;
-    let simd = has_avx2_fma();
-    p.par_chunks_mut(chunk)
-        .zip(h.par_chunks_mut(chunk))
-        .for_each(|(p, h)| {
-            #[cfg(target_arch = "x86_64")]
-            if simd {
-                // SAFETY: the CPU supports AVX2 and FMA (checked above).
-                unsafe { activate_points_avx2(act, lay, m, bias, p, h) };
-                return;
-            }
-            let _ = simd;
-            activate_points(act, lay, m, bias, p, h);
-        });
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2_fma() {
+        // SAFETY: the CPU supports AVX2 and FMA (checked just now).
+        unsafe { activate_points_avx2(act, lay, m, bias, p, h) };
+        return;
+    }
+    activate_points(act, lay, m, bias, p, h);
 }
 
-fn activate_backward_with<E: Float, A: Activation<E>>(
+/// [`activate_points_backward`] on the calling thread, vectorised where the CPU allows.
+fn activate_backward_chunk_with<E: Float, A: Activation<E>>(
     act: A,
     lay: &Layout,
     m: usize,
@@ -508,33 +508,51 @@ fn activate_backward_with<E: Float, A: Activation<E>>(
     g: &mut [E],
     h: Option<&mut [E]>,
 ) {
-    let row = lay.k * m;
-    let chunk = points_per_task(p.len() / row, row) * row;
-    let simd = has_avx2_fma();
-    let run = |p: &[E], g: &mut [E], h: Option<&mut [E]>| {
-        #[cfg(target_arch = "x86_64")]
-        if simd {
-            // SAFETY: the CPU supports AVX2 and FMA (checked above).
-            unsafe { activate_points_backward_avx2(act, lay, m, p, g, h) };
-            return;
-        }
-        let _ = simd;
-        activate_points_backward(act, lay, m, p, g, h);
-    };
-    match h {
-        Some(h) => p
-            .par_chunks(chunk)
-            .zip(g.par_chunks_mut(chunk))
-            .zip(h.par_chunks_mut(chunk))
-            .for_each(|((p, g), h)| run(p, g, Some(h))),
-        None => p
-            .par_chunks(chunk)
-            .zip(g.par_chunks_mut(chunk))
-            .for_each(|(p, g)| run(p, g, None)),
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2_fma() {
+        // SAFETY: the CPU supports AVX2 and FMA (checked just now).
+        unsafe { activate_points_backward_avx2(act, lay, m, p, g, h) };
+        return;
+    }
+    activate_points_backward(act, lay, m, p, g, h);
+}
+
+/// The layer's activation and chain rule on a chunk of whole points, on the calling thread;
+/// the $\omega_0$ of sine layers is already in `p`.
+fn activate_chunk<E: Float>(
+    act: LayerActivation,
+    lay: &Layout,
+    m: usize,
+    bias: &[E],
+    p: &mut [E],
+    h: &mut [E],
+) {
+    match act {
+        LayerActivation::Sine(_) => activate_chunk_with(Sine, lay, m, bias, p, h),
+        LayerActivation::Tanh => activate_chunk_with(Tanh, lay, m, bias, p, h),
+        LayerActivation::Relu => activate_chunk_with(Relu, lay, m, bias, p, h),
+        LayerActivation::Identity => activate_chunk_with(Identity, lay, m, bias, p, h),
     }
 }
 
-/// The layer's activation and chain rule; the $\omega_0$ of sine layers is already in `p`.
+/// The backward pass of [`activate_chunk`] on a chunk of whole points.
+fn activate_backward_chunk<E: Float>(
+    act: LayerActivation,
+    lay: &Layout,
+    m: usize,
+    p: &[E],
+    g: &mut [E],
+    h: Option<&mut [E]>,
+) {
+    match act {
+        LayerActivation::Sine(_) => activate_backward_chunk_with(Sine, lay, m, p, g, h),
+        LayerActivation::Tanh => activate_backward_chunk_with(Tanh, lay, m, p, g, h),
+        LayerActivation::Relu => activate_backward_chunk_with(Relu, lay, m, p, g, h),
+        LayerActivation::Identity => activate_backward_chunk_with(Identity, lay, m, p, g, h),
+    }
+}
+
+/// [`activate_chunk`] over a whole stack, on every thread.
 fn activate<E: Float>(
     act: LayerActivation,
     lay: &Layout,
@@ -543,14 +561,14 @@ fn activate<E: Float>(
     p: &mut [E],
     h: &mut [E],
 ) {
-    match act {
-        LayerActivation::Sine(_) => activate_with(Sine, lay, m, bias, p, h),
-        LayerActivation::Tanh => activate_with(Tanh, lay, m, bias, p, h),
-        LayerActivation::Relu => activate_with(Relu, lay, m, bias, p, h),
-        LayerActivation::Identity => activate_with(Identity, lay, m, bias, p, h),
-    }
+    let row = lay.k * m;
+    let chunk = points_per_task(p.len() / row, row) * row;
+    p.par_chunks_mut(chunk)
+        .zip(h.par_chunks_mut(chunk))
+        .for_each(|(p, h)| activate_chunk(act, lay, m, bias, p, h));
 }
 
+/// [`activate_backward_chunk`] over a whole stack, on every thread.
 fn activate_backward<E: Float>(
     act: LayerActivation,
     lay: &Layout,
@@ -559,12 +577,48 @@ fn activate_backward<E: Float>(
     g: &mut [E],
     h: Option<&mut [E]>,
 ) {
-    match act {
-        LayerActivation::Sine(_) => activate_backward_with(Sine, lay, m, p, g, h),
-        LayerActivation::Tanh => activate_backward_with(Tanh, lay, m, p, g, h),
-        LayerActivation::Relu => activate_backward_with(Relu, lay, m, p, g, h),
-        LayerActivation::Identity => activate_backward_with(Identity, lay, m, p, g, h),
+    let row = lay.k * m;
+    let chunk = points_per_task(p.len() / row, row) * row;
+    match h {
+        Some(h) => p
+            .par_chunks(chunk)
+            .zip(g.par_chunks_mut(chunk))
+            .zip(h.par_chunks_mut(chunk))
+            .for_each(|((p, g), h)| activate_backward_chunk(act, lay, m, p, g, Some(h))),
+        None => p
+            .par_chunks(chunk)
+            .zip(g.par_chunks_mut(chunk))
+            .for_each(|(p, g)| activate_backward_chunk(act, lay, m, p, g, None)),
     }
+}
+
+/// Points per chunk of the fused layer passes: a layer's product and its activation run
+/// chunk by chunk on each thread, so that the product's output is still in cache when the
+/// activation reads it (about 1 MiB per stack chunk).
+fn chunk_points<E>(lay: &Layout, width: usize) -> usize {
+    let rows = (1 << 20) / (std::mem::size_of::<E>() * width.max(1));
+    (rows / lay.k).max(1)
+}
+
+/// Column sums of the value rows of a stack `(N, K, m)`, on every thread.
+fn value_row_sums<E: Float>(lay: &Layout, m: usize, g: &[E]) -> Vec<E> {
+    let row = lay.k * m;
+    let chunk = points_per_task(g.len() / row, row) * row;
+    g.par_chunks(chunk)
+        .map(|g| {
+            let mut acc = vec![E::zero(); m];
+            for pp in g.chunks_exact(row) {
+                acc.iter_mut().zip(&pp[..m]).for_each(|(a, &v)| *a += v);
+            }
+            acc
+        })
+        .reduce(
+            || vec![E::zero(); m],
+            |mut a, b| {
+                a.iter_mut().zip(&b).for_each(|(a, &b)| *a += b);
+                a
+            },
+        )
 }
 
 /// Adds `bias` to the value row of every point (identity layers, which skip `activate`).
@@ -572,131 +626,6 @@ fn add_bias<E: Float>(lay: &Layout, m: usize, bias: &[E], p: &mut [E]) {
     for pp in p.chunks_exact_mut(lay.k * m) {
         for (x, &b) in pp[..m].iter_mut().zip(bias) {
             *x += b;
-        }
-    }
-}
-
-/// Matrix products on row-major slices, through `gemm` (multi-threaded for large ones).
-pub(crate) mod products {
-    use crate::Float;
-
-    /// Rows per product: stacks of several rows per point go through `gemm` in blocks of
-    /// this many rows (a few percent faster than one tall product on the Laplacian step).
-    const BLOCK_ROWS: usize = 1 << 16;
-
-    /// A matrix on a slice: element `(i, j)` at `i * rs + j * cs`.
-    #[derive(Clone, Copy)]
-    struct View<'a, E> {
-        data: &'a [E],
-        rs: usize,
-        cs: usize,
-    }
-
-    impl<E> View<'_, E> {
-        /// Whether a `rows x cols` matrix with these strides lies inside the slice.
-        fn holds(&self, rows: usize, cols: usize) -> bool {
-            rows == 0 || cols == 0 || (rows - 1) * self.rs + (cols - 1) * self.cs < self.data.len()
-        }
-    }
-
-    /// `out (rows x cols, row-major) = [out +] scale * lhs (rows x inner) * rhs (inner x cols)`.
-    fn product<E: Float>(
-        out: &mut [E],
-        (rows, cols, inner): (usize, usize, usize),
-        accumulate: bool,
-        lhs: View<E>,
-        rhs: View<E>,
-        scale: E,
-    ) {
-        assert!(out.len() == rows * cols && lhs.holds(rows, inner) && rhs.holds(inner, cols));
-        let threads = rayon::current_num_threads();
-        let parallelism = if threads > 1 && rows * cols * inner > 1 << 20 {
-            gemm::Parallelism::Rayon(threads)
-        } else {
-            gemm::Parallelism::None
-        };
-        // SAFETY: every index the strides reach lies inside its slice (asserted above).
-        unsafe {
-            gemm::gemm(
-                rows,
-                cols,
-                inner,
-                out.as_mut_ptr(),
-                1,
-                cols as isize,
-                accumulate,
-                lhs.data.as_ptr(),
-                lhs.cs as isize,
-                lhs.rs as isize,
-                rhs.data.as_ptr(),
-                rhs.cs as isize,
-                rhs.rs as isize,
-                if accumulate { E::one() } else { E::zero() },
-                scale,
-                false,
-                false,
-                false,
-                parallelism,
-            );
-        }
-    }
-
-    /// `out (r x m) = scale * a (r x n) * w^T`, `w` is `(m x n)`.
-    pub(crate) fn a_wt<E: Float>(a: &[E], w: &[E], out: &mut [E], n: usize, m: usize, scale: E) {
-        let w = View {
-            data: w,
-            rs: 1,
-            cs: n,
-        };
-        for (a, out) in a.chunks(BLOCK_ROWS * n).zip(out.chunks_mut(BLOCK_ROWS * m)) {
-            let a = View {
-                data: a,
-                rs: n,
-                cs: 1,
-            };
-            product(out, (a.data.len() / n, m, n), false, a, w, scale);
-        }
-    }
-
-    /// `out (r x n) = scale * g (r x m) * w`, `w` is `(m x n)`.
-    pub(crate) fn g_w<E: Float>(g: &[E], w: &[E], out: &mut [E], m: usize, n: usize, scale: E) {
-        let w = View {
-            data: w,
-            rs: n,
-            cs: 1,
-        };
-        for (g, out) in g.chunks(BLOCK_ROWS * m).zip(out.chunks_mut(BLOCK_ROWS * n)) {
-            let g = View {
-                data: g,
-                rs: m,
-                cs: 1,
-            };
-            product(out, (g.data.len() / m, n, m), false, g, w, scale);
-        }
-    }
-
-    /// `out (m x n) += scale * g^T h`, `g` is `(r x m)`, `h` is `(r x n)`.
-    pub(crate) fn add_gt_h<E: Float>(
-        g: &[E],
-        h: &[E],
-        out: &mut [E],
-        m: usize,
-        n: usize,
-        scale: E,
-    ) {
-        for (g, h) in g.chunks(BLOCK_ROWS * m).zip(h.chunks(BLOCK_ROWS * n)) {
-            let rows = g.len() / m;
-            let gt = View {
-                data: g,
-                rs: 1,
-                cs: m,
-            };
-            let h = View {
-                data: h,
-                rs: n,
-                cs: 1,
-            };
-            product(out, (m, n, rows), true, gt, h, scale);
         }
     }
 }
@@ -889,15 +818,15 @@ pub(crate) fn jet<E: Float, D: Device<E>, T: Tape<E, D>>(
     for layer in &layers {
         let x = h.as_deref().unwrap_or(&input);
         let mut p = pool.take(rows * layer.fan_out);
-        products::a_wt(
-            x,
-            &layer.weight,
-            &mut p,
-            layer.fan_in,
-            layer.fan_out,
-            layer.scale,
-        );
         let out = if layer.act == LayerActivation::Identity {
+            matmul::a_wt(
+                x,
+                &layer.weight,
+                &mut p,
+                layer.fan_in,
+                layer.fan_out,
+                layer.scale,
+            );
             add_bias(&lay, layer.fan_out, &layer.bias, &mut p);
             if !record {
                 if let Some(old) = h.replace(p) {
@@ -909,15 +838,17 @@ pub(crate) fn jet<E: Float, D: Device<E>, T: Tape<E, D>>(
             copy.copy_from_slice(&p);
             copy
         } else {
+            // Product and activation chunk by chunk, the weight packed once for all chunks.
             let mut out = pool.take(rows * layer.fan_out);
-            activate(
-                layer.act,
-                &lay,
-                layer.fan_out,
-                &layer.bias,
-                &mut p,
-                &mut out,
-            );
+            let w = matmul::Prepared::transposed(&layer.weight, layer.fan_out, layer.fan_in);
+            let pts = chunk_points::<E>(&lay, layer.fan_in.max(layer.fan_out));
+            x.par_chunks(pts * lay.k * layer.fan_in)
+                .zip(p.par_chunks_mut(pts * lay.k * layer.fan_out))
+                .zip(out.par_chunks_mut(pts * lay.k * layer.fan_out))
+                .for_each(|((x, p), out)| {
+                    w.times(x, p, layer.scale);
+                    activate_chunk(layer.act, &lay, layer.fan_out, &layer.bias, p, out);
+                });
             out
         };
         if let Some(old) = h.replace(out) {
@@ -1078,26 +1009,17 @@ fn backward<E: Float>(
         let p_l = pre.pop().expect("one pre-activation per layer");
         pool.give(p_l);
         // g is now the gradient of layer l's pre-activation stack (omega folded in below).
-        let bias_grad = {
-            let mut acc = vec![E::zero(); layer.fan_out];
-            for pp in g.chunks_exact(lay.k * layer.fan_out) {
-                for (a, &v) in acc.iter_mut().zip(&pp[..layer.fan_out]) {
-                    *a += v;
-                }
-            }
-            acc
-        };
-        let db = grads
-            .get_or_alloc_mut(&biases[l])
-            .expect("allocate a gradient");
-        for (b, v) in db.iter_mut().zip(bias_grad) {
-            *b += layer.scale * v;
-        }
         if l == 0 {
+            let db = grads
+                .get_or_alloc_mut(&biases[l])
+                .expect("allocate a gradient");
+            for (b, v) in db.iter_mut().zip(value_row_sums(&lay, layer.fan_out, &g)) {
+                *b += layer.scale * v;
+            }
             let dw = grads
                 .get_or_alloc_mut(&weights[l])
                 .expect("allocate a gradient");
-            products::add_gt_h(
+            matmul::add_gt_h(
                 &g,
                 &input,
                 &mut dw[..],
@@ -1108,7 +1030,7 @@ fn backward<E: Float>(
             // The coordinates may themselves be computed (a hypernetwork's latent code feeds
             // its weight MLPs): they get their gradient like any other input.
             let mut dx = pool.take(rows * layer.fan_in);
-            products::g_w(
+            matmul::g_w(
                 &g,
                 &layer.weight,
                 &mut dx,
@@ -1131,39 +1053,58 @@ fn backward<E: Float>(
             pool.give(g);
             break;
         }
-        // Gradient of this layer's input, then of the previous pre-activation; the input
-        // itself is recomputed from that pre-activation in the same pass.
+        // Chunk by chunk on every thread: the gradient of this layer's input, then of the
+        // previous pre-activation, with the input itself recomputed from that pre-activation
+        // into a per-thread buffer in the same pass, then this chunk's share of the weight
+        // and bias gradients. Each chunk's products and element-wise work meet in cache.
         let mut dh = pool.take(rows * layer.fan_in);
-        products::g_w(
-            &g,
-            &layer.weight,
-            &mut dh,
-            layer.fan_out,
-            layer.fan_in,
-            layer.scale,
-        );
-        let mut h = pool.take(rows * layer.fan_in);
+        let w = matmul::Prepared::plain(&layer.weight, layer.fan_out, layer.fan_in);
         let prev = &layers[l - 1];
-        activate_backward(
-            prev.act,
-            &lay,
-            layer.fan_in,
-            &pre[l - 1],
-            &mut dh,
-            Some(&mut h),
-        );
+        let pts = chunk_points::<E>(&lay, layer.fan_in.max(layer.fan_out));
+        let (out_rows, in_rows) = (pts * lay.k * layer.fan_out, pts * lay.k * layer.fan_in);
+        let zeros = || {
+            (
+                vec![E::zero(); layer.fan_out * layer.fan_in],
+                vec![E::zero(); layer.fan_out],
+            )
+        };
+        let (dw_sum, db_sum) = g
+            .par_chunks(out_rows)
+            .zip(dh.par_chunks_mut(in_rows))
+            .zip(pre[l - 1].par_chunks(in_rows))
+            .fold(
+                || (zeros(), Vec::new()),
+                |((mut dw, mut db), mut h), ((g, dh), p)| {
+                    w.times(g, dh, layer.scale);
+                    h.resize(dh.len(), E::zero());
+                    activate_backward_chunk(prev.act, &lay, layer.fan_in, p, dh, Some(&mut h));
+                    matmul::add_gt_h_here(g, &h, &mut dw, layer.fan_out, layer.fan_in, E::one());
+                    for pp in g.chunks_exact(lay.k * layer.fan_out) {
+                        db.iter_mut()
+                            .zip(&pp[..layer.fan_out])
+                            .for_each(|(b, &v)| *b += v);
+                    }
+                    ((dw, db), h)
+                },
+            )
+            .map(|(sums, _)| sums)
+            .reduce(zeros, |(mut dw, mut db), (dw2, db2)| {
+                dw.iter_mut().zip(&dw2).for_each(|(a, &b)| *a += b);
+                db.iter_mut().zip(&db2).for_each(|(a, &b)| *a += b);
+                (dw, db)
+            });
         let dw = grads
             .get_or_alloc_mut(&weights[l])
             .expect("allocate a gradient");
-        products::add_gt_h(
-            &g,
-            &h,
-            &mut dw[..],
-            layer.fan_out,
-            layer.fan_in,
-            layer.scale,
-        );
-        pool.give(h);
+        dw.iter_mut()
+            .zip(&dw_sum)
+            .for_each(|(a, &v)| *a += layer.scale * v);
+        let db = grads
+            .get_or_alloc_mut(&biases[l])
+            .expect("allocate a gradient");
+        db.iter_mut()
+            .zip(&db_sum)
+            .for_each(|(a, &v)| *a += layer.scale * v);
         pool.give(std::mem::replace(&mut g, dh));
     }
     pool.give(input);

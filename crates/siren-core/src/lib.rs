@@ -50,6 +50,7 @@ pub mod float;
 pub mod fused;
 pub mod io;
 pub mod jet;
+pub mod matmul;
 pub mod network;
 pub mod optim;
 pub mod stats;

@@ -207,6 +207,34 @@ fn fused_path_matches_dfdx_path_in_f32() {
     compare::<f32>(5e-4);
 }
 
+/// Enough points that the fused layer passes run in several chunks (about 1 MiB of stack
+/// each, so a few thousand points at width 64) whose weight-gradient shares are summed across
+/// threads, through the AVX2 product kernel in f32 (widths that are multiples of 16).
+#[test]
+fn fused_path_matches_dfdx_path_over_many_chunks() {
+    fn check<E: Float>(tolerance: f64)
+    where
+        Cpu: Device<E>,
+    {
+        let dev = siren_core::device::cpu();
+        let x = points(2, 3000, 5);
+        for pass in [Pass::Order(Order::Value), Pass::Laplacians(&[&[0, 1]])] {
+            let mut net =
+                Network::<E, Cpu>::new(NetworkConfig::siren(2, 1, 64, 3), 4, &dev).unwrap();
+            let fused = outputs(&net, &x, pass);
+            net.set_fused(false);
+            let plain = outputs(&net, &x, pass);
+            let diff = max_rel_diff(&fused, &plain);
+            assert!(
+                diff < tolerance,
+                "{pass:?}: paths differ by {diff:e} (relative)"
+            );
+        }
+    }
+    check::<f64>(1e-10);
+    check::<f32>(5e-4);
+}
+
 #[test]
 fn inference_and_training_passes_agree() {
     // The inference pass (no tape: no saved stacks) gives the same jet as the recording one.
