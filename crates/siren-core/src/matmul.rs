@@ -160,6 +160,62 @@ fn product<E: Float>(
     }
 }
 
+/// Outputs narrower than this go through [`narrow`].
+const NARROW: usize = 8;
+
+/// [`serial`] for an output of a few columns (a linear last layer, or the first layer's
+/// input gradient and weight gradient over 2 or 3 coordinates): one pass over the tall
+/// operand, vectorised along its long side. `gemm` ran these shapes at a few GFLOP/s.
+fn narrow<E: Float>(
+    out: &mut [E],
+    (rows, cols, inner): (usize, usize, usize),
+    accumulate: bool,
+    lhs: View<E>,
+    rhs: View<E>,
+    scale: E,
+) {
+    let mut fresh = vec![E::zero(); rows * cols];
+    if lhs.cs == 1 {
+        // Rows of `lhs` are contiguous: a dot product with each column of `rhs`.
+        let columns: Vec<Vec<E>> = (0..cols)
+            .map(|j| {
+                (0..inner)
+                    .map(|t| rhs.data[t * rhs.rs + j * rhs.cs])
+                    .collect()
+            })
+            .collect();
+        for (i, o) in fresh.chunks_exact_mut(cols).enumerate() {
+            let row = &lhs.data[i * lhs.rs..i * lhs.rs + inner];
+            for (o, column) in o.iter_mut().zip(&columns) {
+                *o = dot(row, column);
+            }
+        }
+    } else {
+        // Columns of `lhs` are contiguous (a transposed stack): accumulate each of them,
+        // weighted by a row of `rhs`, into the output's columns.
+        let mut by_column = vec![E::zero(); cols * rows];
+        for t in 0..inner {
+            let column = &lhs.data[t * lhs.cs..t * lhs.cs + rows];
+            for (j, acc) in by_column.chunks_exact_mut(rows).enumerate() {
+                let b = rhs.data[t * rhs.rs + j * rhs.cs];
+                acc.iter_mut().zip(column).for_each(|(a, &x)| *a += x * b);
+            }
+        }
+        for (j, acc) in by_column.chunks_exact(rows).enumerate() {
+            for (i, &v) in acc.iter().enumerate() {
+                fresh[i * cols + j] = v;
+            }
+        }
+    }
+    for (o, &v) in out.iter_mut().zip(&fresh) {
+        *o = if accumulate {
+            *o + scale * v
+        } else {
+            scale * v
+        };
+    }
+}
+
 /// `a . b`, in eight lanes the compiler can vectorise.
 fn dot<E: Float>(a: &[E], b: &[E]) -> E {
     let mut lanes = [E::zero(); 8];
@@ -217,15 +273,8 @@ fn serial_packed<E: Float>(
     scale: E,
 ) {
     assert!(out.len() == rows * cols && lhs.holds(rows, inner) && rhs.holds(inner, cols));
-    if cols == 1 && lhs.cs == 1 && inner > 0 {
-        // A matrix times a vector (a linear last layer): one dot product per row.
-        // `gemm` ran this shape at a few GFLOP/s.
-        let x: Vec<E> = (0..inner).map(|t| rhs.data[t * rhs.rs]).collect();
-        for (i, o) in out.iter_mut().enumerate() {
-            let row = &lhs.data[i * lhs.rs..i * lhs.rs + inner];
-            let v = scale * dot(row, &x);
-            *o = if accumulate { *o + v } else { v };
-        }
+    if cols < NARROW && inner > 0 && (lhs.cs == 1 || lhs.rs == 1) {
+        narrow(out, (rows, cols, inner), accumulate, lhs, rhs, scale);
         return;
     }
     #[cfg(target_arch = "x86_64")]

@@ -207,9 +207,8 @@ fn fused_path_matches_dfdx_path_in_f32() {
     compare::<f32>(5e-4);
 }
 
-/// Enough points that the fused layer passes run in several chunks (about 1 MiB of stack
-/// each, so a few thousand points at width 64) whose weight-gradient shares are summed across
-/// threads, through the AVX2 product kernel in f32 (widths that are multiples of 16).
+/// Enough points that the fused layer passes run in many chunks (256 KiB of stack each: a
+/// few hundred points at width 64) whose weight-gradient shares are summed across threads, through the AVX2 product kernel in f32 (widths that are multiples of 16).
 #[test]
 fn fused_path_matches_dfdx_path_over_many_chunks() {
     fn check<E: Float>(tolerance: f64)
