@@ -600,25 +600,13 @@ fn chunk_points<E>(lay: &Layout, width: usize) -> usize {
     (rows / lay.k).max(1)
 }
 
-/// Column sums of the value rows of a stack `(N, K, m)`, on every thread.
-fn value_row_sums<E: Float>(lay: &Layout, m: usize, g: &[E]) -> Vec<E> {
-    let row = lay.k * m;
-    let chunk = points_per_task(g.len() / row, row) * row;
-    g.par_chunks(chunk)
-        .map(|g| {
-            let mut acc = vec![E::zero(); m];
-            for pp in g.chunks_exact(row) {
-                acc.iter_mut().zip(&pp[..m]).for_each(|(a, &v)| *a += v);
-            }
-            acc
-        })
-        .reduce(
-            || vec![E::zero(); m],
-            |mut a, b| {
-                a.iter_mut().zip(&b).for_each(|(a, &b)| *a += b);
-                a
-            },
-        )
+/// The widest layer input or output: sets the points per chunk.
+fn widest<E>(layers: &[HostLayer<E>]) -> usize {
+    layers
+        .iter()
+        .map(|l| l.fan_in.max(l.fan_out))
+        .max()
+        .unwrap_or(1)
 }
 
 /// Adds `bias` to the value row of every point (identity layers, which skip `activate`).
@@ -813,57 +801,73 @@ pub(crate) fn jet<E: Float, D: Device<E>, T: Tape<E, D>>(
     let pool = net.buffer_pool();
     let record = T::OWNS_TAPE;
     let rows = n * lay.k;
-    let mut pre = Vec::with_capacity(layers.len());
-    let mut h: Option<Vec<E>> = None;
-    for layer in &layers {
-        let x = h.as_deref().unwrap_or(&input);
-        let mut p = pool.take(rows * layer.fan_out);
-        let out = if layer.act == LayerActivation::Identity {
-            matmul::a_wt(
-                x,
-                &layer.weight,
-                &mut p,
-                layer.fan_in,
-                layer.fan_out,
-                layer.scale,
-            );
-            add_bias(&lay, layer.fan_out, &layer.bias, &mut p);
-            if !record {
-                if let Some(old) = h.replace(p) {
-                    pool.give(old);
+    let c = layers
+        .last()
+        .expect("a network has at least one layer")
+        .fan_out;
+    // Depth first: each chunk of points goes through every layer on one thread, so a
+    // layer's activated stack feeds the next product from cache and never reaches memory;
+    // only the pre-activations are written out (for the backward pass).
+    let mut pre: Vec<Vec<E>> = if record {
+        layers.iter().map(|l| pool.take(rows * l.fan_out)).collect()
+    } else {
+        Vec::new()
+    };
+    let mut out = pool.take(rows * c);
+    let weights_t: Vec<matmul::Prepared<E>> = layers
+        .iter()
+        .map(|l| matmul::Prepared::transposed(&l.weight, l.fan_out, l.fan_in))
+        .collect();
+    let chunk_rows = chunk_points::<E>(&lay, widest(&layers)) * lay.k;
+    let mut pre_chunks: Vec<_> = pre
+        .iter_mut()
+        .zip(&layers)
+        .map(|(p, l)| p.chunks_mut(chunk_rows * l.fan_out))
+        .collect();
+    let work: Vec<_> = input
+        .chunks(chunk_rows * features)
+        .zip(out.chunks_mut(chunk_rows * c))
+        .map(|(x, o)| {
+            let p: Vec<&mut [E]> = pre_chunks
+                .iter_mut()
+                .map(|it| it.next().expect("same chunks"))
+                .collect();
+            (x, p, o)
+        })
+        .collect();
+    work.into_par_iter().for_each_init(
+        || (Vec::new(), Vec::new(), Vec::new()),
+        |(h_in, h_out, p_scratch), (x, mut p_chunks, o)| {
+            let r = x.len() / features;
+            let last = layers.len() - 1;
+            for (l, layer) in layers.iter().enumerate() {
+                let p: &mut [E] = if record {
+                    &mut *p_chunks[l]
+                } else {
+                    p_scratch.resize(r * layer.fan_out, E::zero());
+                    &mut p_scratch[..]
+                };
+                let src: &[E] = if l == 0 { x } else { &h_in[..] };
+                weights_t[l].times(src, p, layer.scale);
+                let dst: &mut [E] = if l == last {
+                    &mut *o
+                } else {
+                    h_out.resize(r * layer.fan_out, E::zero());
+                    &mut h_out[..]
+                };
+                if layer.act == LayerActivation::Identity {
+                    add_bias(&lay, layer.fan_out, &layer.bias, p);
+                    dst.copy_from_slice(p);
+                } else {
+                    activate_chunk(layer.act, &lay, layer.fan_out, &layer.bias, p, dst);
                 }
-                continue;
+                std::mem::swap(h_in, h_out);
             }
-            let mut copy = pool.take(p.len());
-            copy.copy_from_slice(&p);
-            copy
-        } else {
-            // Product and activation chunk by chunk, the weight packed once for all chunks.
-            let mut out = pool.take(rows * layer.fan_out);
-            let w = matmul::Prepared::transposed(&layer.weight, layer.fan_out, layer.fan_in);
-            let pts = chunk_points::<E>(&lay, layer.fan_in.max(layer.fan_out));
-            x.par_chunks(pts * lay.k * layer.fan_in)
-                .zip(p.par_chunks_mut(pts * lay.k * layer.fan_out))
-                .zip(out.par_chunks_mut(pts * lay.k * layer.fan_out))
-                .for_each(|((x, p), out)| {
-                    w.times(x, p, layer.scale);
-                    activate_chunk(layer.act, &lay, layer.fan_out, &layer.bias, p, out);
-                });
-            out
-        };
-        if let Some(old) = h.replace(out) {
-            pool.give(old);
-        }
-        if record {
-            pre.push(p);
-        } else {
-            pool.give(p);
-        }
-    }
-    let out = h.expect("a network has at least one layer");
+        },
+    );
+    drop(weights_t);
 
     // Split the output stack into the jet's tensors: value (N, c), then (rows, N, c) stacks.
-    let c = layers.last().expect("layers").fan_out;
     let dev = net.device();
     let block = |rows: &[usize]| -> Vec<E> {
         let mut v = Vec::with_capacity(rows.len() * n * c);
@@ -971,7 +975,7 @@ fn backward<E: Float>(
         encoding,
         input,
         layers,
-        mut pre,
+        pre,
     } = saved;
     let rows = n * lay.k;
     let c = layers.last().expect("layers").fan_out;
@@ -1000,112 +1004,124 @@ fn backward<E: Float>(
         }
     }
 
+    // Depth first, as the forward pass: each chunk of points goes back through every layer
+    // on one thread (the gradient of a layer's input, the chain rule into the previous
+    // pre-activation with that layer's output recomputed alongside, and the chunk's share of
+    // the weight and bias gradients), so the gradient stacks stay in cache.
     let last = layers.len() - 1;
-    if layers[last].act != LayerActivation::Identity {
-        activate_backward(layers[last].act, &lay, c, &pre[last], &mut g, None);
-    }
-    for l in (0..layers.len()).rev() {
-        let layer = &layers[l];
-        let p_l = pre.pop().expect("one pre-activation per layer");
-        pool.give(p_l);
-        // g is now the gradient of layer l's pre-activation stack (omega folded in below).
-        if l == 0 {
-            let db = grads
-                .get_or_alloc_mut(&biases[l])
-                .expect("allocate a gradient");
-            for (b, v) in db.iter_mut().zip(value_row_sums(&lay, layer.fan_out, &g)) {
-                *b += layer.scale * v;
-            }
-            let dw = grads
-                .get_or_alloc_mut(&weights[l])
-                .expect("allocate a gradient");
-            matmul::add_gt_h(
-                &g,
-                &input,
-                &mut dw[..],
-                layer.fan_out,
-                layer.fan_in,
-                layer.scale,
-            );
-            // The coordinates may themselves be computed (a hypernetwork's latent code feeds
-            // its weight MLPs): they get their gradient like any other input.
-            let mut dx = pool.take(rows * layer.fan_in);
-            matmul::g_w(
-                &g,
-                &layer.weight,
-                &mut dx,
-                layer.fan_out,
-                layer.fan_in,
-                layer.scale,
-            );
-            let dc = grads
-                .get_or_alloc_mut(&coords)
-                .expect("allocate a gradient");
-            input_stack_backward(
-                encoding,
-                &coord_values,
-                &lay,
-                layer.fan_in,
-                &dx,
-                &mut dc[..],
-            );
-            pool.give(dx);
-            pool.give(g);
-            break;
-        }
-        // Chunk by chunk on every thread: the gradient of this layer's input, then of the
-        // previous pre-activation, with the input itself recomputed from that pre-activation
-        // into a per-thread buffer in the same pass, then this chunk's share of the weight
-        // and bias gradients. Each chunk's products and element-wise work meet in cache.
-        let mut dh = pool.take(rows * layer.fan_in);
-        let w = matmul::Prepared::plain(&layer.weight, layer.fan_out, layer.fan_in);
-        let prev = &layers[l - 1];
-        let pts = chunk_points::<E>(&lay, layer.fan_in.max(layer.fan_out));
-        let (out_rows, in_rows) = (pts * lay.k * layer.fan_out, pts * lay.k * layer.fan_in);
-        let zeros = || {
-            (
-                vec![E::zero(); layer.fan_out * layer.fan_in],
-                vec![E::zero(); layer.fan_out],
-            )
-        };
-        let (dw_sum, db_sum) = g
-            .par_chunks(out_rows)
-            .zip(dh.par_chunks_mut(in_rows))
-            .zip(pre[l - 1].par_chunks(in_rows))
-            .fold(
-                || (zeros(), Vec::new()),
-                |((mut dw, mut db), mut h), ((g, dh), p)| {
-                    w.times(g, dh, layer.scale);
-                    h.resize(dh.len(), E::zero());
-                    activate_backward_chunk(prev.act, &lay, layer.fan_in, p, dh, Some(&mut h));
-                    matmul::add_gt_h_here(g, &h, &mut dw, layer.fan_out, layer.fan_in, E::one());
-                    for pp in g.chunks_exact(lay.k * layer.fan_out) {
+    let features = layers[0].fan_in;
+    let chunk_rows = chunk_points::<E>(&lay, widest(&layers)) * lay.k;
+    let weights_plain: Vec<matmul::Prepared<E>> = layers
+        .iter()
+        .map(|l| matmul::Prepared::plain(&l.weight, l.fan_out, l.fan_in))
+        .collect();
+    let mut dx = pool.take(rows * features);
+    let mut pre_chunks: Vec<_> = pre
+        .iter()
+        .zip(&layers)
+        .map(|(p, l)| p.chunks(chunk_rows * l.fan_out))
+        .collect();
+    let work: Vec<_> = g
+        .chunks_mut(chunk_rows * c)
+        .zip(input.chunks(chunk_rows * features))
+        .zip(dx.chunks_mut(chunk_rows * features))
+        .map(|((g, x), dx)| {
+            let p: Vec<&[E]> = pre_chunks
+                .iter_mut()
+                .map(|it| it.next().expect("same chunks"))
+                .collect();
+            (g, x, dx, p)
+        })
+        .collect();
+    drop(pre_chunks);
+    let zeros = || -> Vec<(Vec<E>, Vec<E>)> {
+        layers
+            .iter()
+            .map(|l| {
+                (
+                    vec![E::zero(); l.fan_out * l.fan_in],
+                    vec![E::zero(); l.fan_out],
+                )
+            })
+            .collect()
+    };
+    let sums = work
+        .into_par_iter()
+        .fold(
+            || (zeros(), (Vec::new(), Vec::new(), Vec::new())),
+            |(mut sums, (mut g_in, mut g_out, mut h)), (g, x, dx, p)| {
+                if layers[last].act != LayerActivation::Identity {
+                    activate_backward_chunk(layers[last].act, &lay, c, p[last], g, None);
+                }
+                let r = x.len() / features;
+                // The gradient of layer l's pre-activation stack (omega folded in at the end).
+                let mut cur: &[E] = g;
+                for l in (0..layers.len()).rev() {
+                    let layer = &layers[l];
+                    let (dw, db) = &mut sums[l];
+                    for pp in cur.chunks_exact(lay.k * layer.fan_out) {
                         db.iter_mut()
                             .zip(&pp[..layer.fan_out])
                             .for_each(|(b, &v)| *b += v);
                     }
-                    ((dw, db), h)
-                },
-            )
-            .map(|(sums, _)| sums)
-            .reduce(zeros, |(mut dw, mut db), (dw2, db2)| {
-                dw.iter_mut().zip(&dw2).for_each(|(a, &b)| *a += b);
-                db.iter_mut().zip(&db2).for_each(|(a, &b)| *a += b);
-                (dw, db)
-            });
+                    if l == 0 {
+                        matmul::add_gt_h_here(cur, x, dw, layer.fan_out, features, E::one());
+                        // The coordinates may themselves be computed (a hypernetwork's latent
+                        // code feeds its weight MLPs): they get their gradient like any input.
+                        weights_plain[0].times(cur, dx, layer.scale);
+                        break;
+                    }
+                    g_out.resize(r * layer.fan_in, E::zero());
+                    weights_plain[l].times(cur, &mut g_out, layer.scale);
+                    h.resize(r * layer.fan_in, E::zero());
+                    let prev = layers[l - 1].act;
+                    let p_prev = p[l - 1];
+                    activate_backward_chunk(
+                        prev,
+                        &lay,
+                        layer.fan_in,
+                        p_prev,
+                        &mut g_out,
+                        Some(&mut h),
+                    );
+                    matmul::add_gt_h_here(cur, &h, dw, layer.fan_out, layer.fan_in, E::one());
+                    std::mem::swap(&mut g_in, &mut g_out);
+                    cur = &g_in;
+                }
+                (sums, (g_in, g_out, h))
+            },
+        )
+        .map(|(sums, _)| sums)
+        .reduce(zeros, |mut a, b| {
+            for ((dw, db), (dw2, db2)) in a.iter_mut().zip(&b) {
+                dw.iter_mut().zip(dw2).for_each(|(x, &y)| *x += y);
+                db.iter_mut().zip(db2).for_each(|(x, &y)| *x += y);
+            }
+            a
+        });
+    drop(weights_plain);
+    for (l, (layer, (dw_sum, db_sum))) in layers.iter().zip(&sums).enumerate() {
         let dw = grads
             .get_or_alloc_mut(&weights[l])
             .expect("allocate a gradient");
         dw.iter_mut()
-            .zip(&dw_sum)
+            .zip(dw_sum)
             .for_each(|(a, &v)| *a += layer.scale * v);
         let db = grads
             .get_or_alloc_mut(&biases[l])
             .expect("allocate a gradient");
         db.iter_mut()
-            .zip(&db_sum)
+            .zip(db_sum)
             .for_each(|(a, &v)| *a += layer.scale * v);
-        pool.give(std::mem::replace(&mut g, dh));
+    }
+    let dc = grads
+        .get_or_alloc_mut(&coords)
+        .expect("allocate a gradient");
+    input_stack_backward(encoding, &coord_values, &lay, features, &dx, &mut dc[..]);
+    pool.give(dx);
+    pool.give(g);
+    for p in pre {
+        pool.give(p);
     }
     pool.give(input);
 }

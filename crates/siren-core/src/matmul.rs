@@ -163,6 +163,7 @@ fn product<E: Float>(
 /// Outputs narrower than this go through [`narrow`].
 const NARROW: usize = 8;
 
+#[inline(always)]
 /// [`serial`] for an output of a few columns (a linear last layer, or the first layer's
 /// input gradient and weight gradient over 2 or 3 coordinates): one pass over the tall
 /// operand, vectorised along its long side. `gemm` ran these shapes at a few GFLOP/s.
@@ -216,7 +217,27 @@ fn narrow<E: Float>(
     }
 }
 
+/// [`narrow`] compiled for AVX2 + FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn narrow_avx2<E: Float>(
+    out: &mut [E],
+    shape: (usize, usize, usize),
+    accumulate: bool,
+    lhs: View<E>,
+    rhs: View<E>,
+    scale: E,
+) {
+    narrow(out, shape, accumulate, lhs, rhs, scale)
+}
+
+#[cfg(target_arch = "x86_64")]
+fn has_avx2_fma() -> bool {
+    std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
+}
+
 /// `a . b`, in eight lanes the compiler can vectorise.
+#[inline(always)]
 fn dot<E: Float>(a: &[E], b: &[E]) -> E {
     let mut lanes = [E::zero(); 8];
     let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
@@ -237,10 +258,7 @@ fn dot<E: Float>(a: &[E], b: &[E]) -> E {
 fn use_kernel<E: 'static>(cols: usize) -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        TypeId::of::<E>() == TypeId::of::<f32>()
-            && cols % avx2::NR == 0
-            && std::is_x86_feature_detected!("avx2")
-            && std::is_x86_feature_detected!("fma")
+        TypeId::of::<E>() == TypeId::of::<f32>() && cols % avx2::NR == 0 && has_avx2_fma()
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
@@ -274,6 +292,12 @@ fn serial_packed<E: Float>(
 ) {
     assert!(out.len() == rows * cols && lhs.holds(rows, inner) && rhs.holds(inner, cols));
     if cols < NARROW && inner > 0 && (lhs.cs == 1 || lhs.rs == 1) {
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2_fma() {
+            // SAFETY: the CPU supports AVX2 and FMA (checked just now).
+            unsafe { narrow_avx2(out, (rows, cols, inner), accumulate, lhs, rhs, scale) };
+            return;
+        }
         narrow(out, (rows, cols, inner), accumulate, lhs, rhs, scale);
         return;
     }

@@ -101,7 +101,8 @@ pub(crate) unsafe fn gemm(
     }
     PACKED.with(|packed| {
         let (pa, pb) = &mut *packed.borrow_mut();
-        pa.resize(MC.div_ceil(MR) * MR * KC, 0.0);
+        // Two values of slack for the last register-wide store of `pack_a`.
+        pa.resize(MC.div_ceil(MR) * MR * KC + 2, 0.0);
         for pc in (0..k).step_by(KC) {
             let kc = KC.min(k - pc);
             let slab = match b {
@@ -175,7 +176,18 @@ unsafe fn pack_a(mc: usize, kc: usize, a: Strided, out: &mut [f32]) {
         let row = |i: usize| a.ptr.add((ip * MR + i.min(rows - 1)) * a.rs);
         let src = [row(0), row(1), row(2), row(3), row(4), row(5)];
         if rows == MR {
-            for (kk, dst) in panel.chunks_exact_mut(MR).enumerate() {
+            let mut kk = 0;
+            if a.cs == 1 {
+                // Eight columns at a time through registers; each block's last store runs
+                // two values into the next block (or the buffer's slack), written after it.
+                let dst = out.as_mut_ptr().add(ip * kc * MR);
+                while kk + 8 <= kc {
+                    transpose_6x8(src.map(|s| s.add(kk)), dst.add(kk * MR));
+                    kk += 8;
+                }
+            }
+            let panel = &mut out[ip * kc * MR..(ip + 1) * kc * MR];
+            for (kk, dst) in panel.chunks_exact_mut(MR).enumerate().skip(kk) {
                 for (d, s) in dst.iter_mut().zip(src) {
                     *d = *s.add(kk * a.cs);
                 }
@@ -187,6 +199,49 @@ unsafe fn pack_a(mc: usize, kc: usize, a: Strided, out: &mut [f32]) {
                 *d = if i < rows { *s.add(kk * a.cs) } else { 0.0 };
             }
         }
+    }
+}
+
+/// Writes the 8 columns of the 6 x 8 block whose rows start at `src` to `dst`, column after
+/// column (48 values), plus 2 values of padding after them.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn transpose_6x8(src: [*const f32; MR], dst: *mut f32) {
+    let r = src.map(|s| _mm256_loadu_ps(s));
+    let zero = _mm256_setzero_ps();
+    // Pairs of rows interleaved, then quadruples, then the 128-bit halves swapped into place.
+    let (t0, t1) = (
+        _mm256_unpacklo_ps(r[0], r[1]),
+        _mm256_unpackhi_ps(r[0], r[1]),
+    );
+    let (t2, t3) = (
+        _mm256_unpacklo_ps(r[2], r[3]),
+        _mm256_unpackhi_ps(r[2], r[3]),
+    );
+    let (t4, t5) = (
+        _mm256_unpacklo_ps(r[4], r[5]),
+        _mm256_unpackhi_ps(r[4], r[5]),
+    );
+    let u0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+    let u1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
+    let u2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+    let u3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
+    let u4 = _mm256_shuffle_ps::<0x44>(t4, zero);
+    let u5 = _mm256_shuffle_ps::<0xEE>(t4, zero);
+    let u6 = _mm256_shuffle_ps::<0x44>(t5, zero);
+    let u7 = _mm256_shuffle_ps::<0xEE>(t5, zero);
+    let columns = [
+        _mm256_permute2f128_ps::<0x20>(u0, u4),
+        _mm256_permute2f128_ps::<0x20>(u1, u5),
+        _mm256_permute2f128_ps::<0x20>(u2, u6),
+        _mm256_permute2f128_ps::<0x20>(u3, u7),
+        _mm256_permute2f128_ps::<0x31>(u0, u4),
+        _mm256_permute2f128_ps::<0x31>(u1, u5),
+        _mm256_permute2f128_ps::<0x31>(u2, u6),
+        _mm256_permute2f128_ps::<0x31>(u3, u7),
+    ];
+    // In order: each store's last two lanes are overwritten by the next one.
+    for (t, c) in columns.into_iter().enumerate() {
+        _mm256_storeu_ps(dst.add(t * MR), c);
     }
 }
 
