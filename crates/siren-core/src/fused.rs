@@ -340,6 +340,24 @@ fn activate_points_backward<E: Float, A: Activation<E>>(
     g: &mut [E],
     mut h: Option<&mut [E]>,
 ) {
+    if lay.k == 1 {
+        // Value only: the chain rule is one product per element.
+        match h {
+            Some(h) => {
+                for ((&a, g), h) in p.iter().zip(g.iter_mut()).zip(h.iter_mut()) {
+                    let (y, d1, _, _) = act.derivatives(a);
+                    *h = y;
+                    *g *= d1;
+                }
+            }
+            None => {
+                for (&a, g) in p.iter().zip(g.iter_mut()) {
+                    *g *= act.derivatives(a).1;
+                }
+            }
+        }
+        return;
+    }
     let km = lay.k * m;
     let mut s1 = vec![E::zero(); m];
     let mut s2 = vec![E::zero(); m];
