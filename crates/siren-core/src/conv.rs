@@ -8,8 +8,8 @@
 //! with zeros (taps outside the image are masked out), stride 1.
 //!
 //! On the CPU, [`Conv2d::forward`] runs as one op on dfdx's tape: the patch matrix is built
-//! on every thread, multiplied by the weight through [`crate::matmul`], and the backward pass is written
-//! out: $\bar W = \bar Y^\top X_\text{patches}$, $\bar b = \sum_p \bar Y_p$, and
+//! on every thread, multiplied by the weight through [`crate::matmul`], and the backward pass
+//! is written out: $\bar W = \bar Y^\top X_\text{patches}$, $\bar b = \sum_p \bar Y_p$, and
 //! $\bar X$ gathers $\bar Y W$ back from the taps that read each pixel. On other devices it
 //! is the gather, mask and matmul of dfdx ops in [`Conv2d::forward_generic`].
 
