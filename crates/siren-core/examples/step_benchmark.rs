@@ -11,7 +11,9 @@
 //! * `laplacian`: the same network and points, $\mathrm{mean}((\Delta u - g)^2)$;
 //! * `wave`: 3 -> 512 -> 1 on 16,384 points $(t, x, y)$, $\mathrm{mean}((u_{tt} - \Delta_{xy} u)^2)$;
 //! * `matmul`: a 65,536 x 256 by 256 x 256 product through `siren_core::matmul`, the
-//!   matrix-product rate the steps' products can reach.
+//!   matrix-product rate the steps' products can reach;
+//! * `fma`: independent 8-lane fused multiply-adds on every thread (AVX2 + FMA), the
+//!   machine's arithmetic peak that no product can pass.
 //!
 //! Add `--plain` to run the dfdx path instead of the fused one.
 
@@ -20,6 +22,7 @@ use std::time::Instant;
 use dfdx::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 use siren_core::train::{mse, to_matrix, train_step};
 use siren_core::{device, Adam, AdamConfig, Matrix, Network, NetworkConfig, Order};
 
@@ -56,10 +59,46 @@ fn step_flops(config: &NetworkConfig, rows: usize) -> f64 {
         .sum()
 }
 
+/// `iterations` rounds of 12 independent 8-lane FMAs (enough chains to cover the FMA latency
+/// on two pipes); a scalar fallback on other CPUs.
+fn fma_loop(iterations: u64, seed: f32) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU supports AVX2 and FMA (checked just now).
+        return unsafe { fma_loop_avx2(iterations, seed) };
+    }
+    let mut acc = [seed; 12];
+    for _ in 0..iterations * 8 {
+        for a in &mut acc {
+            *a = a.mul_add(0.999_9, 1e-4);
+        }
+    }
+    acc.iter().sum()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn fma_loop_avx2(iterations: u64, seed: f32) -> f32 {
+    use std::arch::x86_64::*;
+    let (m, c) = (_mm256_set1_ps(0.999_9), _mm256_set1_ps(1e-4));
+    let mut acc = [_mm256_set1_ps(seed); 12];
+    for _ in 0..iterations {
+        for a in &mut acc {
+            *a = _mm256_fmadd_ps(*a, m, c);
+        }
+    }
+    let mut out = [0f32; 8];
+    let sum = acc
+        .iter()
+        .fold(_mm256_setzero_ps(), |s, &a| _mm256_add_ps(s, a));
+    _mm256_storeu_ps(out.as_mut_ptr(), sum);
+    out.iter().sum()
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let usage =
-        "usage: step_benchmark fit|laplacian|wave|matmul [--steps N] [--warmup N] [--plain]";
+        "usage: step_benchmark fit|laplacian|wave|matmul|fma [--steps N] [--warmup N] [--plain]";
     let workload = args.first().cloned().unwrap_or_else(|| {
         eprintln!("{usage}");
         std::process::exit(2)
@@ -81,7 +120,23 @@ fn main() {
     let dev = device::cpu();
 
     let mut times = Vec::with_capacity(steps);
-    let flops = if workload == "matmul" {
+    let flops = if workload == "fma" {
+        let per_thread = 1u64 << 27;
+        let threads = rayon::current_num_threads();
+        for i in 0..warmup + steps {
+            let t = Instant::now();
+            let sums: Vec<f32> = (0..threads)
+                .into_par_iter()
+                .map(|seed| fma_loop(per_thread, seed as f32))
+                .collect();
+            if i >= warmup {
+                times.push(t.elapsed().as_secs_f64());
+            }
+            std::hint::black_box(sums);
+        }
+        // 12 registers x 8 lanes x 2 FLOPs per iteration.
+        (threads as u64 * per_thread * 12 * 8 * 2) as f64
+    } else if workload == "matmul" {
         let (n, k, m) = (65_536, 256, 256);
         let a = vec![0.5f32; n * k];
         let b = vec![0.25f32; k * m];

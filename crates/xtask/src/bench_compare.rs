@@ -193,12 +193,18 @@ pub fn bench_compare(a: BenchCompareArgs, root: &Path) -> Result<(), String> {
         run_json(&mut cmd, "bench/torch_reference.py")
     };
 
+    // The ceilings of the same minute: the FMA peak, and one layer-sized product in each.
+    let fma_gflops = ours("fma")?["gflops"].as_f64().unwrap_or(f64::NAN);
     let peak = ours("matmul")?;
     let peak_gflops = peak["gflops"].as_f64().unwrap_or(f64::NAN);
-    let torch_version = torch("matmul")?["path"]
+    let torch_matmul = torch("matmul")?;
+    let torch_version = torch_matmul["path"]
         .as_str()
         .unwrap_or("pytorch")
         .to_string();
+    let torch_matmul_gflops = torch_matmul["median_s"]
+        .as_f64()
+        .map_or(f64::NAN, |s| 2.0 * 65_536.0 * 256.0 * 256.0 / s / 1e9);
     let mut rows = Vec::new();
     for w in &a.workloads {
         let (mut ours_t, mut torch_t) = (Vec::new(), Vec::new());
@@ -233,7 +239,9 @@ pub fn bench_compare(a: BenchCompareArgs, root: &Path) -> Result<(), String> {
         "threads": threads,
         "pytorch": torch_version,
         "pytorch_allocator": preload.as_ref().map_or("system malloc".to_string(), |p| p.display().to_string()),
+        "fma_peak_gflops": fma_gflops,
         "matmul_peak_gflops": peak_gflops,
+        "pytorch_matmul_gflops": torch_matmul_gflops,
         "rounds": a.rounds,
         "steps": a.steps,
         "warmup": a.warmup,
@@ -253,7 +261,8 @@ pub fn bench_compare(a: BenchCompareArgs, root: &Path) -> Result<(), String> {
     .map_err(|e| e.to_string())?;
 
     println!(
-        "{threads} threads, {torch_version} ({}); matrix-product peak (65536x256x256, gemm): {peak_gflops:.0} GFLOP/s\n",
+        "{threads} threads, {torch_version} ({}); FMA peak {fma_gflops:.0} GFLOP/s; \
+         65536x256x256 product: ours {peak_gflops:.0}, PyTorch {torch_matmul_gflops:.0} GFLOP/s\n",
         report["pytorch_allocator"].as_str().unwrap_or("")
     );
     println!("| workload | ours s/step | PyTorch s/step | ratio | ours peak RSS | PyTorch peak RSS | RSS ratio | ours GFLOP/s |");
