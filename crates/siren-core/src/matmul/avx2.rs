@@ -18,6 +18,9 @@ pub(crate) const NR: usize = 16;
 const KC: usize = 256;
 /// Rows of the left operand packed at a time: `MC * KC * 4` bytes (120 KiB) stay in L2.
 const MC: usize = 120;
+/// Up to this many rows go in one block instead: a short remainder block would stream the
+/// whole packed right operand for a few rows (the 126-row chunks of a width-512 wave step).
+const MC_MAX: usize = 252;
 
 /// A strided matrix: element `(i, j)` at `ptr + i * rs + j * cs`.
 #[derive(Clone, Copy)]
@@ -102,7 +105,8 @@ pub(crate) unsafe fn gemm(
     PACKED.with(|packed| {
         let (pa, pb) = &mut *packed.borrow_mut();
         // Two values of slack for the last register-wide store of `pack_a`.
-        pa.resize(MC.div_ceil(MR) * MR * KC + 2, 0.0);
+        let block = if m <= MC_MAX { m } else { MC };
+        pa.resize(block.div_ceil(MR) * MR * KC + 2, 0.0);
         for pc in (0..k).step_by(KC) {
             let kc = KC.min(k - pc);
             let slab = match b {
@@ -117,8 +121,8 @@ pub(crate) unsafe fn gemm(
                 }
             };
             let add = accumulate || pc > 0;
-            for ic in (0..m).step_by(MC) {
-                let mc = MC.min(m - ic);
+            for ic in (0..m).step_by(block) {
+                let mc = block.min(m - ic);
                 pack_a(mc, kc, a.at(ic, pc), pa);
                 for jp in 0..n / NR {
                     let bp = slab.add(jp * kc * NR);
