@@ -618,6 +618,35 @@ fn chunk_points<E>(lay: &Layout, width: usize) -> usize {
     (rows / lay.k).max(1)
 }
 
+/// One slot per rayon thread for the buffers and partial sums of a parallel loop, made once
+/// per pass instead of once per rayon split (each split's fresh megabytes of zeroed sums and
+/// scratch cost page faults).
+///
+/// A slot stays locked while its closure runs, so the closure must not itself run rayon
+/// work: a thread waiting on it could pick up another item and lock its own slot again.
+struct PerThread<T>(Vec<Mutex<Option<T>>>);
+
+impl<T> PerThread<T> {
+    fn new() -> Self {
+        let threads = rayon::current_num_threads().max(1);
+        PerThread((0..threads).map(|_| Mutex::new(None)).collect())
+    }
+
+    /// `f` on this thread's slot, made by `init` on first use.
+    fn with<R>(&self, init: impl FnOnce() -> T, f: impl FnOnce(&mut T) -> R) -> R {
+        let i = rayon::current_thread_index().unwrap_or(0) % self.0.len();
+        let mut slot = self.0[i].lock().unwrap_or_else(|e| e.into_inner());
+        f(slot.get_or_insert_with(init))
+    }
+
+    /// The slots that were used.
+    fn into_values(self) -> impl Iterator<Item = T> {
+        self.0
+            .into_iter()
+            .filter_map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
 /// The widest layer input or output: sets the points per chunk.
 fn widest<E>(layers: &[HostLayer<E>]) -> usize {
     layers
@@ -853,36 +882,40 @@ pub(crate) fn jet<E: Float, D: Device<E>, T: Tape<E, D>>(
             (x, p, o)
         })
         .collect();
-    work.into_par_iter().for_each_init(
-        || (Vec::new(), Vec::new(), Vec::new()),
-        |(h_in, h_out, p_scratch), (x, mut p_chunks, o)| {
-            let r = x.len() / features;
-            let last = layers.len() - 1;
-            for (l, layer) in layers.iter().enumerate() {
-                let p: &mut [E] = if record {
-                    &mut *p_chunks[l]
-                } else {
-                    p_scratch.resize(r * layer.fan_out, E::zero());
-                    &mut p_scratch[..]
-                };
-                let src: &[E] = if l == 0 { x } else { &h_in[..] };
-                weights_t[l].times(src, p, layer.scale);
-                let dst: &mut [E] = if l == last {
-                    &mut *o
-                } else {
-                    h_out.resize(r * layer.fan_out, E::zero());
-                    &mut h_out[..]
-                };
-                if layer.act == LayerActivation::Identity {
-                    add_bias(&lay, layer.fan_out, &layer.bias, p);
-                    dst.copy_from_slice(p);
-                } else {
-                    activate_chunk(layer.act, &lay, layer.fan_out, &layer.bias, p, dst);
+    let scratch = PerThread::new();
+    work.into_par_iter().for_each(|(x, mut p_chunks, o)| {
+        scratch.with(
+            Default::default,
+            |(h_in, h_out, p_scratch): &mut (Vec<E>, Vec<E>, Vec<E>)| {
+                let r = x.len() / features;
+                let last = layers.len() - 1;
+                for (l, layer) in layers.iter().enumerate() {
+                    let p: &mut [E] = if record {
+                        &mut *p_chunks[l]
+                    } else {
+                        p_scratch.resize(r * layer.fan_out, E::zero());
+                        &mut p_scratch[..]
+                    };
+                    let src: &[E] = if l == 0 { x } else { &h_in[..] };
+                    weights_t[l].times(src, p, layer.scale);
+                    let dst: &mut [E] = if l == last {
+                        &mut *o
+                    } else {
+                        h_out.resize(r * layer.fan_out, E::zero());
+                        &mut h_out[..]
+                    };
+                    if layer.act == LayerActivation::Identity {
+                        add_bias(&lay, layer.fan_out, &layer.bias, p);
+                        dst.copy_from_slice(p);
+                    } else {
+                        activate_chunk(layer.act, &lay, layer.fan_out, &layer.bias, p, dst);
+                    }
+                    std::mem::swap(h_in, h_out);
                 }
-                std::mem::swap(h_in, h_out);
-            }
-        },
-    );
+            },
+        )
+    });
+    drop(scratch);
     drop(weights_t);
 
     // Split the output stack into the jet's tensors: value (N, c), then (rows, N, c) stacks.
@@ -1063,11 +1096,11 @@ fn backward<E: Float>(
             })
             .collect()
     };
-    let sums = work
-        .into_par_iter()
-        .fold(
+    let per_thread = PerThread::new();
+    work.into_par_iter().for_each(|(g, x, dx, p)| {
+        per_thread.with(
             || (zeros(), (Vec::new(), Vec::new(), Vec::new())),
-            |(mut sums, (mut g_in, mut g_out, mut h)), (g, x, dx, p)| {
+            |(sums, (g_in, g_out, h))| {
                 if layers[last].act != LayerActivation::Identity {
                     activate_backward_chunk(layers[last].act, &lay, c, p[last], g, None);
                 }
@@ -1090,7 +1123,7 @@ fn backward<E: Float>(
                         break;
                     }
                     g_out.resize(r * layer.fan_in, E::zero());
-                    weights_plain[l].times(cur, &mut g_out, layer.scale);
+                    weights_plain[l].times(cur, g_out, layer.scale);
                     h.resize(r * layer.fan_in, E::zero());
                     let prev = layers[l - 1].act;
                     let p_prev = p[l - 1];
@@ -1099,24 +1132,27 @@ fn backward<E: Float>(
                         &lay,
                         layer.fan_in,
                         p_prev,
-                        &mut g_out,
-                        Some(&mut h),
+                        g_out,
+                        Some(&mut h[..]),
                     );
-                    matmul::add_gt_h_here(cur, &h, dw, layer.fan_out, layer.fan_in, E::one());
-                    std::mem::swap(&mut g_in, &mut g_out);
-                    cur = &g_in;
+                    matmul::add_gt_h_here(cur, h, dw, layer.fan_out, layer.fan_in, E::one());
+                    std::mem::swap(g_in, g_out);
+                    cur = g_in;
                 }
-                (sums, (g_in, g_out, h))
             },
         )
+    });
+    let sums = per_thread
+        .into_values()
         .map(|(sums, _)| sums)
-        .reduce(zeros, |mut a, b| {
+        .reduce(|mut a, b| {
             for ((dw, db), (dw2, db2)) in a.iter_mut().zip(&b) {
                 dw.iter_mut().zip(dw2).for_each(|(x, &y)| *x += y);
                 db.iter_mut().zip(db2).for_each(|(x, &y)| *x += y);
             }
             a
-        });
+        })
+        .unwrap_or_else(zeros);
     drop(weights_plain);
     for (l, (layer, (dw_sum, db_sum))) in layers.iter().zip(&sums).enumerate() {
         let dw = grads
