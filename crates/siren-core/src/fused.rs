@@ -618,9 +618,9 @@ fn chunk_points<E>(lay: &Layout, width: usize) -> usize {
     (rows / lay.k).max(1)
 }
 
-/// One slot per rayon thread for the buffers and partial sums of a parallel loop, made once
-/// per pass instead of once per rayon split (each split's fresh megabytes of zeroed sums and
-/// scratch cost page faults).
+/// One slot per rayon thread for the scratch buffers of a parallel loop, made once per pass
+/// instead of once per rayon split. Only for buffers whose contents do not reach the results:
+/// which items share a slot depends on scheduling.
 ///
 /// A slot stays locked while its closure runs, so the closure must not itself run rayon
 /// work: a thread waiting on it could pick up another item and lock its own slot again.
@@ -638,14 +638,11 @@ impl<T> PerThread<T> {
         let mut slot = self.0[i].lock().unwrap_or_else(|e| e.into_inner());
         f(slot.get_or_insert_with(init))
     }
-
-    /// The slots that were used.
-    fn into_values(self) -> impl Iterator<Item = T> {
-        self.0
-            .into_iter()
-            .filter_map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()))
-    }
 }
+
+/// Groups of chunks whose weight-gradient shares the backward pass sums separately (a fixed
+/// number, so the summation order does not depend on the machine's thread count).
+const SUM_GROUPS: usize = 16;
 
 /// The widest layer input or output: sets the points per chunk.
 fn widest<E>(layers: &[HostLayer<E>]) -> usize {
@@ -1096,55 +1093,85 @@ fn backward<E: Float>(
             })
             .collect()
     };
-    let per_thread = PerThread::new();
-    work.into_par_iter().for_each(|(g, x, dx, p)| {
-        per_thread.with(
-            || (zeros(), (Vec::new(), Vec::new(), Vec::new())),
-            |(sums, (g_in, g_out, h))| {
-                if layers[last].act != LayerActivation::Identity {
-                    activate_backward_chunk(layers[last].act, &lay, c, p[last], g, None);
-                }
-                let r = x.len() / features;
-                // The gradient of layer l's pre-activation stack (omega folded in at the end).
-                let mut cur: &[E] = g;
-                for l in (0..layers.len()).rev() {
-                    let layer = &layers[l];
-                    let (dw, db) = &mut sums[l];
-                    for pp in cur.chunks_exact(lay.k * layer.fan_out) {
-                        db.iter_mut()
-                            .zip(&pp[..layer.fan_out])
-                            .for_each(|(b, &v)| *b += v);
-                    }
-                    if l == 0 {
-                        matmul::add_gt_h_here(cur, x, dw, layer.fan_out, features, E::one());
-                        // The coordinates may themselves be computed (a hypernetwork's latent
-                        // code feeds its weight MLPs): they get their gradient like any input.
-                        weights_plain[0].times(cur, dx, layer.scale);
-                        break;
-                    }
-                    g_out.resize(r * layer.fan_in, E::zero());
-                    weights_plain[l].times(cur, g_out, layer.scale);
-                    h.resize(r * layer.fan_in, E::zero());
-                    let prev = layers[l - 1].act;
-                    let p_prev = p[l - 1];
-                    activate_backward_chunk(
-                        prev,
-                        &lay,
-                        layer.fan_in,
-                        p_prev,
-                        g_out,
-                        Some(&mut h[..]),
-                    );
-                    matmul::add_gt_h_here(cur, h, dw, layer.fan_out, layer.fan_in, E::one());
-                    std::mem::swap(g_in, g_out);
-                    cur = g_in;
-                }
-            },
-        )
-    });
-    let sums = per_thread
-        .into_values()
-        .map(|(sums, _)| sums)
+    // The chunks' gradient shares are summed in a fixed order (contiguous groups of chunks,
+    // then the groups in turn) whatever thread runs what, so that a step is bit-identical from
+    // run to run (resumed runs rely on it); scratch buffers are per thread.
+    let groups = work.len().clamp(1, SUM_GROUPS);
+    let per_group = work.len().div_ceil(groups).max(1);
+    let mut grouped: Vec<Vec<_>> = Vec::with_capacity(groups);
+    let mut items = work.into_iter().peekable();
+    while items.peek().is_some() {
+        grouped.push(items.by_ref().take(per_group).collect());
+    }
+    let scratch = PerThread::new();
+    let shares: Vec<Vec<(Vec<E>, Vec<E>)>> = grouped
+        .into_par_iter()
+        .map(|group| {
+            let mut sums = zeros();
+            for (g, x, dx, p) in group {
+                scratch.with(
+                    Default::default,
+                    |(g_in, g_out, h): &mut (Vec<E>, Vec<E>, Vec<E>)| {
+                        if layers[last].act != LayerActivation::Identity {
+                            activate_backward_chunk(layers[last].act, &lay, c, p[last], g, None);
+                        }
+                        let r = x.len() / features;
+                        // The gradient of layer l's pre-activation stack (omega folded in at the end).
+                        let mut cur: &[E] = g;
+                        for l in (0..layers.len()).rev() {
+                            let layer = &layers[l];
+                            let (dw, db) = &mut sums[l];
+                            for pp in cur.chunks_exact(lay.k * layer.fan_out) {
+                                db.iter_mut()
+                                    .zip(&pp[..layer.fan_out])
+                                    .for_each(|(b, &v)| *b += v);
+                            }
+                            if l == 0 {
+                                matmul::add_gt_h_here(
+                                    cur,
+                                    x,
+                                    dw,
+                                    layer.fan_out,
+                                    features,
+                                    E::one(),
+                                );
+                                // The coordinates may themselves be computed (a hypernetwork's latent
+                                // code feeds its weight MLPs): they get their gradient like any input.
+                                weights_plain[0].times(cur, dx, layer.scale);
+                                break;
+                            }
+                            g_out.resize(r * layer.fan_in, E::zero());
+                            weights_plain[l].times(cur, g_out, layer.scale);
+                            h.resize(r * layer.fan_in, E::zero());
+                            let prev = layers[l - 1].act;
+                            let p_prev = p[l - 1];
+                            activate_backward_chunk(
+                                prev,
+                                &lay,
+                                layer.fan_in,
+                                p_prev,
+                                g_out,
+                                Some(&mut h[..]),
+                            );
+                            matmul::add_gt_h_here(
+                                cur,
+                                h,
+                                dw,
+                                layer.fan_out,
+                                layer.fan_in,
+                                E::one(),
+                            );
+                            std::mem::swap(g_in, g_out);
+                            cur = g_in;
+                        }
+                    },
+                );
+            }
+            sums
+        })
+        .collect();
+    let sums = shares
+        .into_iter()
         .reduce(|mut a, b| {
             for ((dw, db), (dw2, db2)) in a.iter_mut().zip(&b) {
                 dw.iter_mut().zip(dw2).for_each(|(x, &y)| *x += y);
