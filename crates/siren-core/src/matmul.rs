@@ -43,7 +43,25 @@ struct View<'a, E> {
     cs: usize,
 }
 
-impl<E> View<'_, E> {
+impl<'a, E> View<'a, E> {
+    /// A row-major matrix whose rows are `stride` apart.
+    fn rows(data: &'a [E], stride: usize) -> Self {
+        View {
+            data,
+            rs: stride,
+            cs: 1,
+        }
+    }
+
+    /// A matrix whose columns are contiguous and `stride` apart (a row-major one, transposed).
+    fn columns(data: &'a [E], stride: usize) -> Self {
+        View {
+            data,
+            rs: 1,
+            cs: stride,
+        }
+    }
+
     /// Whether a `rows x cols` matrix with these strides lies inside the slice.
     fn holds(&self, rows: usize, cols: usize) -> bool {
         rows == 0 || cols == 0 || (rows - 1) * self.rs + (cols - 1) * self.cs < self.data.len()
@@ -90,16 +108,8 @@ pub fn matmul<E: Float>(
             out.len()
         )));
     }
-    let a = View {
-        data: a,
-        rs: inner,
-        cs: 1,
-    };
-    let b = View {
-        data: b,
-        rs: cols,
-        cs: 1,
-    };
+    let a = View::rows(a, inner);
+    let b = View::rows(b, cols);
     product(out, (rows, cols, inner), false, a, b, E::one());
     Ok(())
 }
@@ -365,28 +375,12 @@ pub(crate) struct Prepared<'a, E> {
 impl<'a, E: Float> Prepared<'a, E> {
     /// $W^\top$ for `w (m x n)`: products `a (r x n) * w^T`.
     pub(crate) fn transposed(w: &'a [E], m: usize, n: usize) -> Self {
-        Self::new(
-            View {
-                data: w,
-                rs: 1,
-                cs: n,
-            },
-            n,
-            m,
-        )
+        Self::new(View::columns(w, n), n, m)
     }
 
     /// `w (m x n)` itself: products `g (r x m) * w`.
     pub(crate) fn plain(w: &'a [E], m: usize, n: usize) -> Self {
-        Self::new(
-            View {
-                data: w,
-                rs: n,
-                cs: 1,
-            },
-            m,
-            n,
-        )
+        Self::new(View::rows(w, n), m, n)
     }
 
     fn new(view: View<'a, E>, inner: usize, cols: usize) -> Self {
@@ -437,49 +431,25 @@ pub(crate) fn add_gt_h_here<E: Float>(
     scale: E,
 ) {
     let rows = g.len() / m;
-    let gt = View {
-        data: g,
-        rs: 1,
-        cs: m,
-    };
-    let h = View {
-        data: h,
-        rs: n,
-        cs: 1,
-    };
+    let gt = View::columns(g, m);
+    let h = View::rows(h, n);
     serial(out, (m, n, rows), true, gt, h, scale);
 }
 
 /// `out (r x m) = scale * a (r x n) * w^T`, `w` is `(m x n)`.
 pub(crate) fn a_wt<E: Float>(a: &[E], w: &[E], out: &mut [E], n: usize, m: usize, scale: E) {
-    let w = View {
-        data: w,
-        rs: 1,
-        cs: n,
-    };
+    let w = View::columns(w, n);
     for (a, out) in a.chunks(BLOCK_ROWS * n).zip(out.chunks_mut(BLOCK_ROWS * m)) {
-        let a = View {
-            data: a,
-            rs: n,
-            cs: 1,
-        };
+        let a = View::rows(a, n);
         product(out, (a.data.len() / n, m, n), false, a, w, scale);
     }
 }
 
 /// `out (r x n) = scale * g (r x m) * w`, `w` is `(m x n)`.
 pub(crate) fn g_w<E: Float>(g: &[E], w: &[E], out: &mut [E], m: usize, n: usize, scale: E) {
-    let w = View {
-        data: w,
-        rs: n,
-        cs: 1,
-    };
+    let w = View::rows(w, n);
     for (g, out) in g.chunks(BLOCK_ROWS * m).zip(out.chunks_mut(BLOCK_ROWS * n)) {
-        let g = View {
-            data: g,
-            rs: m,
-            cs: 1,
-        };
+        let g = View::rows(g, m);
         product(out, (g.data.len() / m, n, m), false, g, w, scale);
     }
 }
@@ -488,16 +458,8 @@ pub(crate) fn g_w<E: Float>(g: &[E], w: &[E], out: &mut [E], m: usize, n: usize,
 pub(crate) fn add_gt_h<E: Float>(g: &[E], h: &[E], out: &mut [E], m: usize, n: usize, scale: E) {
     for (g, h) in g.chunks(BLOCK_ROWS * m).zip(h.chunks(BLOCK_ROWS * n)) {
         let rows = g.len() / m;
-        let gt = View {
-            data: g,
-            rs: 1,
-            cs: m,
-        };
-        let h = View {
-            data: h,
-            rs: n,
-            cs: 1,
-        };
+        let gt = View::columns(g, m);
+        let h = View::rows(h, n);
         product(out, (m, n, rows), true, gt, h, scale);
     }
 }
