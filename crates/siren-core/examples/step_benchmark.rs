@@ -9,7 +9,8 @@
 //! Workloads (3 hidden layers, f32, Adam 1e-4, the SIREN init):
 //! * `fit`: 2 -> 256 -> 1 on 65,536 points, mean squared error of the value;
 //! * `laplacian`: the same network and points, $\mathrm{mean}((\Delta u - g)^2)$;
-//! * `wave`: 3 -> 512 -> 1 on 16,384 points $(t, x, y)$, $\mathrm{mean}((u_{tt} - \Delta_{xy} u)^2)$;
+//! * `wave`: 3 -> 512 -> 1 on 16,384 points $(t, x, y)$, $\mathrm{mean}((u_{tt} - \Delta_{xy} u)^2)$,
+//!   the residual carried as one operator row (`Network::jet_operators`);
 //! * `matmul`: a 65,536 x 256 by 256 x 256 product through `siren_core::matmul`, the
 //!   matrix-product rate the steps' products can reach;
 //! * `fma`: independent 8-lane fused multiply-adds on every thread (AVX2 + FMA), the
@@ -24,7 +25,9 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use siren_core::train::{mse, to_matrix, train_step};
-use siren_core::{device, Adam, AdamConfig, Matrix, Network, NetworkConfig, Order};
+use siren_core::{
+    device, Adam, AdamConfig, DiagonalOperator, Matrix, Network, NetworkConfig, Order,
+};
 
 fn random(dev: &Cpu, n: usize, cols: usize, seed: u64) -> Matrix<f32, Cpu> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -150,11 +153,11 @@ fn main() {
         }
         2.0 * (n * k * m) as f64
     } else {
-        // Stacked rows per point on the fused path: value, gradient, one per Laplacian group.
+        // Stacked rows per point on the fused path: value, gradient, one per operator.
         let (config, points, rows) = match workload.as_str() {
             "fit" => (NetworkConfig::siren(2, 1, 256, 3), 65_536, 1),
             "laplacian" => (NetworkConfig::siren(2, 1, 256, 3), 65_536, 4),
-            "wave" => (NetworkConfig::siren(3, 1, 512, 3), 16_384, 6),
+            "wave" => (NetworkConfig::siren(3, 1, 512, 3), 16_384, 5),
             other => {
                 eprintln!("unknown workload {other:?}\n{usage}");
                 std::process::exit(2)
@@ -179,10 +182,14 @@ fn main() {
                     Ok(mse(tr, lap, &target))
                 }
                 _ => {
-                    let jet = net.jet_laplacians(&x, &[&[0], &[1, 2]], tr)?;
-                    let utt = jet.second(tr, 0, 0)?;
-                    let lap = jet.laplacian(tr, &[1, 2])?;
-                    Ok(tr.apply(utt, |u| (u - lap).square().mean()))
+                    // u_tt - (u_xx + u_yy) as one carried operator row.
+                    let wave = DiagonalOperator::new()
+                        .term(0, 1.0)
+                        .term(1, -1.0)
+                        .term(2, -1.0);
+                    let jet = net.jet_operators(&x, std::slice::from_ref(&wave), tr)?;
+                    let r = jet.operator(tr, &wave)?;
+                    Ok(tr.apply(r, |r| r.square().mean()))
                 }
             })
             .expect("a finite loss");

@@ -6,8 +6,8 @@
 //! runs the same mathematics as one op:
 //!
 //! * Every point carries a **stack** of $K$ rows, point-major (`(N, K, width)`): the value,
-//!   then $\partial_i h$, then $\partial_i^2 h$, then $\partial_i\partial_j h$ ($i<j$), as
-//!   [`Order`] asks. The affine map of a layer is linear in every row, so the whole stack goes
+//!   then $\partial_i h$, then $\partial_i^2 h$ (or one row $L h$ per operator of
+//!   [`Network::jet_operators`]), then $\partial_i\partial_j h$ ($i<j$), as asked. The affine map of a layer is linear in every row, so the whole stack goes
 //!   through **one** matrix product $P = \omega\,(H W^\top)$ ([`crate::matmul`]), and the
 //!   bias $\omega b$ joins the value row only.
 //! * Each layer runs **chunk by chunk** on every thread (256 KiB of stack per chunk): the
@@ -35,7 +35,11 @@
 //! $$h_0 = s_0,\quad \partial_i h = s_1 \partial_i a,\quad
 //!   \partial_{ij} h = s_2\, \partial_i a\, \partial_j a + s_1\, \partial_{ij} a,$$
 //!
-//! and a Laplacian row over a group $G$ is $s_2 \sum_{i \in G} (\partial_i a)^2 + s_1 \partial_G a$.
+//! and the row of an operator $L = \sum_t c_t \partial_{i_t}^2$ (coefficients $c_t$ per point)
+//! is $L h = s_2 \sum_t c_t (\partial_{i_t} a)^2 + s_1 L a$; backward it adds
+//! $g_L (s_3 \sum_t c_t (\partial_{i_t} a)^2 + s_2 L a)$ to $\bar a$,
+//! $2 c_t g_L s_2 \partial_{i_t} a$ to $\overline{\partial_{i_t} a}$, and
+//! $\overline{L a} = g_L s_1$.
 //!
 //! Backward, with $g$ the loss gradient of a layer's output stack:
 //!
@@ -52,7 +56,7 @@
 //!
 //! [`Network::jet`]: crate::Network::jet
 //! [`Network::set_fused`]: crate::Network::set_fused
-//! [`Order`]: crate::Order
+//! [`Network::jet_operators`]: crate::Network::jet_operators
 //! [`Float::sin_cos_fast`]: crate::Float::sin_cos_fast
 
 use std::any::Any;
@@ -63,34 +67,59 @@ use dfdx::prelude::*;
 use rayon::prelude::*;
 
 use crate::config::Encoding;
-use crate::jet::{mixed_pairs, Jet, Order};
+use crate::jet::{mixed_pairs, Coefficient, DiagonalOperator, Jet, Order};
 use crate::matmul;
 use crate::network::{LayerActivation, Network};
 use crate::tracer::Tracer;
 use crate::Float;
 
+/// The coefficient of a [`Term`]: a constant, or a column of [`Layout`]'s per-point table.
+#[derive(Clone, Copy, Debug)]
+enum Coef<E> {
+    Constant(E),
+    Column(usize),
+}
+
+/// One term $a\, \partial_i^2$ of a second-derivative row.
+#[derive(Clone, Copy, Debug)]
+struct Term<E> {
+    coord: usize,
+    coef: Coef<E>,
+}
+
 /// Which rows a point's stack carries.
 #[derive(Clone, Debug)]
-pub(crate) struct Layout {
+pub(crate) struct Layout<E> {
     /// Input coordinates.
     d: usize,
     /// Rows per point.
     k: usize,
     /// Whether the gradient rows `1..=d` are carried.
     gradient: bool,
-    /// Second-derivative rows from `1+d` on: row `q` carries $\sum_{i \in G_q} \partial_i^2$.
-    groups: Vec<Vec<usize>>,
-    /// Whether `groups` is every coordinate on its own (the Hessian diagonal).
-    diagonal: bool,
-    /// Mixed pairs, rows after the groups.
+    /// Second-derivative rows from `1+d` on: row `q` carries $\sum_t a_t \partial_{i_t}^2$
+    /// over its terms.
+    rows: Vec<Vec<Term<E>>>,
+    /// Per-point coefficients, point-major, `columns` per point.
+    table: Vec<E>,
+    columns: usize,
+    /// The operators the second-derivative rows carry, or `None` for the Hessian diagonal.
+    operators: Option<Vec<DiagonalOperator<E>>>,
+    /// Mixed pairs, rows after the second-derivative rows.
     pairs: Vec<(usize, usize)>,
 }
 
-impl Layout {
+impl<E: Float> Layout<E> {
     /// The rows [`Order`] asks for.
     pub(crate) fn for_order(d: usize, order: Order) -> Self {
-        let groups = if order >= Order::Diagonal {
-            (0..d).map(|i| vec![i]).collect()
+        let rows = if order >= Order::Diagonal {
+            (0..d)
+                .map(|i| {
+                    vec![Term {
+                        coord: i,
+                        coef: Coef::Constant(E::one()),
+                    }]
+                })
+                .collect()
         } else {
             Vec::new()
         };
@@ -99,45 +128,84 @@ impl Layout {
         } else {
             Vec::new()
         };
-        Self::new(
-            d,
-            order >= Order::Gradient,
-            groups,
-            order >= Order::Diagonal,
-            pairs,
-        )
-    }
-
-    /// The value, the gradient and one Laplacian per group of coordinates.
-    pub(crate) fn for_laplacians(d: usize, groups: &[Vec<usize>]) -> Self {
-        Self::new(d, true, groups.to_vec(), false, Vec::new())
-    }
-
-    fn new(
-        d: usize,
-        gradient: bool,
-        groups: Vec<Vec<usize>>,
-        diagonal: bool,
-        pairs: Vec<(usize, usize)>,
-    ) -> Self {
-        let k = 1 + if gradient { d } else { 0 } + groups.len() + pairs.len();
+        let k = 1 + if order >= Order::Gradient { d } else { 0 } + rows.len() + pairs.len();
         Self {
             d,
             k,
-            gradient,
-            groups,
-            diagonal,
+            gradient: order >= Order::Gradient,
+            rows,
+            table: Vec::new(),
+            columns: 0,
+            operators: None,
             pairs,
         }
     }
+
+    /// The value, the gradient and one row per operator, at `n` points (operators checked
+    /// by the caller).
+    pub(crate) fn for_operators(d: usize, n: usize, ops: &[DiagonalOperator<E>]) -> Self {
+        let mut per_point: Vec<&[E]> = Vec::new();
+        let rows: Vec<Vec<Term<E>>> = ops
+            .iter()
+            .map(|op| {
+                op.terms()
+                    .iter()
+                    .map(|(i, a)| Term {
+                        coord: *i,
+                        coef: match a {
+                            Coefficient::Constant(a) => Coef::Constant(*a),
+                            Coefficient::PerPoint(v) => {
+                                per_point.push(v);
+                                Coef::Column(per_point.len() - 1)
+                            }
+                        },
+                    })
+                    .collect()
+            })
+            .collect();
+        let columns = per_point.len();
+        let mut table = vec![E::zero(); n * columns];
+        for (col, v) in per_point.iter().enumerate() {
+            for (p, &a) in v.iter().enumerate() {
+                table[p * columns + col] = a;
+            }
+        }
+        Self {
+            d,
+            k: 1 + d + rows.len(),
+            gradient: true,
+            rows,
+            table,
+            columns,
+            operators: Some(ops.to_vec()),
+            pairs: Vec::new(),
+        }
+    }
+
     fn grad_row(&self, i: usize) -> usize {
         1 + i
     }
-    fn group_row(&self, q: usize) -> usize {
+    fn second_row(&self, q: usize) -> usize {
         1 + self.d + q
     }
     fn mixed_row(&self, q: usize) -> usize {
-        1 + self.d + self.groups.len() + q
+        1 + self.d + self.rows.len() + q
+    }
+
+    /// The per-point coefficients of the `points` points from `first` on.
+    fn coefficients(&self, first: usize, points: usize) -> &[E] {
+        &self.table[first * self.columns..(first + points) * self.columns]
+    }
+}
+
+impl<E: Copy> Term<E> {
+    /// The coefficient at a point whose row of the per-point table is `at`.
+    #[inline(always)]
+    fn at(&self, at: &[E]) -> E {
+        match self.coef {
+            Coef::Constant(a) => a,
+            Coef::Column(c) => at[c],
+        }
     }
 }
 
@@ -266,9 +334,10 @@ fn points_per_task(points: usize, row: usize) -> usize {
 #[inline(always)]
 fn activate_points<E: Float, A: Activation<E>>(
     act: A,
-    lay: &Layout,
+    lay: &Layout<E>,
     m: usize,
     bias: &[E],
+    coef: &[E],
     p: &mut [E],
     h: &mut [E],
 ) {
@@ -285,11 +354,13 @@ fn activate_points<E: Float, A: Activation<E>>(
     }
     let mut s1 = vec![E::zero(); m];
     let mut s2 = vec![E::zero(); m];
-    for (pp, hh) in p
+    for (t, (pp, hh)) in p
         .chunks_exact_mut(lay.k * m)
         .zip(h.chunks_exact_mut(lay.k * m))
+        .enumerate()
     {
         let row = |r: usize| r * m..(r + 1) * m;
+        let at = &coef[t * lay.columns..(t + 1) * lay.columns];
         for j in 0..m {
             let a = pp[j] + bias[j];
             pp[j] = a;
@@ -306,15 +377,16 @@ fn activate_points<E: Float, A: Activation<E>>(
                 }
             }
         }
-        for (q, group) in lay.groups.iter().enumerate() {
-            let r = lay.group_row(q);
+        for (q, terms) in lay.rows.iter().enumerate() {
+            let r = lay.second_row(q);
             for j in 0..m {
                 hh[r * m + j] = s1[j] * pp[r * m + j];
             }
-            for &i in group {
-                let pg = &pp[row(lay.grad_row(i))];
+            for term in terms {
+                let a = term.at(at);
+                let pg = &pp[row(lay.grad_row(term.coord))];
                 for j in 0..m {
-                    hh[r * m + j] += s2[j] * pg[j] * pg[j];
+                    hh[r * m + j] += a * (s2[j] * pg[j] * pg[j]);
                 }
             }
         }
@@ -334,8 +406,9 @@ fn activate_points<E: Float, A: Activation<E>>(
 #[inline(always)]
 fn activate_points_backward<E: Float, A: Activation<E>>(
     act: A,
-    lay: &Layout,
+    lay: &Layout<E>,
     m: usize,
+    coef: &[E],
     p: &[E],
     g: &mut [E],
     mut h: Option<&mut [E]>,
@@ -367,6 +440,7 @@ fn activate_points_backward<E: Float, A: Activation<E>>(
     let two = E::of(2.0);
     for (t, (pp, gg)) in p.chunks_exact(km).zip(g.chunks_exact_mut(km)).enumerate() {
         let mut hh = h.as_deref_mut().map(|h| &mut h[t * km..(t + 1) * km]);
+        let at = &coef[t * lay.columns..(t + 1) * lay.columns];
         for j in 0..m {
             let (y, d1, d2, d3) = act.derivatives(pp[j]);
             if let Some(hh) = hh.as_deref_mut() {
@@ -389,14 +463,15 @@ fn activate_points_backward<E: Float, A: Activation<E>>(
                 }
             }
         }
-        for (q, group) in lay.groups.iter().enumerate() {
-            let r = lay.group_row(q) * m;
-            // sq = sum over the group of (d_i a)^2.
+        for (q, terms) in lay.rows.iter().enumerate() {
+            let r = lay.second_row(q) * m;
+            // sq = sum over the terms of a_t (d_i a)^2.
             sq.iter_mut().for_each(|v| *v = E::zero());
-            for &i in group {
-                let g = lay.grad_row(i) * m;
+            for term in terms {
+                let a = term.at(at);
+                let g = lay.grad_row(term.coord) * m;
                 for j in 0..m {
-                    sq[j] += pp[g + j] * pp[g + j];
+                    sq[j] += a * (pp[g + j] * pp[g + j]);
                 }
             }
             for j in 0..m {
@@ -428,11 +503,12 @@ fn activate_points_backward<E: Float, A: Activation<E>>(
                 for j in 0..m {
                     gg[r + j] *= s1[j];
                 }
-                for (q, group) in lay.groups.iter().enumerate() {
-                    if group.contains(&i) {
-                        let rq = lay.group_row(q) * m;
+                for (q, terms) in lay.rows.iter().enumerate() {
+                    for term in terms.iter().filter(|t| t.coord == i) {
+                        let a2 = two * term.at(at);
+                        let rq = lay.second_row(q) * m;
                         for j in 0..m {
-                            gg[r + j] += two * gg[rq + j] * s2[j] * pp[r + j];
+                            gg[r + j] += a2 * gg[rq + j] * s2[j] * pp[r + j];
                         }
                     }
                 }
@@ -466,26 +542,28 @@ fn activate_points_backward<E: Float, A: Activation<E>>(
 #[target_feature(enable = "avx2,fma")]
 unsafe fn activate_points_avx2<E: Float, A: Activation<E>>(
     act: A,
-    lay: &Layout,
+    lay: &Layout<E>,
     m: usize,
     bias: &[E],
+    coef: &[E],
     p: &mut [E],
     h: &mut [E],
 ) {
-    activate_points(act, lay, m, bias, p, h)
+    activate_points(act, lay, m, bias, coef, p, h)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn activate_points_backward_avx2<E: Float, A: Activation<E>>(
     act: A,
-    lay: &Layout,
+    lay: &Layout<E>,
     m: usize,
+    coef: &[E],
     p: &[E],
     g: &mut [E],
     h: Option<&mut [E]>,
 ) {
-    activate_points_backward(act, lay, m, p, g, h)
+    activate_points_backward(act, lay, m, coef, p, g, h)
 }
 
 fn has_avx2_fma() -> bool {
@@ -502,26 +580,28 @@ fn has_avx2_fma() -> bool {
 /// [`activate_points`] on the calling thread, vectorised where the CPU allows.
 fn activate_chunk_with<E: Float, A: Activation<E>>(
     act: A,
-    lay: &Layout,
+    lay: &Layout<E>,
     m: usize,
     bias: &[E],
+    coef: &[E],
     p: &mut [E],
     h: &mut [E],
 ) {
     #[cfg(target_arch = "x86_64")]
     if has_avx2_fma() {
         // SAFETY: the CPU supports AVX2 and FMA (checked just now).
-        unsafe { activate_points_avx2(act, lay, m, bias, p, h) };
+        unsafe { activate_points_avx2(act, lay, m, bias, coef, p, h) };
         return;
     }
-    activate_points(act, lay, m, bias, p, h);
+    activate_points(act, lay, m, bias, coef, p, h);
 }
 
 /// [`activate_points_backward`] on the calling thread, vectorised where the CPU allows.
 fn activate_backward_chunk_with<E: Float, A: Activation<E>>(
     act: A,
-    lay: &Layout,
+    lay: &Layout<E>,
     m: usize,
+    coef: &[E],
     p: &[E],
     g: &mut [E],
     h: Option<&mut [E]>,
@@ -529,72 +609,80 @@ fn activate_backward_chunk_with<E: Float, A: Activation<E>>(
     #[cfg(target_arch = "x86_64")]
     if has_avx2_fma() {
         // SAFETY: the CPU supports AVX2 and FMA (checked just now).
-        unsafe { activate_points_backward_avx2(act, lay, m, p, g, h) };
+        unsafe { activate_points_backward_avx2(act, lay, m, coef, p, g, h) };
         return;
     }
-    activate_points_backward(act, lay, m, p, g, h);
+    activate_points_backward(act, lay, m, coef, p, g, h);
 }
 
 /// The layer's activation and chain rule on a chunk of whole points, on the calling thread;
 /// the $\omega_0$ of sine layers is already in `p`.
 fn activate_chunk<E: Float>(
     act: LayerActivation,
-    lay: &Layout,
+    lay: &Layout<E>,
     m: usize,
     bias: &[E],
+    coef: &[E],
     p: &mut [E],
     h: &mut [E],
 ) {
     match act {
-        LayerActivation::Sine(_) => activate_chunk_with(Sine, lay, m, bias, p, h),
-        LayerActivation::Tanh => activate_chunk_with(Tanh, lay, m, bias, p, h),
-        LayerActivation::Relu => activate_chunk_with(Relu, lay, m, bias, p, h),
-        LayerActivation::Identity => activate_chunk_with(Identity, lay, m, bias, p, h),
+        LayerActivation::Sine(_) => activate_chunk_with(Sine, lay, m, bias, coef, p, h),
+        LayerActivation::Tanh => activate_chunk_with(Tanh, lay, m, bias, coef, p, h),
+        LayerActivation::Relu => activate_chunk_with(Relu, lay, m, bias, coef, p, h),
+        LayerActivation::Identity => activate_chunk_with(Identity, lay, m, bias, coef, p, h),
     }
 }
 
 /// The backward pass of [`activate_chunk`] on a chunk of whole points.
 fn activate_backward_chunk<E: Float>(
     act: LayerActivation,
-    lay: &Layout,
+    lay: &Layout<E>,
     m: usize,
+    coef: &[E],
     p: &[E],
     g: &mut [E],
     h: Option<&mut [E]>,
 ) {
     match act {
-        LayerActivation::Sine(_) => activate_backward_chunk_with(Sine, lay, m, p, g, h),
-        LayerActivation::Tanh => activate_backward_chunk_with(Tanh, lay, m, p, g, h),
-        LayerActivation::Relu => activate_backward_chunk_with(Relu, lay, m, p, g, h),
-        LayerActivation::Identity => activate_backward_chunk_with(Identity, lay, m, p, g, h),
+        LayerActivation::Sine(_) => activate_backward_chunk_with(Sine, lay, m, coef, p, g, h),
+        LayerActivation::Tanh => activate_backward_chunk_with(Tanh, lay, m, coef, p, g, h),
+        LayerActivation::Relu => activate_backward_chunk_with(Relu, lay, m, coef, p, g, h),
+        LayerActivation::Identity => activate_backward_chunk_with(Identity, lay, m, coef, p, g, h),
     }
 }
 
-/// [`activate_chunk`] over a whole stack, on every thread.
+/// [`activate_chunk`] over a whole stack, on every thread, for a layout without per-point
+/// coefficients.
 fn activate<E: Float>(
     act: LayerActivation,
-    lay: &Layout,
+    lay: &Layout<E>,
     m: usize,
     bias: &[E],
     p: &mut [E],
     h: &mut [E],
 ) {
+    debug_assert_eq!(lay.columns, 0);
+    let coef: &[E] = &[];
     let row = lay.k * m;
     let chunk = points_per_task(p.len() / row, row) * row;
     p.par_chunks_mut(chunk)
         .zip(h.par_chunks_mut(chunk))
-        .for_each(|(p, h)| activate_chunk(act, lay, m, bias, p, h));
+        .for_each(|(p, h)| activate_chunk(act, lay, m, bias, coef, p, h));
 }
 
-/// [`activate_backward_chunk`] over a whole stack, on every thread.
+/// [`activate_backward_chunk`] over a whole stack, on every thread, for a layout without
+/// per-point coefficients.
 fn activate_backward<E: Float>(
     act: LayerActivation,
-    lay: &Layout,
+    lay: &Layout<E>,
     m: usize,
     p: &[E],
     g: &mut [E],
     h: Option<&mut [E]>,
 ) {
+    debug_assert_eq!(lay.columns, 0);
+    let coef: &[E] = &[];
     let row = lay.k * m;
     let chunk = points_per_task(p.len() / row, row) * row;
     match h {
@@ -602,18 +690,18 @@ fn activate_backward<E: Float>(
             .par_chunks(chunk)
             .zip(g.par_chunks_mut(chunk))
             .zip(h.par_chunks_mut(chunk))
-            .for_each(|((p, g), h)| activate_backward_chunk(act, lay, m, p, g, Some(h))),
+            .for_each(|((p, g), h)| activate_backward_chunk(act, lay, m, coef, p, g, Some(h))),
         None => p
             .par_chunks(chunk)
             .zip(g.par_chunks_mut(chunk))
-            .for_each(|(p, g)| activate_backward_chunk(act, lay, m, p, g, None)),
+            .for_each(|(p, g)| activate_backward_chunk(act, lay, m, coef, p, g, None)),
     }
 }
 
 /// Points per chunk of the fused layer passes: a layer's product and its activation run
 /// chunk by chunk on each thread, so that the product's output is still in cache when the
 /// activation reads it (256 KiB per stack chunk: half of an L2; 1 and 4 MiB were 1-5% slower).
-fn chunk_points<E>(lay: &Layout, width: usize) -> usize {
+fn chunk_points<E>(lay: &Layout<E>, width: usize) -> usize {
     let rows = (1 << 18) / (std::mem::size_of::<E>() * width.max(1));
     (rows / lay.k).max(1)
 }
@@ -654,7 +742,7 @@ fn widest<E>(layers: &[HostLayer<E>]) -> usize {
 }
 
 /// Adds `bias` to the value row of every point (identity layers, which skip `activate`).
-fn add_bias<E: Float>(lay: &Layout, m: usize, bias: &[E], p: &mut [E]) {
+fn add_bias<E: Float>(lay: &Layout<E>, m: usize, bias: &[E], p: &mut [E]) {
     for pp in p.chunks_exact_mut(lay.k * m) {
         for (x, &b) in pp[..m].iter_mut().zip(bias) {
             *x += b;
@@ -667,7 +755,7 @@ fn input_stack<E: Float>(
     encoding: Encoding,
     coords: &[E],
     n: usize,
-    lay: &Layout,
+    lay: &Layout<E>,
 ) -> (Vec<E>, usize) {
     let d = lay.d;
     match encoding {
@@ -706,11 +794,12 @@ fn input_stack<E: Float>(
                             x[r + col] = w * c;
                             x[r + col + 1] = -w * s;
                         }
-                        for (q, group) in lay.groups.iter().enumerate() {
-                            if group.contains(&j) {
-                                let r = base + lay.group_row(q) * f;
-                                x[r + col] -= w * w * s;
-                                x[r + col + 1] -= w * w * c;
+                        let at = lay.coefficients(p, 1);
+                        for (q, terms) in lay.rows.iter().enumerate() {
+                            for term in terms.iter().filter(|t| t.coord == j) {
+                                let (a, r) = (term.at(at), base + lay.second_row(q) * f);
+                                x[r + col] -= a * w * w * s;
+                                x[r + col + 1] -= a * w * w * c;
                             }
                         }
                     }
@@ -726,7 +815,7 @@ fn input_stack<E: Float>(
 fn input_stack_backward<E: Float>(
     encoding: Encoding,
     coords: &[E],
-    lay: &Layout,
+    lay: &Layout<E>,
     features: usize,
     dx: &[E],
     dc: &mut [E],
@@ -735,6 +824,7 @@ fn input_stack_backward<E: Float>(
     let n = coords.len() / d.max(1);
     for p in 0..n {
         let at = |row: usize, col: usize| dx[(p * lay.k + row) * features + col];
+        let coef = lay.coefficients(p, 1);
         for j in 0..d {
             // The value row holds x_j itself; the seeds of the derivative rows are constants.
             let mut acc = at(0, j);
@@ -750,10 +840,10 @@ fn input_stack_backward<E: Float>(
                         let r = lay.grad_row(j);
                         acc -= (at(r, col) * sn + at(r, col + 1) * cs) * w * w;
                     }
-                    for (q, group) in lay.groups.iter().enumerate() {
-                        if group.contains(&j) {
-                            let r = lay.group_row(q);
-                            acc += (-at(r, col) * cs + at(r, col + 1) * sn) * w * w * w;
+                    for (q, terms) in lay.rows.iter().enumerate() {
+                        for term in terms.iter().filter(|t| t.coord == j) {
+                            let (a, r) = (term.at(coef), lay.second_row(q));
+                            acc += a * (-at(r, col) * cs + at(r, col + 1) * sn) * w * w * w;
                         }
                     }
                 }
@@ -776,7 +866,7 @@ struct HostLayer<E> {
 
 /// Everything the backward pass needs.
 struct Saved<E: Float> {
-    lay: Layout,
+    lay: Layout<E>,
     points: usize,
     /// The coordinates: their tensor (for its gradient), values and encoding.
     coords: Tensor<(usize, usize), E, Cpu>,
@@ -800,7 +890,7 @@ pub(crate) fn on_cpu<S: Shape, E: Float, D: Device<E>>(
 pub(crate) fn jet<E: Float, D: Device<E>, T: Tape<E, D>>(
     net: &Network<E, D>,
     coords: &Tensor<(usize, usize), E, D>,
-    lay: Layout,
+    lay: Layout<E>,
     tracer: &mut Tracer<E, D, T>,
 ) -> Option<Jet<E, D>> {
     // The downcasts are the device check: anything but the CPU returns None here.
@@ -871,16 +961,19 @@ pub(crate) fn jet<E: Float, D: Device<E>, T: Tape<E, D>>(
     let work: Vec<_> = input
         .chunks(chunk_rows * features)
         .zip(out.chunks_mut(chunk_rows * c))
-        .map(|(x, o)| {
+        .enumerate()
+        .map(|(i, (x, o))| {
             let p: Vec<&mut [E]> = pre_chunks
                 .iter_mut()
                 .map(|it| it.next().expect("same chunks"))
                 .collect();
-            (x, p, o)
+            let points = x.len() / (features * lay.k);
+            let coef = lay.coefficients(i * chunk_rows / lay.k, points);
+            (x, p, o, coef)
         })
         .collect();
     let scratch = PerThread::new();
-    work.into_par_iter().for_each(|(x, mut p_chunks, o)| {
+    work.into_par_iter().for_each(|(x, mut p_chunks, o, coef)| {
         scratch.with(
             Default::default,
             |(h_in, h_out, p_scratch): &mut (Vec<E>, Vec<E>, Vec<E>)| {
@@ -905,7 +998,8 @@ pub(crate) fn jet<E: Float, D: Device<E>, T: Tape<E, D>>(
                         add_bias(&lay, layer.fan_out, &layer.bias, p);
                         dst.copy_from_slice(p);
                     } else {
-                        activate_chunk(layer.act, &lay, layer.fan_out, &layer.bias, p, dst);
+                        let (m, bias) = (layer.fan_out, &layer.bias);
+                        activate_chunk(layer.act, &lay, m, bias, coef, p, dst);
                     }
                     std::mem::swap(h_in, h_out);
                 }
@@ -928,23 +1022,18 @@ pub(crate) fn jet<E: Float, D: Device<E>, T: Tape<E, D>>(
         v
     };
     let grad_rows: Vec<usize> = (0..d).map(|i| lay.grad_row(i)).collect();
-    let group_rows: Vec<usize> = (0..lay.groups.len()).map(|q| lay.group_row(q)).collect();
+    let second_rows: Vec<usize> = (0..lay.rows.len()).map(|q| lay.second_row(q)).collect();
     let mixed_rows: Vec<usize> = (0..lay.pairs.len()).map(|q| lay.mixed_row(q)).collect();
     let value: Tensor<(usize, usize), E, D> = dev.tensor_from_vec(block(&[0]), (n, c));
     let gradient = lay
         .gradient
         .then(|| dev.tensor_from_vec(block(&grad_rows), (d, n, c)));
-    let groups = (!lay.groups.is_empty())
-        .then(|| dev.tensor_from_vec(block(&group_rows), (lay.groups.len(), n, c)));
-    let (hessian_diag, laplacians) = if lay.diagonal {
-        (groups, None)
-    } else {
-        (None, groups)
-    };
+    let second = (!lay.rows.is_empty())
+        .then(|| dev.tensor_from_vec(block(&second_rows), (lay.rows.len(), n, c)));
     let hessian_mixed = (!lay.pairs.is_empty())
         .then(|| dev.tensor_from_vec(block(&mixed_rows), (lay.pairs.len(), n, c)));
     pool.give(out);
-    let lay_groups = lay.groups.clone();
+    let operators = lay.operators.clone();
 
     if record {
         let as_cpu = |t: &Option<Tensor<(usize, usize, usize), E, D>>| {
@@ -954,12 +1043,7 @@ pub(crate) fn jet<E: Float, D: Device<E>, T: Tape<E, D>>(
         let outputs = Outputs {
             value: on_cpu(&value).expect("CPU device checked above"),
             gradient: as_cpu(&gradient).map(|t| (t, grad_rows)),
-            groups: as_cpu(if lay.diagonal {
-                &hessian_diag
-            } else {
-                &laplacians
-            })
-            .map(|t| (t, group_rows)),
+            second: as_cpu(&second).map(|t| (t, second_rows)),
             mixed: as_cpu(&hessian_mixed).map(|t| (t, mixed_rows)),
         };
         let saved = Saved {
@@ -981,18 +1065,18 @@ pub(crate) fn jet<E: Float, D: Device<E>, T: Tape<E, D>>(
             Ok(())
         });
     }
-    let laplacian_groups = if laplacians.is_some() {
-        lay_groups
-    } else {
-        Vec::new()
+    // The second-derivative rows are the operators asked for, or the Hessian diagonal.
+    let (hessian_diag, operator_values) = match operators {
+        Some(_) => (None, second),
+        None => (second, None),
     };
     Some(Jet {
         value,
         gradient,
         hessian_diag,
         hessian_mixed,
-        laplacians,
-        laplacian_groups,
+        operator_values,
+        operators: operators.unwrap_or_default(),
     })
 }
 
@@ -1003,7 +1087,7 @@ type RowsOut<E> = Option<(Tensor<(usize, usize, usize), E, Cpu>, Vec<usize>)>;
 struct Outputs<E: Float> {
     value: Tensor<(usize, usize), E, Cpu>,
     gradient: RowsOut<E>,
-    groups: RowsOut<E>,
+    second: RowsOut<E>,
     mixed: RowsOut<E>,
 }
 
@@ -1038,7 +1122,7 @@ fn backward<E: Float>(
         let at = p * lay.k * c;
         g[at..at + c].copy_from_slice(&value_grad[p * c..(p + 1) * c]);
     }
-    for (t, stack_rows) in [outputs.gradient, outputs.groups, outputs.mixed]
+    for (t, stack_rows) in [outputs.gradient, outputs.second, outputs.mixed]
         .into_iter()
         .flatten()
     {
@@ -1073,12 +1157,15 @@ fn backward<E: Float>(
         .chunks_mut(chunk_rows * c)
         .zip(input.chunks(chunk_rows * features))
         .zip(dx.chunks_mut(chunk_rows * features))
-        .map(|((g, x), dx)| {
+        .enumerate()
+        .map(|(i, ((g, x), dx))| {
             let p: Vec<&[E]> = pre_chunks
                 .iter_mut()
                 .map(|it| it.next().expect("same chunks"))
                 .collect();
-            (g, x, dx, p)
+            let points = x.len() / (features * lay.k);
+            let coef = lay.coefficients(i * chunk_rows / lay.k, points);
+            (g, x, dx, p, coef)
         })
         .collect();
     drop(pre_chunks);
@@ -1108,12 +1195,13 @@ fn backward<E: Float>(
         .into_par_iter()
         .map(|group| {
             let mut sums = zeros();
-            for (g, x, dx, p) in group {
+            for (g, x, dx, p, coef) in group {
                 scratch.with(
                     Default::default,
                     |(g_in, g_out, h): &mut (Vec<E>, Vec<E>, Vec<E>)| {
                         if layers[last].act != LayerActivation::Identity {
-                            activate_backward_chunk(layers[last].act, &lay, c, p[last], g, None);
+                            let act = layers[last].act;
+                            activate_backward_chunk(act, &lay, c, coef, p[last], g, None);
                         }
                         let r = x.len() / features;
                         // The gradient of layer l's pre-activation stack (omega folded in at the end).
@@ -1149,6 +1237,7 @@ fn backward<E: Float>(
                                 prev,
                                 &lay,
                                 layer.fan_in,
+                                coef,
                                 p_prev,
                                 g_out,
                                 Some(&mut h[..]),

@@ -54,11 +54,136 @@ pub struct Jet<E: Float, D: Device<E>> {
     pub hessian_diag: Option<Stack<E, D>>,
     /// $\partial_i \partial_j u$ for $i < j$.
     pub hessian_mixed: Option<Stack<E, D>>,
-    /// $\sum_{i \in G_q} \partial_i^2 u$ for the groups $G_q$ of
-    /// [`Jet::laplacian_groups`], `(groups, N, c)`: what [`Network::jet_laplacians`] carries.
-    pub laplacians: Option<Stack<E, D>>,
-    /// The coordinate groups of [`Jet::laplacians`] (empty when it is `None`).
-    pub laplacian_groups: Vec<Vec<usize>>,
+    /// $L_q u$ for the operators $L_q$ of [`Jet::operators`], `(operators, N, c)`: what
+    /// [`Network::jet_operators`] and [`Network::jet_laplacians`] carry.
+    pub operator_values: Option<Stack<E, D>>,
+    /// The operators of [`Jet::operator_values`], in its order (empty when it is `None`).
+    pub operators: Vec<DiagonalOperator<E>>,
+}
+
+/// The coefficient of one term of a [`DiagonalOperator`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum Coefficient<E> {
+    /// The same at every point.
+    Constant(E),
+    /// One value per point of the batch, in the order of the coordinates' rows.
+    PerPoint(Vec<E>),
+}
+
+impl<E: Copy> Coefficient<E> {
+    /// The coefficient at point `p`.
+    pub fn at(&self, p: usize) -> E {
+        match self {
+            Coefficient::Constant(a) => *a,
+            Coefficient::PerPoint(v) => v[p],
+        }
+    }
+}
+
+/// A linear second-order operator without mixed derivatives,
+/// $$L u = \sum_t a_t(x)\, \partial_{i_t}^2 u,$$
+/// whose coefficients may change from point to point: the wave operator
+/// $\partial_t^2 - c(x, y)^2 \Delta_{x,y}$ of a medium with a varying speed, say.
+///
+/// [`Network::jet_operators`] carries $L h$ through the layers as **one** row per point,
+/// however many second derivatives $L$ reads. A coefficient is a constant of its point, so
+/// it passes through a layer's affine map, and the chain rule of an activation needs only
+/// the gradient rows besides:
+/// $$L(W h + b) = W\, L h, \qquad
+///   L\,\sigma(a) = \sigma'(a)\, L a + \sigma''(a) \sum_t a_t\, (\partial_{i_t} a)^2.$$
+/// A wave residual $u_{tt} - c^2 \Delta_{x,y} u$ then costs the value, three gradient rows
+/// and one operator row (5 per point) instead of separate $u_{tt}$ and $\Delta_{x,y} u$
+/// rows (6).
+///
+/// ```
+/// use siren_core::jet::DiagonalOperator;
+///
+/// // u_tt - c^2 (u_xx + u_yy) at two points where c^2 is 1 and 4.
+/// let wave = DiagonalOperator::new()
+///     .term(0, 1.0)
+///     .term_per_point(1, vec![-1.0, -4.0])
+///     .term_per_point(2, vec![-1.0, -4.0]);
+/// assert_eq!(wave.terms().len(), 3);
+/// assert_eq!(DiagonalOperator::laplacian(&[1, 2]), DiagonalOperator::new().term(1, 1.0).term(2, 1.0));
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct DiagonalOperator<E> {
+    terms: Vec<(usize, Coefficient<E>)>,
+}
+
+impl<E: Float> Default for DiagonalOperator<E> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<E: Float> DiagonalOperator<E> {
+    /// The operator with no terms yet.
+    pub fn new() -> Self {
+        Self { terms: Vec::new() }
+    }
+
+    /// $\sum_{i \in \text{coords}} \partial_i^2$.
+    pub fn laplacian(coords: &[usize]) -> Self {
+        coords
+            .iter()
+            .fold(Self::new(), |op, &i| op.term(i, E::one()))
+    }
+
+    /// Adds $a\, \partial_i^2$.
+    pub fn term(mut self, i: usize, a: E) -> Self {
+        self.terms.push((i, Coefficient::Constant(a)));
+        self
+    }
+
+    /// Adds $a(x)\, \partial_i^2$, with one value of $a$ per point of the batch.
+    pub fn term_per_point(mut self, i: usize, a: Vec<E>) -> Self {
+        self.terms.push((i, Coefficient::PerPoint(a)));
+        self
+    }
+
+    /// The terms: coordinate and coefficient.
+    pub fn terms(&self) -> &[(usize, Coefficient<E>)] {
+        &self.terms
+    }
+
+    /// Whether this is the Laplacian over exactly `coords` (each once, coefficient 1).
+    fn is_laplacian_over(&self, coords: &[usize]) -> bool {
+        let mut want = coords.to_vec();
+        want.sort_unstable();
+        want.dedup();
+        let mut have: Vec<usize> = Vec::with_capacity(self.terms.len());
+        for (i, a) in &self.terms {
+            if *a != Coefficient::Constant(E::one()) {
+                return false;
+            }
+            have.push(*i);
+        }
+        have.sort_unstable();
+        want.len() == coords.len() && have == want
+    }
+
+    /// Checks the operator against `d` input coordinates and a batch of `n` points.
+    pub(crate) fn check(&self, d: usize, n: usize) -> Result<()> {
+        if self.terms.is_empty() {
+            return Err(Error::InvalidInput(
+                "a second-order operator needs at least one term (DiagonalOperator::term)".into(),
+            ));
+        }
+        for (i, a) in &self.terms {
+            check_coord(*i, d)?;
+            if let Coefficient::PerPoint(v) = a {
+                if v.len() != n {
+                    return Err(Error::InvalidInput(format!(
+                        "a per-point coefficient of the operator has {} values but the batch \
+                         has {n} points; give one value per point",
+                        v.len()
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Position of the pair `(i, j)`, `i < j`, in [`Jet::hessian_mixed`].
@@ -129,18 +254,17 @@ impl<E: Float, D: Device<E>> Network<E, D> {
                 .then(|| state.diag.unwrap_or_else(|| zeros(d))),
             hessian_mixed: (order >= Order::Hessian && d > 1)
                 .then(|| state.mixed.unwrap_or_else(|| zeros(d * (d - 1) / 2))),
-            laplacians: None,
-            laplacian_groups: Vec::new(),
+            operator_values: None,
+            operators: Vec::new(),
         })
     }
 
     /// The value, the gradient and the Laplacian over each group of coordinates, e.g.
-    /// `&[&[0], &[1, 2]]` for $\partial_t^2 u$ and $\Delta_{xy} u$ of a wave, or `&[&[0, 1]]`
-    /// for a 2-D Laplacian. [`Jet::laplacian`] and [`Jet::second`] read them.
+    /// `&[&[0, 1]]` for a 2-D Laplacian. [`Jet::laplacian`] and [`Jet::second`] read them.
     ///
-    /// It is [`Network::jet`] with [`Order::Diagonal`] summed per group, but on the fused
-    /// path it carries one row per group instead of one per coordinate: a 2-D Laplacian
-    /// loss runs through 4 stacked rows per point instead of 5.
+    /// It is [`Network::jet_operators`] with [`DiagonalOperator::laplacian`] for each group:
+    /// on the fused path a 2-D Laplacian loss runs through 4 stacked rows per point instead
+    /// of the 5 of [`Order::Diagonal`].
     ///
     /// ```
     /// use dfdx::prelude::*;
@@ -161,58 +285,74 @@ impl<E: Float, D: Device<E>> Network<E, D> {
         groups: &[&[usize]],
         tracer: &mut Tracer<E, D, T>,
     ) -> Result<Jet<E, D>> {
-        let d = self.check_coordinates(coords)?;
         if groups.is_empty() {
             return Err(Error::InvalidInput(
                 "jet_laplacians needs at least one group of coordinates".into(),
             ));
         }
-        for group in groups {
-            if group.is_empty() {
-                return Err(Error::InvalidInput(
-                    "a Laplacian needs at least one coordinate".into(),
-                ));
-            }
-            for &i in group.iter() {
-                check_coord(i, d)?;
-            }
+        if groups.iter().any(|g| g.is_empty()) {
+            return Err(Error::InvalidInput(
+                "a Laplacian needs at least one coordinate".into(),
+            ));
         }
-        let owned: Vec<Vec<usize>> = groups.iter().map(|g| g.to_vec()).collect();
+        let ops: Vec<DiagonalOperator<E>> = groups
+            .iter()
+            .map(|g| DiagonalOperator::laplacian(g))
+            .collect();
+        self.jet_operators(coords, &ops, tracer)
+    }
+
+    /// The value, the gradient and $L_q u$ for each operator $L_q$, carried as one row per
+    /// operator (see [`DiagonalOperator`]). [`Jet::operator`] reads them.
+    ///
+    /// ```
+    /// use dfdx::prelude::*;
+    /// use siren_core::{jet::DiagonalOperator, Network, NetworkConfig, Order, Tracer};
+    ///
+    /// let dev = Cpu::default();
+    /// let net = Network::<f64, Cpu>::new(NetworkConfig::siren(3, 1, 16, 2), 0, &dev).unwrap();
+    /// let x = dev.tensor_from_vec(vec![0.1, -0.3, 0.5, 0.2, 0.4, -0.1], (2, 3));
+    /// // u_tt - c^2 (u_xx + u_yy) with c^2 = 1 at the first point and 4 at the second.
+    /// let c2 = vec![-1.0, -4.0];
+    /// let wave = DiagonalOperator::new().term(0, 1.0).term_per_point(1, c2.clone()).term_per_point(2, c2);
+    /// let mut tr = Tracer::inference();
+    /// let jet = net.jet_operators(&x, std::slice::from_ref(&wave), &mut tr).unwrap();
+    /// let r = jet.operator(&mut tr, &wave).unwrap().as_vec();
+    /// // The same from the full Hessian diagonal.
+    /// let full = net.jet(&x, Order::Diagonal, &mut tr).unwrap();
+    /// let (utt, lap) = (full.second(&mut tr, 0, 0).unwrap().as_vec(), full.laplacian(&mut tr, &[1, 2]).unwrap().as_vec());
+    /// assert!((r[1] - (utt[1] - 4.0 * lap[1])).abs() < 1e-9);
+    /// ```
+    pub fn jet_operators<T: Tape<E, D>>(
+        &self,
+        coords: &Matrix<E, D>,
+        ops: &[DiagonalOperator<E>],
+        tracer: &mut Tracer<E, D, T>,
+    ) -> Result<Jet<E, D>> {
+        let d = self.check_coordinates(coords)?;
+        let n = coords.shape().0;
+        if ops.is_empty() {
+            return Err(Error::InvalidInput(
+                "jet_operators needs at least one operator".into(),
+            ));
+        }
+        for op in ops {
+            op.check(d, n)?;
+        }
         if self.fused() {
-            let lay = crate::fused::Layout::for_laplacians(d, &owned);
+            let lay = crate::fused::Layout::for_operators(d, n, ops);
             if let Some(jet) = crate::fused::jet(self, coords, lay, tracer) {
                 return Ok(jet);
             }
         }
-        // The dfdx path: every diagonal entry, then the sums per group as one product
-        // (groups x d) x (d x N c) on the tape.
+        // The dfdx path: every diagonal entry, then the operators' weighted sums of them.
         let mut jet = self.jet(coords, Order::Diagonal, tracer)?;
         let diag = jet
             .hessian_diag
-            .clone()
+            .as_ref()
             .expect("Order::Diagonal carries it");
-        let (_, n, c) = *diag.shape();
-        let mut select = vec![E::zero(); owned.len() * d];
-        for (q, group) in owned.iter().enumerate() {
-            for &i in group {
-                select[q * d + i] += E::one();
-            }
-        }
-        let g = owned.len();
-        // (N c x d) x (d x groups), the taped operand on the left as dfdx wants it.
-        let select_t = self
-            .device()
-            .tensor_from_vec(select, (g, d))
-            .permute::<(usize, usize), Axes2<1, 0>>();
-        let sums = tracer.apply(diag, |h| {
-            h.reshape_like(&(d, n * c))
-                .permute::<(usize, usize), Axes2<1, 0>>()
-                .matmul(select_t)
-                .permute::<(usize, usize), Axes2<1, 0>>()
-                .reshape_like(&(g, n, c))
-        });
-        jet.laplacians = Some(sums);
-        jet.laplacian_groups = owned;
+        jet.operator_values = Some(apply_operators(tracer, diag, ops));
+        jet.operators = ops.to_vec();
         Ok(jet)
     }
 
@@ -454,19 +594,18 @@ impl<E: Float, D: Device<E>> Jet<E, D> {
         self.gradient.as_ref().map_or(0, |g| g.shape().0)
     }
 
-    /// The carried Laplacian group with exactly these coordinates (in any order).
-    fn group_index(&self, coords: &[usize]) -> Option<usize> {
-        let mut want = coords.to_vec();
-        want.sort_unstable();
-        want.dedup();
-        if want.len() != coords.len() {
-            return None;
-        }
-        self.laplacian_groups.iter().position(|g| {
-            let mut g = g.clone();
-            g.sort_unstable();
-            g == want
-        })
+    /// The carried operator that is the Laplacian over exactly these coordinates (in any
+    /// order).
+    fn laplacian_index(&self, coords: &[usize]) -> Option<usize> {
+        self.operators
+            .iter()
+            .position(|op| op.is_laplacian_over(coords))
+    }
+
+    fn carried(&self) -> &Stack<E, D> {
+        self.operator_values
+            .as_ref()
+            .expect("operators are listed only when carried")
     }
 
     fn pick<T: Tape<E, D>>(
@@ -505,8 +644,8 @@ impl<E: Float, D: Device<E>> Jet<E, D> {
         check_coord(j, d)?;
         let (i, j) = (i.min(j), i.max(j));
         if i == j {
-            if let Some(q) = self.group_index(&[i]) {
-                return Ok(Self::pick(tr, self.laplacians.as_ref().expect("groups"), q));
+            if let Some(q) = self.laplacian_index(&[i]) {
+                return Ok(Self::pick(tr, self.carried(), q));
             }
             let h = self.hessian_diag.as_ref().ok_or_else(|| {
                 Error::InvalidInput(
@@ -531,14 +670,15 @@ impl<E: Float, D: Device<E>> Jet<E, D> {
         tr: &mut Tracer<E, D, T>,
         coords: &[usize],
     ) -> Result<Matrix<E, D>> {
-        if let Some(q) = self.group_index(coords) {
-            return Ok(Self::pick(tr, self.laplacians.as_ref().expect("groups"), q));
+        if let Some(q) = self.laplacian_index(coords) {
+            return Ok(Self::pick(tr, self.carried(), q));
         }
         let h = self.hessian_diag.as_ref().ok_or_else(|| {
-            Error::InvalidInput(if self.laplacians.is_some() {
+            Error::InvalidInput(if self.operator_values.is_some() {
                 format!(
-                    "the pass carried the Laplacians over {:?} only, not over {coords:?}",
-                    self.laplacian_groups
+                    "the pass carried the operators {:?} only, not the Laplacian over \
+                     {coords:?}",
+                    self.operator_names()
                 )
             } else {
                 "the pass did not carry second derivatives (use Order::Diagonal)".into()
@@ -557,6 +697,83 @@ impl<E: Float, D: Device<E>> Jet<E, D> {
             h.gather(idx).sum::<(usize, usize), Axis<0>>()
         }))
     }
+
+    /// $L u$, `(N, c)`: the operator's row if the pass carried `op` (see
+    /// [`Network::jet_operators`]), else its weighted sum of the Hessian diagonal.
+    pub fn operator<T: Tape<E, D>>(
+        &self,
+        tr: &mut Tracer<E, D, T>,
+        op: &DiagonalOperator<E>,
+    ) -> Result<Matrix<E, D>> {
+        if let Some(q) = self.operators.iter().position(|o| o == op) {
+            return Ok(Self::pick(tr, self.carried(), q));
+        }
+        let h = self.hessian_diag.as_ref().ok_or_else(|| {
+            Error::InvalidInput(if self.operator_values.is_some() {
+                format!(
+                    "the pass carried the operators {:?} only, not {:?}; pass this operator \
+                     to jet_operators",
+                    self.operator_names(),
+                    describe(op)
+                )
+            } else {
+                "the pass did not carry second derivatives (use Network::jet_operators or \
+                 Order::Diagonal)"
+                    .into()
+            })
+        })?;
+        let (d, n, _) = *h.shape();
+        op.check(d, n)?;
+        let applied = apply_operators(tr, h, std::slice::from_ref(op));
+        Ok(Self::pick(tr, &applied, 0))
+    }
+
+    fn operator_names(&self) -> Vec<String> {
+        self.operators.iter().map(describe).collect()
+    }
+}
+
+/// An operator in words for error messages, e.g. `1 d0^2 + per-point d1^2`.
+fn describe<E: Float>(op: &DiagonalOperator<E>) -> String {
+    let terms: Vec<String> = op
+        .terms()
+        .iter()
+        .map(|(i, a)| match a {
+            Coefficient::Constant(a) => format!("{a} d{i}^2"),
+            Coefficient::PerPoint(_) => format!("per-point d{i}^2"),
+        })
+        .collect();
+    terms.join(" + ")
+}
+
+/// $L_q u = \sum_t a_t \partial_{i_t}^2 u$ for each operator, from the Hessian diagonal
+/// `(d, N, c)`: a weighted sum over the coordinates, `(operators, N, c)`, on the tape.
+fn apply_operators<E: Float, D: Device<E>, T: Tape<E, D>>(
+    tr: &mut Tracer<E, D, T>,
+    diag: &Stack<E, D>,
+    ops: &[DiagonalOperator<E>],
+) -> Stack<E, D> {
+    let (d, n, c) = *diag.shape();
+    let r = ops.len();
+    let mut weights = vec![E::zero(); r * d * n];
+    for (q, op) in ops.iter().enumerate() {
+        for (i, a) in op.terms() {
+            for (p, w) in weights[(q * d + i) * n..(q * d + i + 1) * n]
+                .iter_mut()
+                .enumerate()
+            {
+                *w += a.at(p);
+            }
+        }
+    }
+    let weights = diag
+        .device()
+        .tensor_from_vec(weights, (r, d, n))
+        .broadcast_like::<_, Axis<3>>(&(r, d, n, c));
+    tr.apply(diag.clone(), |h| {
+        (h.broadcast_like::<_, Axis<0>>(&(r, d, n, c)) * weights)
+            .sum::<(usize, usize, usize), Axis<1>>()
+    })
 }
 
 fn check_coord(i: usize, d: usize) -> Result<()> {

@@ -60,7 +60,7 @@ pub mod train;
 pub use config::{Activation, BiasInit, Encoding, LastLayer, NetworkConfig};
 pub use error::{Error, Result};
 pub use float::Float;
-pub use jet::{Jet, Order};
+pub use jet::{Coefficient, DiagonalOperator, Jet, Order};
 pub use network::{
     Dense, LayerActivation, LayerSignals, Matrix, Network, Parameters, Stack, Vector,
 };

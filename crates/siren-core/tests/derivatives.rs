@@ -9,7 +9,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use siren_core::jet::mixed_pairs;
 use siren_core::train::to_matrix;
-use siren_core::{Network, NetworkConfig, Order, Parameters, Tracer};
+use siren_core::{DiagonalOperator, Network, NetworkConfig, Order, Parameters, Tracer};
 
 type Net = Network<f64, Cpu>;
 
@@ -118,6 +118,80 @@ fn input_derivatives_match_finite_differences() {
             let e = rel_err(&lap, &lap_fd);
             assert!(e <= 1e-5, "{name} d={d}: Laplacian rel err {e:e}");
         }
+    }
+}
+
+#[test]
+fn operator_rows_match_second_differences_of_the_value() {
+    // L u = u_00 - c(p)^2 (u_11 + u_22) with a per-point c^2, carried as one row, against
+    // the same combination of central second differences of u itself. Smooth networks only:
+    // second differences of a ReLU network straddle its kinks (its operator rows are checked
+    // against the dfdx path in tests/fused.rs).
+    for (name, config) in configs(3)
+        .into_iter()
+        .filter(|(name, _)| *name != "relu+pe")
+    {
+        let dev = Cpu::default();
+        let net = Net::new(config, 17, &dev).unwrap();
+        let (n, c, d) = (12, 2, 3);
+        let x = points(d, n, 8);
+        let c2: Vec<f64> = (0..n).map(|p| 0.5 + 0.25 * p as f64).collect();
+        let minus: Vec<f64> = c2.iter().map(|v| -v).collect();
+        let wave = DiagonalOperator::new()
+            .term(0, 1.0)
+            .term_per_point(1, minus.clone())
+            .term_per_point(2, minus);
+        let coords = to_matrix::<f64, _>(&dev, &x, d);
+        let mut tr = Tracer::inference();
+        let jet = net
+            .jet_operators(&coords, std::slice::from_ref(&wave), &mut tr)
+            .unwrap();
+        assert!(jet.hessian_diag.is_none() || !net.fused());
+        let analytic = jet.operator(&mut tr, &wave).unwrap().as_vec();
+        let value = |y: &[f64]| host_jet(&net, y, Order::Value)[0].clone();
+        let u0 = value(&x);
+        let h = 1e-4;
+        let mut fd = vec![0.0; n * c];
+        for i in 0..d {
+            let (up, down) = (value(&shifted(&x, d, i, h)), value(&shifted(&x, d, i, -h)));
+            for q in 0..n * c {
+                let second = (up[q] - 2.0 * u0[q] + down[q]) / (h * h);
+                fd[q] += if i == 0 { second } else { -c2[q / c] * second };
+            }
+        }
+        let e = rel_err(&analytic, &fd);
+        assert!(e <= 1e-5, "{name}: operator row rel err {e:e}");
+    }
+}
+
+#[test]
+fn operator_misuse_is_a_clear_error() {
+    let dev = Cpu::default();
+    let net = Net::new(NetworkConfig::siren(3, 1, 8, 1), 3, &dev).unwrap();
+    let x = to_matrix::<f64, _>(&dev, &points(3, 4, 2), 3);
+    let mut tr = Tracer::inference();
+    let err = |r: siren_core::Result<siren_core::Jet<f64, Cpu>>| r.unwrap_err().to_string();
+    let short = DiagonalOperator::new().term_per_point(1, vec![1.0; 3]);
+    assert!(err(net.jet_operators(&x, &[short], &mut tr)).contains("one value per point"));
+    let outside = DiagonalOperator::new().term(3, 1.0);
+    assert!(err(net.jet_operators(&x, &[outside], &mut tr)).contains("out of range"));
+    assert!(err(net.jet_operators(&x, &[DiagonalOperator::new()], &mut tr)).contains("term"));
+    assert!(err(net.jet_operators(&x, &[], &mut tr)).contains("at least one operator"));
+    // An operator the pass did not carry, with no Hessian diagonal to build it from.
+    let wave = DiagonalOperator::new().term(0, 1.0).term(1, -1.0);
+    let jet = net
+        .jet_operators(&x, &[DiagonalOperator::laplacian(&[1, 2])], &mut tr)
+        .unwrap();
+    let msg = jet.operator(&mut tr, &wave).unwrap_err().to_string();
+    assert!(msg.contains("jet_operators"), "{msg}");
+    // The carried Laplacian is found whatever the coordinates' order.
+    let lap = jet.laplacian(&mut tr, &[2, 1]).unwrap().as_vec();
+    let full = net.jet(&x, Order::Diagonal, &mut tr).unwrap();
+    let from_diag = full
+        .operator(&mut tr, &DiagonalOperator::laplacian(&[1, 2]))
+        .unwrap();
+    for (a, b) in lap.iter().zip(from_diag.as_vec()) {
+        assert!((a - b).abs() < 1e-9, "{a} vs {b}");
     }
 }
 

@@ -7,7 +7,9 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use siren_core::float::sin_cos_f32;
 use siren_core::train::to_matrix;
-use siren_core::{Encoding, Float, Network, NetworkConfig, Order, Parameters, Tracer};
+use siren_core::{
+    DiagonalOperator, Encoding, Float, Network, NetworkConfig, Order, Parameters, Tracer,
+};
 
 /// Every output of a jet and the weight gradients of a loss that uses all of them, as host
 /// vectors.
@@ -20,24 +22,26 @@ where
     let host: Vec<E> = x.iter().map(|&v| E::of(v)).collect();
     let coords = dev.tensor_from_vec(host, (x.len() / d, d));
     let mut tracer = net.recording_tracer();
-    let jet = match pass {
-        Pass::Order(order) => net.jet(&coords, order, &mut tracer).unwrap(),
-        Pass::Laplacians(groups) => net.jet_laplacians(&coords, groups, &mut tracer).unwrap(),
-    };
+    let jet = pass.run(net, &coords, &mut tracer);
     let as_f64 = |v: Vec<E>| v.into_iter().map(|x| x.as_f64()).collect::<Vec<_>>();
     let mut out = vec![as_f64(jet.value.as_vec())];
     // A loss touching every field with different weights: sum of (w_k field_k - 1/2)^2.
     let mut loss = tracer.apply(jet.value.clone(), |v| {
         (v + E::of(0.3)).square().sum::<(), _>()
     });
-    // On the dfdx path jet_laplacians also keeps the diagonal; compare what both carry.
+    // On the dfdx path jet_operators also keeps the diagonal; compare what both carry.
     let diag = match pass {
         Pass::Order(_) => &jet.hessian_diag,
-        Pass::Laplacians(_) => &None,
+        _ => &None,
     };
-    for (k, field) in [&jet.gradient, diag, &jet.hessian_mixed, &jet.laplacians]
-        .into_iter()
-        .enumerate()
+    for (k, field) in [
+        &jet.gradient,
+        diag,
+        &jet.hessian_mixed,
+        &jet.operator_values,
+    ]
+    .into_iter()
+    .enumerate()
     {
         if let Some(f) = field {
             out.push(as_f64(f.as_vec()));
@@ -65,12 +69,9 @@ fn loss_and_coord_gradient(net: &Network<f64, Cpu>, x: &[f64], pass: Pass) -> (f
     let d = net.config().in_features;
     let coords = dev.tensor_from_vec(x.to_vec(), (x.len() / d, d));
     let mut tracer = net.recording_tracer();
-    let jet = match pass {
-        Pass::Order(order) => net.jet(&coords, order, &mut tracer).unwrap(),
-        Pass::Laplacians(groups) => net.jet_laplacians(&coords, groups, &mut tracer).unwrap(),
-    };
+    let jet = pass.run(net, &coords, &mut tracer);
     let mut loss = tracer.apply(jet.value.clone(), |v| (v + 0.3).square().sum::<(), _>());
-    for (k, field) in [&jet.gradient, &jet.hessian_diag, &jet.laplacians]
+    for (k, field) in [&jet.gradient, &jet.hessian_diag, &jet.operator_values]
         .into_iter()
         .enumerate()
     {
@@ -101,6 +102,7 @@ fn coordinate_gradients_match_finite_differences() {
             Pass::Order(Order::Value),
             Pass::Order(Order::Diagonal),
             Pass::Laplacians(&[&[0, 1]]),
+            Pass::Operators,
         ] {
             let (_, analytic) = loss_and_coord_gradient(&net, &x, pass);
             let h = 1e-6;
@@ -125,6 +127,48 @@ fn coordinate_gradients_match_finite_differences() {
 enum Pass {
     Order(Order),
     Laplacians(&'static [&'static [usize]]),
+    /// [`operators`].
+    Operators,
+}
+
+impl Pass {
+    fn run<E: Float, T: Tape<E, Cpu>>(
+        self,
+        net: &Network<E, Cpu>,
+        coords: &Tensor<(usize, usize), E, Cpu>,
+        tracer: &mut Tracer<E, Cpu, T>,
+    ) -> siren_core::Jet<E, Cpu>
+    where
+        Cpu: Device<E>,
+    {
+        match self {
+            Pass::Order(order) => net.jet(coords, order, tracer).unwrap(),
+            Pass::Laplacians(groups) => net.jet_laplacians(coords, groups, tracer).unwrap(),
+            Pass::Operators => net
+                .jet_operators(
+                    coords,
+                    &operators(coords.shape().0, coords.shape().1),
+                    tracer,
+                )
+                .unwrap(),
+        }
+    }
+}
+
+/// Two operators with constant and per-point coefficients (fixed per point index, so that
+/// finite differences in the coordinates keep them, as the op does):
+/// $\tfrac12 \partial_0^2 - a(p)\, \partial_{d-1}^2$ (for `d = 1` the same coordinate twice) and
+/// the full Laplacian scaled by a per-point $b(p)$.
+fn operators<E: Float>(n: usize, d: usize) -> Vec<DiagonalOperator<E>> {
+    let a: Vec<E> = (0..n).map(|p| E::of(-1.0 - 0.1 * (p % 7) as f64)).collect();
+    let b: Vec<E> = (0..n).map(|p| E::of(2.0 - 0.3 * (p % 5) as f64)).collect();
+    let first = DiagonalOperator::new()
+        .term(0, E::of(0.5))
+        .term_per_point(d - 1, a);
+    let full = (0..d).fold(DiagonalOperator::new(), |op, i| {
+        op.term_per_point(i, b.clone())
+    });
+    vec![first, full]
 }
 
 fn max_rel_diff(a: &[Vec<f64>], b: &[Vec<f64>]) -> f64 {
@@ -180,6 +224,7 @@ where
                 Pass::Order(Order::Diagonal),
                 Pass::Order(Order::Hessian),
                 Pass::Laplacians(groups),
+                Pass::Operators,
             ];
             for pass in passes {
                 let mut net = Network::<E, Cpu>::new(config.clone(), 11, &dev).unwrap();
@@ -217,7 +262,11 @@ fn fused_path_matches_dfdx_path_over_many_chunks() {
     {
         let dev = siren_core::device::cpu();
         let x = points(2, 3000, 5);
-        for pass in [Pass::Order(Order::Value), Pass::Laplacians(&[&[0, 1]])] {
+        for pass in [
+            Pass::Order(Order::Value),
+            Pass::Laplacians(&[&[0, 1]]),
+            Pass::Operators,
+        ] {
             let mut net =
                 Network::<E, Cpu>::new(NetworkConfig::siren(2, 1, 64, 3), 4, &dev).unwrap();
             let fused = outputs(&net, &x, pass);

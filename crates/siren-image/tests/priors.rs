@@ -34,8 +34,8 @@ fn analytic_jet(dev: &Cpu, pts: &[(f64, f64)]) -> Jet<f64, Cpu> {
             dev,
             &[col(&|x, y| -2.0 * (2.0 * x).cos() * y.sin() + 2.0 * y)],
         )),
-        laplacians: None,
-        laplacian_groups: Vec::new(),
+        operator_values: None,
+        operators: Vec::new(),
     }
 }
 
@@ -73,8 +73,8 @@ fn linear_functions_have_tv_of_their_slope_and_no_curvature() {
         gradient: Some(stack(&dev, &[vec![3.0; n], vec![-2.0; n]])),
         hessian_diag: Some(stack(&dev, &[vec![0.0; n], vec![0.0; n]])),
         hessian_mixed: Some(stack(&dev, &[vec![0.0; n]])),
-        laplacians: None,
-        laplacian_groups: Vec::new(),
+        operator_values: None,
+        operators: Vec::new(),
     };
     let mut tr = Tracer::inference();
     assert!((tv_prior(&mut tr, &jet).unwrap().as_vec()[0] - 5.0).abs() < 1e-12);
@@ -83,8 +83,8 @@ fn linear_functions_have_tv_of_their_slope_and_no_curvature() {
     let first_order = Jet {
         hessian_diag: None,
         hessian_mixed: None,
-        laplacians: None,
-        laplacian_groups: Vec::new(),
+        operator_values: None,
+        operators: Vec::new(),
         ..jet
     };
     assert!(hessian_frobenius_prior(&mut tr, &first_order).is_err());

@@ -17,8 +17,8 @@ fn jet_1d(dev: &Cpu, u: &[c64], ux: &[c64], uxx: &[c64]) -> Jet<f64, Cpu> {
         gradient: Some(dev.tensor_from_vec([flat(ux), zeros.clone()].concat(), (2, n, 2))),
         hessian_diag: Some(dev.tensor_from_vec([flat(uxx), zeros].concat(), (2, n, 2))),
         hessian_mixed: None,
-        laplacians: None,
-        laplacian_groups: Vec::new(),
+        operator_values: None,
+        operators: Vec::new(),
     }
 }
 

@@ -25,8 +25,8 @@ fn plane_wave_jet(dev: &Cpu, pts: &[[f64; 3]], a: f64, b: f64, w: f64) -> Jet<f6
             scaled(&s, -b * b),
         ])),
         hessian_mixed: None,
-        laplacians: None,
-        laplacian_groups: Vec::new(),
+        operator_values: None,
+        operators: Vec::new(),
     }
 }
 
@@ -47,12 +47,14 @@ fn residual_vanishes_on_a_plane_wave_and_measures_the_wrong_speed() {
     let net =
         siren_core::Network::<f64, Cpu>::new(NetworkConfig::siren(3, 1, 4, 0), 0, &dev).unwrap();
     let mut tr = net.recording_tracer();
-    let ones = dev.tensor_from_vec(vec![1.0; pts.len()], (pts.len(), 1));
-    let r = wave_residual(&mut tr, &jet, &ones).unwrap().as_vec();
+    let r = wave_residual(&mut tr, &jet, &vec![1.0; pts.len()])
+        .unwrap()
+        .as_vec();
     assert!(r.iter().all(|v| v.abs() < 1e-12), "{r:?}");
     // with c^2 = 4 the residual is (-25 + 4 * 25) sin = 75 sin
-    let fours = dev.tensor_from_vec(vec![4.0; pts.len()], (pts.len(), 1));
-    let r = wave_residual(&mut tr, &jet, &fours).unwrap().as_vec();
+    let r = wave_residual(&mut tr, &jet, &vec![4.0; pts.len()])
+        .unwrap()
+        .as_vec();
     for (v, p) in r.iter().zip(&pts) {
         let s = (a * p[1] + b * p[2] - 5.0 * p[0]).sin();
         assert!((v - 75.0 * s).abs() < 1e-9);

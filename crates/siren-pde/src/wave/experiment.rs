@@ -7,8 +7,7 @@ use siren_core::train::{to_matrix, train_step};
 use siren_core::{Adam, AdamConfig, Float, Network, NetworkConfig, Order, Result};
 
 use super::{
-    solve_wave, wave_loss, wave_residual, Grid, LossForm, Medium, Snapshots, Source, WaveSampler,
-    WAVE_GROUPS,
+    solve_wave, wave_loss, wave_operator, Grid, LossForm, Medium, Snapshots, Source, WaveSampler,
 };
 
 /// One wave experiment: the problem, the sampling, the loss and the optimisation.
@@ -105,10 +104,11 @@ pub fn train_wave<E: Float, D: Device<E>>(
     let mut rng = ChaCha8Rng::seed_from_u64(exp.seed ^ 0x3a7e);
     for step in 0..exp.steps {
         let (interior, initial) = exp.sampler.sample(&mut rng, step)?;
-        let c2: Vec<f64> = interior
+        let c2: Vec<E> = interior
             .chunks(3)
-            .map(|p| exp.medium.speed(p[1], p[2]).powi(2))
+            .map(|p| E::of(exp.medium.speed(p[1], p[2]).powi(2)))
             .collect();
+        let wave = wave_operator(&c2);
         let f0: Vec<f64> = initial
             .chunks(3)
             .map(|p| exp.source.at(p[1], p[2]))
@@ -117,13 +117,11 @@ pub fn train_wave<E: Float, D: Device<E>>(
             to_matrix::<E, D>(device, &interior, 3),
             to_matrix::<E, D>(device, &initial, 3),
         );
-        let (c2, f0) = (
-            to_matrix::<E, D>(device, &c2, 1),
-            to_matrix::<E, D>(device, &f0, 1),
-        );
+        let f0 = to_matrix::<E, D>(device, &f0, 1);
         let loss = train_step(&mut net, &mut adam, |net, tr| {
-            let jet = net.jet_laplacians(&xi, WAVE_GROUPS, tr)?;
-            let residual = wave_residual(tr, &jet, &c2)?;
+            // The residual's operator as one carried row per point.
+            let jet = net.jet_operators(&xi, std::slice::from_ref(&wave), tr)?;
+            let residual = jet.operator(tr, &wave)?;
             let start = net.jet(&x0, Order::Gradient, tr)?;
             let ut0 = start.partial(tr, 0)?;
             Ok(wave_loss(tr, exp.loss, residual, start.value, ut0, &f0))

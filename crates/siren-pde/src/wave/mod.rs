@@ -14,7 +14,7 @@ pub mod reference;
 use dfdx::prelude::*;
 use rand::Rng;
 use siren_core::train::TrainTracer;
-use siren_core::{Error, Float, Jet, Matrix, Result};
+use siren_core::{DiagonalOperator, Error, Float, Jet, Matrix, Result};
 
 pub use reference::{solve_wave, wave_energy, Grid, Snapshots};
 
@@ -172,22 +172,27 @@ impl WaveSampler {
     }
 }
 
-/// The second derivatives a wave residual reads: $\partial_t^2 u$ and $\Delta_{x,y} u$, for
-/// [`siren_core::Network::jet_laplacians`].
-pub const WAVE_GROUPS: &[&[usize]] = &[&[0], &[1, 2]];
+/// The wave operator $\partial_t^2 - c^2 \Delta_{x,y}$ over $(t, x, y)$, with `c_squared`
+/// the squared speed $c^2$ at each point of the batch. [`siren_core::Network::jet_operators`]
+/// carries it as one row per point (5 rows with the value and gradient, against 6 for
+/// separate $u_{tt}$ and $\Delta_{x,y} u$).
+pub fn wave_operator<E: Float>(c_squared: &[E]) -> DiagonalOperator<E> {
+    let minus: Vec<E> = c_squared.iter().map(|&c2| -c2).collect();
+    DiagonalOperator::new()
+        .term(0, E::one())
+        .term_per_point(1, minus.clone())
+        .term_per_point(2, minus)
+}
 
-/// $r = u_{tt} - c^2 \Delta_{x,y} u$ from a jet over $(t, x, y)$ carrying [`WAVE_GROUPS`] (or
-/// [`siren_core::Order::Diagonal`]); `c_squared` is $c^2$ at the jet's points, `(N, 1)`.
+/// $r = u_{tt} - c^2 \Delta_{x,y} u$ from a jet over $(t, x, y)$ that carries
+/// [`wave_operator`]`(c_squared)` (or [`siren_core::Order::Diagonal`]); `c_squared` is $c^2$
+/// at the jet's points. `(N, 1)`.
 pub fn wave_residual<E: Float, D: Device<E>>(
     tr: &mut TrainTracer<E, D>,
     jet: &Jet<E, D>,
-    c_squared: &Matrix<E, D>,
+    c_squared: &[E],
 ) -> Result<Matrix<E, D>> {
-    let utt = jet.second(tr, 0, 0)?;
-    let lap = jet.laplacian(tr, &[1, 2])?;
-    let c2 = c_squared.clone();
-    let scaled = tr.apply(lap, |l| l * c2);
-    Ok(tr.apply2(utt, scaled, |u, l| u - l))
+    jet.operator(tr, &wave_operator(c_squared))
 }
 
 /// The loss of one step: `residual` over the interior points, and the value `u0` and time
