@@ -361,13 +361,16 @@ fn activate_points<E: Float, A: Activation<E>>(
     {
         let row = |r: usize| r * m..(r + 1) * m;
         let at = &coef[t * lay.columns..(t + 1) * lay.columns];
-        for j in 0..m {
-            let a = pp[j] + bias[j];
-            pp[j] = a;
-            let (y, d1, d2, _) = act.derivatives(a);
-            hh[j] = y;
-            s1[j] = d1;
-            s2[j] = d2;
+        {
+            let (p0, h0) = (&mut pp[row(0)], &mut hh[row(0)]);
+            for j in 0..m {
+                let a = p0[j] + bias[j];
+                p0[j] = a;
+                let (y, d1, d2, _) = act.derivatives(a);
+                h0[j] = y;
+                s1[j] = d1;
+                s2[j] = d2;
+            }
         }
         if lay.gradient {
             for i in 0..lay.d {
@@ -379,22 +382,24 @@ fn activate_points<E: Float, A: Activation<E>>(
         }
         for (q, terms) in lay.rows.iter().enumerate() {
             let r = lay.second_row(q);
+            let (pr, hr) = (&pp[row(r)], &mut hh[row(r)]);
             for j in 0..m {
-                hh[r * m + j] = s1[j] * pp[r * m + j];
+                hr[j] = s1[j] * pr[j];
             }
             for term in terms {
                 let a = term.at(at);
                 let pg = &pp[row(lay.grad_row(term.coord))];
                 for j in 0..m {
-                    hh[r * m + j] += a * (s2[j] * pg[j] * pg[j]);
+                    hr[j] += a * (s2[j] * pg[j] * pg[j]);
                 }
             }
         }
         for (q, &(a, b)) in lay.pairs.iter().enumerate() {
             let (ga, gb, r) = (lay.grad_row(a), lay.grad_row(b), lay.mixed_row(q));
             let (pa, pb, pr) = (&pp[row(ga)], &pp[row(gb)], &pp[row(r)]);
+            let hr = &mut hh[row(r)];
             for j in 0..m {
-                hh[r * m + j] = s2[j] * pa[j] * pb[j] + s1[j] * pr[j];
+                hr[j] = s2[j] * pa[j] * pb[j] + s1[j] * pr[j];
             }
         }
     }
@@ -431,84 +436,106 @@ fn activate_points_backward<E: Float, A: Activation<E>>(
         }
         return;
     }
+    // Every row is sliced to exactly `m` values before its loop, so that the loops carry no
+    // bounds checks and vectorise.
     let km = lay.k * m;
+    let mut s0 = vec![E::zero(); m];
     let mut s1 = vec![E::zero(); m];
     let mut s2 = vec![E::zero(); m];
     let mut s3 = vec![E::zero(); m];
     let mut ga = vec![E::zero(); m];
     let mut sq = vec![E::zero(); m];
     let two = E::of(2.0);
+    // Rows before this one are the value and the gradient; the second-derivative rows follow.
+    let start = lay.second_row(0) * m;
     for (t, (pp, gg)) in p.chunks_exact(km).zip(g.chunks_exact_mut(km)).enumerate() {
         let mut hh = h.as_deref_mut().map(|h| &mut h[t * km..(t + 1) * km]);
         let at = &coef[t * lay.columns..(t + 1) * lay.columns];
-        for j in 0..m {
-            let (y, d1, d2, d3) = act.derivatives(pp[j]);
-            if let Some(hh) = hh.as_deref_mut() {
-                hh[j] = y;
+        let row = |r: usize| r * m..(r + 1) * m;
+        {
+            let (p0, g0) = (&pp[row(0)], &gg[row(0)]);
+            for j in 0..m {
+                let (y, d1, d2, d3) = act.derivatives(p0[j]);
+                s0[j] = y;
+                s1[j] = d1;
+                s2[j] = d2;
+                s3[j] = d3;
+                ga[j] = g0[j] * d1;
             }
-            s1[j] = d1;
-            s2[j] = d2;
-            s3[j] = d3;
-            ga[j] = gg[j] * d1;
+            if let Some(hh) = hh.as_deref_mut() {
+                hh[row(0)].copy_from_slice(&s0);
+            }
         }
         // The value row's gradient, from every row that depends on a (old g throughout).
         if lay.gradient {
             for i in 0..lay.d {
-                let r = lay.grad_row(i) * m;
+                let r = lay.grad_row(i);
+                let (pr, gr) = (&pp[row(r)], &gg[row(r)]);
                 for j in 0..m {
-                    ga[j] += gg[r + j] * s2[j] * pp[r + j];
-                    if let Some(hh) = hh.as_deref_mut() {
-                        hh[r + j] = s1[j] * pp[r + j];
+                    ga[j] += gr[j] * s2[j] * pr[j];
+                }
+                if let Some(hh) = hh.as_deref_mut() {
+                    let hr = &mut hh[row(r)];
+                    for j in 0..m {
+                        hr[j] = s1[j] * pr[j];
                     }
                 }
             }
         }
         for (q, terms) in lay.rows.iter().enumerate() {
-            let r = lay.second_row(q) * m;
+            let r = lay.second_row(q);
             // sq = sum over the terms of a_t (d_i a)^2.
             sq.iter_mut().for_each(|v| *v = E::zero());
             for term in terms {
                 let a = term.at(at);
-                let g = lay.grad_row(term.coord) * m;
+                let pg = &pp[row(lay.grad_row(term.coord))];
                 for j in 0..m {
-                    sq[j] += a * (pp[g + j] * pp[g + j]);
+                    sq[j] += a * (pg[j] * pg[j]);
                 }
             }
+            let (pr, gr) = (&pp[row(r)], &gg[row(r)]);
             for j in 0..m {
-                let xx = pp[r + j];
-                ga[j] += gg[r + j] * (s3[j] * sq[j] + s2[j] * xx);
-                if let Some(hh) = hh.as_deref_mut() {
-                    hh[r + j] = s2[j] * sq[j] + s1[j] * xx;
+                ga[j] += gr[j] * (s3[j] * sq[j] + s2[j] * pr[j]);
+            }
+            if let Some(hh) = hh.as_deref_mut() {
+                let hr = &mut hh[row(r)];
+                for j in 0..m {
+                    hr[j] = s2[j] * sq[j] + s1[j] * pr[j];
                 }
             }
         }
         for (q, &(a, b)) in lay.pairs.iter().enumerate() {
-            let (ra, rb, r) = (
-                lay.grad_row(a) * m,
-                lay.grad_row(b) * m,
-                lay.mixed_row(q) * m,
-            );
+            let r = lay.mixed_row(q);
+            let (pa, pb) = (&pp[row(lay.grad_row(a))], &pp[row(lay.grad_row(b))]);
+            let (pr, gr) = (&pp[row(r)], &gg[row(r)]);
             for j in 0..m {
-                let (xa, xb, xab) = (pp[ra + j], pp[rb + j], pp[r + j]);
-                ga[j] += gg[r + j] * (s3[j] * xa * xb + s2[j] * xab);
-                if let Some(hh) = hh.as_deref_mut() {
-                    hh[r + j] = s2[j] * xa * xb + s1[j] * xab;
+                ga[j] += gr[j] * (s3[j] * pa[j] * pb[j] + s2[j] * pr[j]);
+            }
+            if let Some(hh) = hh.as_deref_mut() {
+                let hr = &mut hh[row(r)];
+                for j in 0..m {
+                    hr[j] = s2[j] * pa[j] * pb[j] + s1[j] * pr[j];
                 }
             }
         }
-        // Gradient rows: their own chain rule, plus the second-derivative rows they feed.
+        // Gradient rows: their own chain rule, plus the second-derivative rows they feed (whose
+        // gradients are still the old ones: they are scaled after this).
+        let (g_first, g_second) = gg.split_at_mut(start);
+        let second = |r: usize| (r * m - start)..((r + 1) * m - start);
         if lay.gradient {
             for i in 0..lay.d {
-                let r = lay.grad_row(i) * m;
+                let r = lay.grad_row(i);
+                let pr = &pp[row(r)];
+                let gr = &mut g_first[row(r)];
                 for j in 0..m {
-                    gg[r + j] *= s1[j];
+                    gr[j] *= s1[j];
                 }
                 for (q, terms) in lay.rows.iter().enumerate() {
+                    let gq = &g_second[second(lay.second_row(q))];
                     for term in terms.iter().filter(|t| t.coord == i) {
                         let a2 = two * term.at(at);
-                        let rq = lay.second_row(q) * m;
                         for j in 0..m {
-                            gg[r + j] += a2 * gg[rq + j] * s2[j] * pp[r + j];
+                            gr[j] += a2 * gq[j] * s2[j] * pr[j];
                         }
                     }
                 }
@@ -520,19 +547,18 @@ fn activate_points_backward<E: Float, A: Activation<E>>(
                     } else {
                         continue;
                     };
-                    let (ro, rq) = (lay.grad_row(other) * m, lay.mixed_row(q) * m);
+                    let po = &pp[row(lay.grad_row(other))];
+                    let gq = &g_second[second(lay.mixed_row(q))];
                     for j in 0..m {
-                        gg[r + j] += gg[rq + j] * s2[j] * pp[ro + j];
+                        gr[j] += gq[j] * s2[j] * po[j];
                     }
                 }
             }
         }
-        let second_rows = lay.k - 1 - if lay.gradient { lay.d } else { 0 };
-        let start = (lay.k - second_rows) * m;
-        for row in gg[start..].chunks_exact_mut(m) {
+        for row in g_second.chunks_exact_mut(m) {
             row.iter_mut().zip(&s1).for_each(|(v, &d1)| *v *= d1);
         }
-        gg[..m].copy_from_slice(&ga);
+        g_first[..m].copy_from_slice(&ga);
     }
 }
 
