@@ -71,8 +71,8 @@ pub enum Coefficient<E> {
 }
 
 impl<E: Copy> Coefficient<E> {
-    /// The coefficient at point `p`.
-    pub fn at(&self, p: usize) -> E {
+    /// The coefficient at point `p` (checked against the batch by `DiagonalOperator::check`).
+    pub(crate) fn at(&self, p: usize) -> E {
         match self {
             Coefficient::Constant(a) => *a,
             Coefficient::PerPoint(v) => v[p],
@@ -313,8 +313,11 @@ impl<E: Float, D: Device<E>> Network<E, D> {
     /// let net = Network::<f64, Cpu>::new(NetworkConfig::siren(3, 1, 16, 2), 0, &dev).unwrap();
     /// let x = dev.tensor_from_vec(vec![0.1, -0.3, 0.5, 0.2, 0.4, -0.1], (2, 3));
     /// // u_tt - c^2 (u_xx + u_yy) with c^2 = 1 at the first point and 4 at the second.
-    /// let c2 = vec![-1.0, -4.0];
-    /// let wave = DiagonalOperator::new().term(0, 1.0).term_per_point(1, c2.clone()).term_per_point(2, c2);
+    /// let minus_c2 = vec![-1.0, -4.0];
+    /// let wave = DiagonalOperator::new()
+    ///     .term(0, 1.0)
+    ///     .term_per_point(1, minus_c2.clone())
+    ///     .term_per_point(2, minus_c2);
     /// let mut tr = Tracer::inference();
     /// let jet = net.jet_operators(&x, std::slice::from_ref(&wave), &mut tr).unwrap();
     /// let r = jet.operator(&mut tr, &wave).unwrap().as_vec();
