@@ -7,9 +7,10 @@
 //!
 //! * Every point carries a **stack** of $K$ rows, point-major (`(N, K, width)`): the value,
 //!   then $\partial_i h$, then $\partial_i^2 h$ (or one row $L h$ per operator of
-//!   [`Network::jet_operators`]), then $\partial_i\partial_j h$ ($i<j$), as asked. The affine map of a layer is linear in every row, so the whole stack goes
-//!   through **one** matrix product $P = \omega\,(H W^\top)$ ([`crate::matmul`]), and the
-//!   bias $\omega b$ joins the value row only.
+//!   [`Network::jet_operators`]), then $\partial_i\partial_j h$ ($i<j$), as asked. The
+//!   affine map of a layer is linear in every row, so the whole stack goes through **one**
+//!   matrix product $P = \omega\,(H W^\top)$ ([`crate::matmul`]), and the bias $\omega b$
+//!   joins the value row only.
 //! * Each layer runs **chunk by chunk** on every thread (256 KiB of stack per chunk): the
 //!   chunk's product, then its activation while the product is still in cache; backwards, the
 //!   chunk's $\bar H$ product, the chain rule, and its share of $\bar W$ and $\bar b$. The
