@@ -345,10 +345,10 @@ fn activate_points<E: Float, A: Activation<E>>(
     if lay.k == 1 {
         // Value only: no derivative rows need s1 and s2.
         for (pp, hh) in p.chunks_exact_mut(m).zip(h.chunks_exact_mut(m)) {
-            for j in 0..m {
-                let a = pp[j] + bias[j];
-                pp[j] = a;
-                hh[j] = act.derivatives(a).0;
+            for ((x, y), &b) in pp.iter_mut().zip(hh.iter_mut()).zip(bias) {
+                let a = *x + b;
+                *x = a;
+                *y = act.derivatives(a).0;
             }
         }
         return;
@@ -364,6 +364,7 @@ fn activate_points<E: Float, A: Activation<E>>(
         let at = &coef[t * lay.columns..(t + 1) * lay.columns];
         {
             let (p0, h0) = (&mut pp[row(0)], &mut hh[row(0)]);
+            let bias = &bias[..m];
             for j in 0..m {
                 let a = p0[j] + bias[j];
                 p0[j] = a;
