@@ -103,8 +103,9 @@ pub(crate) struct Layout<E> {
     /// Per-point coefficients, point-major, `columns` per point.
     table: Vec<E>,
     columns: usize,
-    /// The operators the second-derivative rows carry, or `None` for the Hessian diagonal.
-    operators: Option<Vec<DiagonalOperator<E>>>,
+    /// Whether the second-derivative rows are the Hessian diagonal (else the operators of
+    /// `Network::jet_operators`, which the caller lists in the jet).
+    diagonal: bool,
     /// Mixed pairs, rows after the second-derivative rows.
     pairs: Vec<(usize, usize)>,
 }
@@ -137,7 +138,7 @@ impl<E: Float> Layout<E> {
             rows,
             table: Vec::new(),
             columns: 0,
-            operators: None,
+            diagonal: true,
             pairs,
         }
     }
@@ -178,7 +179,7 @@ impl<E: Float> Layout<E> {
             rows,
             table,
             columns,
-            operators: Some(ops.to_vec()),
+            diagonal: false,
             pairs: Vec::new(),
         }
     }
@@ -193,9 +194,11 @@ impl<E: Float> Layout<E> {
         1 + self.d + self.rows.len() + q
     }
 
-    /// The per-point coefficients of the `points` points from `first` on.
+    /// The per-point coefficients of up to `points` points from `first` on (fewer at the end
+    /// of the batch).
     fn coefficients(&self, first: usize, points: usize) -> &[E] {
-        &self.table[first * self.columns..(first + points) * self.columns]
+        let end = ((first + points) * self.columns).min(self.table.len());
+        &self.table[(first * self.columns).min(end)..end]
     }
 }
 
@@ -995,9 +998,8 @@ pub(crate) fn jet<E: Float, D: Device<E>, T: Tape<E, D>>(
                 .iter_mut()
                 .map(|it| it.next().expect("same chunks"))
                 .collect();
-            let points = x.len() / (features * lay.k);
-            let coef = lay.coefficients(i * chunk_rows / lay.k, points);
-            (x, p, o, coef)
+            let points = chunk_rows / lay.k;
+            (x, p, o, lay.coefficients(i * points, points))
         })
         .collect();
     let scratch = PerThread::new();
@@ -1061,7 +1063,7 @@ pub(crate) fn jet<E: Float, D: Device<E>, T: Tape<E, D>>(
     let hessian_mixed = (!lay.pairs.is_empty())
         .then(|| dev.tensor_from_vec(block(&mixed_rows), (lay.pairs.len(), n, c)));
     pool.give(out);
-    let operators = lay.operators.clone();
+    let diagonal = lay.diagonal;
 
     if record {
         let as_cpu = |t: &Option<Tensor<(usize, usize, usize), E, D>>| {
@@ -1093,10 +1095,11 @@ pub(crate) fn jet<E: Float, D: Device<E>, T: Tape<E, D>>(
             Ok(())
         });
     }
-    // The second-derivative rows are the operators asked for, or the Hessian diagonal.
-    let (hessian_diag, operator_values) = match operators {
-        Some(_) => (None, second),
-        None => (second, None),
+    // The second-derivative rows are the Hessian diagonal, or the operators asked for.
+    let (hessian_diag, operator_values) = if diagonal {
+        (second, None)
+    } else {
+        (None, second)
     };
     Some(Jet {
         value,
@@ -1104,7 +1107,8 @@ pub(crate) fn jet<E: Float, D: Device<E>, T: Tape<E, D>>(
         hessian_diag,
         hessian_mixed,
         operator_values,
-        operators: operators.unwrap_or_default(),
+        // Listed by `Network::jet_operators`, which owns them.
+        operators: Vec::new(),
     })
 }
 
@@ -1191,9 +1195,8 @@ fn backward<E: Float>(
                 .iter_mut()
                 .map(|it| it.next().expect("same chunks"))
                 .collect();
-            let points = x.len() / (features * lay.k);
-            let coef = lay.coefficients(i * chunk_rows / lay.k, points);
-            (g, x, dx, p, coef)
+            let points = chunk_rows / lay.k;
+            (g, x, dx, p, lay.coefficients(i * points, points))
         })
         .collect();
     drop(pre_chunks);
@@ -1223,10 +1226,10 @@ fn backward<E: Float>(
         .into_par_iter()
         .map(|group| {
             let mut sums = zeros();
-            for (g, x, dx, p, coef) in group {
-                scratch.with(
-                    Default::default,
-                    |(g_in, g_out, h): &mut (Vec<E>, Vec<E>, Vec<E>)| {
+            scratch.with(
+                Default::default,
+                |(g_in, g_out, h): &mut (Vec<E>, Vec<E>, Vec<E>)| {
+                    for (g, x, dx, p, coef) in group {
                         if layers[last].act != LayerActivation::Identity {
                             let act = layers[last].act;
                             activate_backward_chunk(act, &lay, c, coef, p[last], g, None);
@@ -1281,9 +1284,9 @@ fn backward<E: Float>(
                             std::mem::swap(g_in, g_out);
                             cur = g_in;
                         }
-                    },
-                );
-            }
+                    }
+                },
+            );
             sums
         })
         .collect();

@@ -342,19 +342,26 @@ impl<E: Float, D: Device<E>> Network<E, D> {
         for op in ops {
             op.check(d, n)?;
         }
-        if self.fused() {
-            let lay = crate::fused::Layout::for_operators(d, n, ops);
-            if let Some(jet) = crate::fused::jet(self, coords, lay, tracer) {
-                return Ok(jet);
+        let fused = self
+            .fused()
+            .then(|| {
+                let lay = crate::fused::Layout::for_operators(d, n, ops);
+                crate::fused::jet(self, coords, lay, tracer)
+            })
+            .flatten();
+        let mut jet = match fused {
+            Some(jet) => jet,
+            None => {
+                // The dfdx path: every diagonal entry, then the operators' weighted sums.
+                let mut jet = self.jet(coords, Order::Diagonal, tracer)?;
+                let diag = jet
+                    .hessian_diag
+                    .as_ref()
+                    .expect("Order::Diagonal carries it");
+                jet.operator_values = Some(apply_operators(tracer, diag, ops));
+                jet
             }
-        }
-        // The dfdx path: every diagonal entry, then the operators' weighted sums of them.
-        let mut jet = self.jet(coords, Order::Diagonal, tracer)?;
-        let diag = jet
-            .hessian_diag
-            .as_ref()
-            .expect("Order::Diagonal carries it");
-        jet.operator_values = Some(apply_operators(tracer, diag, ops));
+        };
         jet.operators = ops.to_vec();
         Ok(jet)
     }

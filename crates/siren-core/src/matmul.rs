@@ -409,11 +409,7 @@ impl<'a, E: Float> Prepared<'a, E> {
     /// `out (r x cols) = scale * a (r x inner, row-major) * self`, on the calling thread.
     pub(crate) fn times(&self, a: &[E], out: &mut [E], scale: E) {
         let rows = a.len() / self.inner;
-        let a = View {
-            data: a,
-            rs: self.inner,
-            cs: 1,
-        };
+        let a = View::rows(a, self.inner);
         // The kernel needs six rows; fewer go through `gemm` unpacked.
         let packed = self.packed.as_deref().filter(|_| rows >= 6);
         let shape = (rows, self.cols, self.inner);
