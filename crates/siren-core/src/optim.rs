@@ -110,6 +110,13 @@ impl<E: Float, D: Device<E>> Adam<E, D> {
         &self.config
     }
 
+    /// Sets the learning rate of the next updates (for schedules); it must be finite and > 0.
+    pub fn set_lr(&mut self, lr: f64) -> Result<()> {
+        AdamConfig { lr, ..self.config }.validate()?;
+        self.config.lr = lr;
+        Ok(())
+    }
+
     /// Applies one update from the gradients of a finished reverse pass.
     pub fn update(&mut self, model: &mut impl Parameters<E, D>, grads: &Gradients<E, D>) {
         self.update_scaled(model, grads, 1.0);

@@ -1,11 +1,17 @@
 //! Training primitives every downstream crate reuses: coordinate grids, seeded sampling of
-//! coordinates, and one optimisation step on a loss built from a derivative pass.
+//! coordinates, one optimisation step on a loss built from a derivative pass, and the
+//! resumable loop around those steps ([`run_steps`]: checkpoints, the same-settings check on
+//! resume, a divergence message that names the step).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
 
 use dfdx::prelude::*;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use crate::checkpoint::{load_checkpoint, save_checkpoint};
 use crate::error::{Error, Result};
 use crate::network::{Matrix, Parameters};
 use crate::optim::Adam;
@@ -148,4 +154,95 @@ where
     let grads = tracer.attach(value).backward();
     adam.update(model, &grads);
     Ok(scalar)
+}
+
+/// Checkpoints of a run: model, Adam state and step, written atomically every `every` steps
+/// and at the end. With [`step_rng`] drawing every random number of step `s` from the run's
+/// seed and `s`, a resumed run continues exactly as the uninterrupted one would.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Checkpointing {
+    /// Checkpoint file.
+    pub path: PathBuf,
+    /// Steps between checkpoints.
+    pub every: usize,
+    /// Continue from `path` if it exists.
+    pub resume: bool,
+}
+
+/// The generator of step `step`'s random draws in a run seeded with `seed`.
+pub fn step_rng(seed: u64, step: usize) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(step as u64);
+    rng
+}
+
+/// What [`run_steps`] needs to know of a run besides its step.
+#[derive(Clone, Debug)]
+pub struct RunPlan<'a> {
+    /// Metadata key under which `identity` is stored in checkpoints (e.g. `siren_rs.fit`).
+    pub key: &'a str,
+    /// The settings a checkpoint must have been written with to be resumed (a JSON string of
+    /// everything but the step count, which may grow).
+    pub identity: String,
+    /// Last step (1-based) to run.
+    pub steps: usize,
+    /// Where to checkpoint, if anywhere.
+    pub checkpoint: Option<&'a Checkpointing>,
+}
+
+/// The training loop every experiment shares. Resumes from `plan.checkpoint` when asked (after
+/// checking it was written with the same settings), then for each remaining step `s`
+/// (1-based) calls `step(s, model, adam)`, which takes one optimisation step and returns its
+/// loss, then `after(s, loss, model)` (measuring, logging), and checkpoints when due.
+/// A diverged step becomes an error naming the step and the checkpoint kept.
+/// Returns the first step this call ran.
+pub fn run_steps<E, D, P>(
+    model: &mut P,
+    adam: &mut Adam<E, D>,
+    plan: &RunPlan<'_>,
+    mut step: impl FnMut(usize, &mut P, &mut Adam<E, D>) -> Result<f64>,
+    mut after: impl FnMut(usize, f64, &P) -> Result<()>,
+) -> Result<usize>
+where
+    E: Float,
+    D: Device<E>,
+    P: Parameters<E, D>,
+{
+    let metadata = HashMap::from([(plan.key.to_string(), plan.identity.clone())]);
+    let mut start = 0;
+    if let Some(c) = plan.checkpoint.filter(|c| c.resume && c.path.exists()) {
+        let meta = load_checkpoint(&c.path, model, adam)?;
+        if meta.get(plan.key) != Some(&plan.identity) {
+            return Err(Error::BadFile {
+                path: c.path.clone(),
+                what: "checkpoint of this run",
+                reason: "it was written by a run with other settings (network, learning rate, \
+                         seed, points or data); resume with the same settings or choose another \
+                         --out"
+                    .into(),
+            });
+        }
+        start = adam.steps_taken() as usize;
+    }
+    for s in start + 1..=plan.steps {
+        let loss = step(s, model, adam).map_err(|e| match e {
+            Error::Diverged(m) => {
+                let kept = match plan.checkpoint {
+                    Some(c) if c.path.exists() => {
+                        format!("; the last good checkpoint is kept at {}", c.path.display())
+                    }
+                    _ => String::new(),
+                };
+                Error::Diverged(format!("at step {s}, {m}{kept}"))
+            }
+            other => other,
+        })?;
+        after(s, loss, model)?;
+        if let Some(c) = plan.checkpoint {
+            if s % c.every.max(1) == 0 || s == plan.steps {
+                save_checkpoint(&c.path, model, adam, &metadata)?;
+            }
+        }
+    }
+    Ok(start + 1)
 }

@@ -1,16 +1,12 @@
 //! Fitting an image with a SIREN: $\min_\theta \frac{1}{HWc}\sum (\phi_\theta(x) - b)^2$ on the
 //! pixel grid, values in $[-1, 1]$ (the original code's loss), Adam, full batch by default.
 
-use std::collections::HashMap;
-use std::path::PathBuf;
-
 use dfdx::prelude::*;
 use rand::seq::index::sample;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use siren_core::checkpoint::{load_checkpoint, save_checkpoint};
-use siren_core::train::{gather_rows, mse, to_matrix, train_step};
+use siren_core::train::{
+    gather_rows, mse, run_steps, step_rng, to_matrix, train_step, Checkpointing, RunPlan,
+};
 use siren_core::{Adam, AdamConfig, BiasInit, Error, Float, Network, NetworkConfig, Order, Result};
 
 use crate::metrics::psnr;
@@ -42,26 +38,6 @@ pub struct FitConfig {
     /// Where and how often to write checkpoints, and whether to resume from one.
     #[serde(skip)]
     pub checkpoint: Option<Checkpointing>,
-}
-
-/// Checkpoints of a run: network, Adam state and step, written atomically every `every` steps
-/// and at the end. Every random draw of step `s` comes from a generator seeded by the run's
-/// seed and `s`, so a resumed run continues exactly as the uninterrupted one would.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Checkpointing {
-    /// Checkpoint file.
-    pub path: PathBuf,
-    /// Steps between checkpoints.
-    pub every: usize,
-    /// Continue from `path` if it exists.
-    pub resume: bool,
-}
-
-/// The generator of step `step`'s random draws in a run seeded with `seed`.
-pub fn step_rng(seed: u64, step: usize) -> ChaCha8Rng {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    rng.set_stream(step as u64);
-    rng
 }
 
 impl Default for FitConfig {
@@ -161,58 +137,34 @@ pub(crate) fn run_fit<E: Float, D: Device<E>>(
         c.checkpoint = None;
         serde_json::to_string(&(c, outputs)).expect("config serialises")
     };
-    let metadata = HashMap::from([("siren_rs.fit".to_string(), identity.clone())]);
-    let mut start = 0;
-    if let Some(plan) = config
-        .checkpoint
-        .as_ref()
-        .filter(|p| p.resume && p.path.exists())
-    {
-        let meta = load_checkpoint(&plan.path, &mut network, &mut adam)?;
-        if meta.get("siren_rs.fit") != Some(&identity) {
-            return Err(Error::BadFile {
-                path: plan.path.clone(),
-                what: "checkpoint of this run",
-                reason:
-                    "it was written by a run with other settings (network, learning rate, seed, \
-                         batch or image); resume with the same settings or choose another --out"
-                        .into(),
-            });
-        }
-        start = adam.steps_taken() as usize;
-    }
-    let mut history = Vec::with_capacity(config.steps.saturating_sub(start));
-    for s in start + 1..=config.steps {
-        let loss = step(s, &mut network, &mut adam).map_err(|e| match e {
-            Error::Diverged(m) => {
-                let kept = match &config.checkpoint {
-                    Some(p) if p.path.exists() => {
-                        format!("; the last good checkpoint is kept at {}", p.path.display())
-                    }
-                    _ => String::new(),
-                };
-                Error::Diverged(format!("at step {s}, {m}{kept}"))
-            }
-            other => other,
-        })?;
-        let psnr = if config.measures(s) {
-            Some(measure(&network)?)
-        } else {
-            None
-        };
-        let record = StepRecord {
-            step: s,
-            loss,
-            psnr,
-        };
-        observe(&record);
-        history.push(record);
-        if let Some(plan) = &config.checkpoint {
-            if s % plan.every.max(1) == 0 || s == config.steps {
-                save_checkpoint(&plan.path, &network, &adam, &metadata)?;
-            }
-        }
-    }
+    let plan = RunPlan {
+        key: "siren_rs.fit",
+        identity,
+        steps: config.steps,
+        checkpoint: config.checkpoint.as_ref(),
+    };
+    let mut history = Vec::new();
+    run_steps(
+        &mut network,
+        &mut adam,
+        &plan,
+        &mut step,
+        |s, loss, network| {
+            let psnr = if config.measures(s) {
+                Some(measure(network)?)
+            } else {
+                None
+            };
+            let record = StepRecord {
+                step: s,
+                loss,
+                psnr,
+            };
+            observe(&record);
+            history.push(record);
+            Ok(())
+        },
+    )?;
     Ok(Fitted { network, history })
 }
 

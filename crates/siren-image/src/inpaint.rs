@@ -14,12 +14,13 @@ use siren_core::train::{gather_rows, to_matrix, train_step, uniform_points};
 use siren_core::{Adam, Error, Float, Network, Order, Result};
 
 use crate::antialias::jittered_coords;
-use crate::fit::{run_fit, step_rng, FitConfig, Fitted, StepRecord};
+use crate::fit::{run_fit, FitConfig, Fitted, StepRecord};
 use crate::mask::Mask;
 use crate::metrics::psnr;
 use crate::priors::{hessian_frobenius_prior, tv_prior, Prior};
 use crate::raster::Image;
 use crate::render::predict;
+use siren_core::train::step_rng;
 
 /// Settings of one inpainting run.
 #[derive(Clone, Debug, PartialEq)]

@@ -8,11 +8,14 @@
 //! $\sigma(x) = a_0 k\, (d(x)/L)^2$ and $d(x)$ the depth into the layer (0 outside it), as the
 //! original code builds it. Outside the PML this is $\Delta u + k^2/c^2\, u = -f$; inside,
 //! outgoing waves $e^{-ikr}$ decay by $e^{-a_0 k L/3}$ per crossing. The source is the
-//! original's Gaussian $f = a\, e^{-|x - x_s|^2 / (2\sigma_s)}$ (peak $a$, mass
-//! $2\pi\sigma_s a$).
+//! original's normalised Gaussian of complex mass $m$ (the original: $m = 1 + i$,
+//! $\sigma_s = 10^{-4}$):
+//! $$f = \frac{m}{2\pi\sigma_s}\, e^{-|x - x_s|^2 / (2\sigma_s)}.$$
+//! (The original writes $\nabla\cdot(A\nabla u) + C k^2 u = f$; the sign only negates the
+//! field.)
 //!
 //! In a uniform medium ($c = 1$) and away from the PML, the field is
-//! $$u(r) = a\, 2\pi\sigma_s\, e^{-k^2 \sigma_s/2}\, \left(-\tfrac{i}{4}\right) H_0^{(2)}(k r),$$
+//! $$u(r) = m\, e^{-k^2 \sigma_s/2}\, \left(-\tfrac{i}{4}\right) H_0^{(2)}(k r),$$
 //! the outgoing Green's function convolved with the Gaussian (whose Fourier transform at
 //! $|\xi| = k$ gives the factor $e^{-k^2\sigma_s/2}$). [`Helmholtz::closed_form`] evaluates it.
 
@@ -24,7 +27,7 @@ use siren_core::{Error, Result};
 use crate::bessel::hankel2_0;
 
 /// The problem's parameters. Defaults are the original experiment's.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Helmholtz {
     /// Wavenumber $k$.
     pub k: f64,
@@ -34,8 +37,8 @@ pub struct Helmholtz {
     pub a0: f64,
     /// Source variance $\sigma_s$ in $e^{-r^2/(2\sigma_s)}$.
     pub source_sigma: f64,
-    /// Source amplitude $a$ as `(re, im)`.
-    pub amplitude: (f64, f64),
+    /// The source's complex mass $m$ (its integral) as `(re, im)`.
+    pub mass: (f64, f64),
     /// Source position.
     pub source: (f64, f64),
 }
@@ -47,7 +50,7 @@ impl Default for Helmholtz {
             pml_width: 0.5,
             a0: 5.0,
             source_sigma: 1e-4,
-            amplitude: (1.0, 1.0),
+            mass: (1.0, 1.0),
             source: (0.0, 0.0),
         }
     }
@@ -63,8 +66,9 @@ impl Helmholtz {
     /// The source $f(x, y)$.
     pub fn source_at(&self, x: f64, y: f64) -> c64 {
         let r2 = (x - self.source.0).powi(2) + (y - self.source.1).powi(2);
-        let g = (-r2 / (2.0 * self.source_sigma)).exp();
-        c64::new(self.amplitude.0 * g, self.amplitude.1 * g)
+        let g = (-r2 / (2.0 * self.source_sigma)).exp()
+            / (2.0 * std::f64::consts::PI * self.source_sigma);
+        c64::new(self.mass.0 * g, self.mass.1 * g)
     }
 
     /// Whether `(x, y)` lies outside the PML (the physical domain).
@@ -79,15 +83,9 @@ impl Helmholtz {
             && self.pml_width < 1.0
             && self.a0 >= 0.0
             && self.source_sigma > 0.0
-            && [
-                self.k,
-                self.a0,
-                self.source_sigma,
-                self.amplitude.0,
-                self.amplitude.1,
-            ]
-            .iter()
-            .all(|v| v.is_finite());
+            && [self.k, self.a0, self.source_sigma, self.mass.0, self.mass.1]
+                .iter()
+                .all(|v| v.is_finite());
         if ok {
             Ok(())
         } else {
@@ -100,13 +98,10 @@ impl Helmholtz {
     /// The closed-form field in a uniform medium ($c = 1$) at distance `r > 0` from the source.
     pub fn closed_form(&self, r: f64) -> c64 {
         let (hr, hi) = hankel2_0(self.k * r);
-        let mass = 2.0
-            * std::f64::consts::PI
-            * self.source_sigma
-            * (-self.k * self.k * self.source_sigma / 2.0).exp();
-        // (-i/4) H, times the complex amplitude and the mass
-        let g = c64::new(hi / 4.0, -hr / 4.0) * mass;
-        c64::new(self.amplitude.0, self.amplitude.1) * g
+        let spread = (-self.k * self.k * self.source_sigma / 2.0).exp();
+        // (-i/4) H, times the complex mass and the Gaussian's transform at |xi| = k
+        let g = c64::new(hi / 4.0, -hr / 4.0) * spread;
+        c64::new(self.mass.0, self.mass.1) * g
     }
 
     /// Solves on an `n x n` grid of nodes over $[-1, 1]^2$ (node `(i, j)` at
@@ -197,6 +192,18 @@ impl Helmholtz {
             0.0,
             -self.a0 * 2.0 * depth * x.signum() / (self.pml_width * self.pml_width),
         )
+    }
+
+    /// $1 / C = 1/(e_x e_y)$ at row-major `(x, y)` points, as `(re, im)` pairs: 1 outside the
+    /// PML.
+    pub fn inverse_stretch_product(&self, points: &[f64]) -> Vec<f64> {
+        points
+            .chunks(2)
+            .flat_map(|p| {
+                let c = c64::new(1.0, 0.0) / (self.stretch(p[0]) * self.stretch(p[1]));
+                [c.re, c.im]
+            })
+            .collect()
     }
 
     /// The coefficients at row-major `(x, y)` points, with squared slowness $s = 1/c^2$.

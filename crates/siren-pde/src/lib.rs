@@ -38,5 +38,6 @@ pub mod bessel;
 pub mod export;
 pub mod helmholtz;
 pub mod helmholtz_net;
+pub mod medium;
 pub mod models;
 pub mod wave;

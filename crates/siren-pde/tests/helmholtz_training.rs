@@ -3,9 +3,15 @@
 
 use dfdx::prelude::*;
 use faer::complex_native::c64;
+use siren_core::train::to_matrix;
 use siren_core::{Jet, NetworkConfig, Parameters};
 use siren_pde::helmholtz::Helmholtz;
-use siren_pde::helmholtz_net::{helmholtz_residual, train_helmholtz, HelmholtzExperiment};
+use siren_pde::helmholtz_net::{
+    compare_fields, helmholtz_loss, helmholtz_residual, train_helmholtz, HelmholtzExperiment,
+    HelmholtzLoss,
+};
+use siren_pde::medium::Medium;
+use siren_pde::models::{Scale, Size};
 
 /// A jet of $u(x)$ complex, from $u$, $u_x$, $u_{xx}$ (no $y$ dependence), outputs (re, im).
 fn jet_1d(dev: &Cpu, u: &[c64], ux: &[c64], uxx: &[c64]) -> Jet<f64, Cpu> {
@@ -28,7 +34,7 @@ fn jet_1d(dev: &Cpu, u: &[c64], ux: &[c64], uxx: &[c64]) -> Jet<f64, Cpu> {
 fn stretched_plane_wave_solves_the_pml_operator() {
     let dev = Cpu::default();
     let p = Helmholtz {
-        amplitude: (0.0, 0.0),
+        mass: (0.0, 0.0),
         ..Default::default()
     };
     let (k, l, a0) = (p.k, p.pml_width, p.a0);
@@ -73,7 +79,12 @@ fn stretched_plane_wave_solves_the_pml_operator() {
 #[test]
 fn training_reduces_the_residual() {
     let dev = siren_core::device::cpu();
-    let mut exp = HelmholtzExperiment::paper();
+    let mut exp = HelmholtzExperiment::at(Scale::Paper, Medium::Uniform(1.0));
+    exp.size = Size {
+        width: 32,
+        layers: 2,
+    };
+    exp.loss = HelmholtzLoss::MeanSquares;
     exp.problem = Helmholtz {
         k: 5.0,
         source_sigma: 1e-2,
@@ -86,8 +97,92 @@ fn training_reduces_the_residual() {
     exp.steps = 150;
     let mut losses = Vec::new();
     let config = NetworkConfig::siren(2, 2, 32, 2).with_w0(5.0, 5.0);
-    train_helmholtz::<f32, Cpu>(config, &exp, |_, _| 1.0, &dev, |_, l| losses.push(l)).unwrap();
+    train_helmholtz::<f32, Cpu>(config, &exp, &dev, None, |_, l, _| {
+        losses.push(l);
+        Ok(())
+    })
+    .unwrap();
     let first: f64 = losses[..10].iter().sum::<f64>() / 10.0;
     let last: f64 = losses[losses.len() - 10..].iter().sum::<f64>() / 10.0;
     assert!(last < first / 5.0, "loss {first} -> {last}");
+}
+
+/// The original code's `helmholtz_pml` loss: absolute values of both channels, weighted
+/// N/1000 where the source is at least 1e-5; divided by C, the same outside the PML.
+#[test]
+fn loss_forms_weigh_source_points_and_the_pml_as_documented() {
+    let dev = Cpu::default();
+    let p = Helmholtz::default();
+    // a source point, a point off the source, a point deep in the PML
+    let pts = [0.0, 0.0, 0.3, -0.2, 0.9, 0.8];
+    let coefs = p.coefficients(&pts, |_, _| 1.0);
+    assert!(coefs.terms[5][0] > 1e3 && coefs.terms[5][2] < 1e-5);
+    let r = [1.0, -2.0, 0.5, 0.25, 3.0, -1.0];
+    let net =
+        siren_core::Network::<f64, Cpu>::new(NetworkConfig::siren(2, 2, 4, 0), 0, &dev).unwrap();
+    let loss = |form| {
+        let mut tr = net.recording_tracer();
+        helmholtz_loss(
+            &mut tr,
+            form,
+            &p,
+            to_matrix::<f64, Cpu>(&dev, &r, 2),
+            &coefs,
+            &pts,
+        )
+        .as_vec()[0]
+    };
+    let n = 3.0;
+    let original = n / 1000.0 * 3.0 + 0.75 + 4.0;
+    assert!((loss(HelmholtzLoss::Original) - original).abs() < 1e-12);
+    let squares = (1.0 + 4.0 + 0.25 + 0.0625 + 9.0 + 1.0) / n;
+    assert!((loss(HelmholtzLoss::MeanSquares) - squares).abs() < 1e-12);
+    // r / C at the PML point: |C| > 1 there, the other two points are unchanged
+    let c = p.stretch(0.9) * p.stretch(0.8);
+    let q = c64::new(3.0, -1.0) / c;
+    let over = n / 1000.0 * 3.0 + 0.75 + q.re.abs() + q.im.abs();
+    assert!((loss(HelmholtzLoss::OriginalOverStretch) - over).abs() < 1e-12);
+    assert!(c.abs() > 5.0);
+}
+
+/// The source has the original's unit normalisation: its integral is the complex mass.
+#[test]
+fn the_source_integrates_to_its_mass() {
+    let p = Helmholtz {
+        source_sigma: 1e-3,
+        ..Default::default()
+    };
+    let (n, half) = (801, 0.4);
+    let h = 2.0 * half / (n - 1) as f64;
+    let mut total = c64::new(0.0, 0.0);
+    for i in 0..n {
+        for j in 0..n {
+            total += p.source_at(-half + i as f64 * h, -half + j as f64 * h) * (h * h);
+        }
+    }
+    assert!(
+        (total.re - 1.0).abs() < 1e-6 && (total.im - 1.0).abs() < 1e-6,
+        "{total:?}"
+    );
+}
+
+/// The amplitude-free error ignores a complex scale, the relative error does not.
+#[test]
+fn amplitude_free_error_ignores_a_complex_scale() {
+    let truth: Vec<c64> = (0..50)
+        .map(|i| c64::new((i as f64 * 0.3).sin(), (i as f64 * 0.7).cos()))
+        .collect();
+    let a = c64::new(0.2, -0.4); // u = truth / a, so the best scale is a
+    let u: Vec<(f64, f64)> = truth.iter().map(|t| *t / a).map(|v| (v.re, v.im)).collect();
+    let inside = vec![true; truth.len()];
+    let (rel, free, scale) = compare_fields(&u, &truth, &inside);
+    assert!(rel > 1.0 && free < 1e-12, "{rel} {free}");
+    assert!((scale.0 - a.re).abs() < 1e-12 && (scale.1 - a.im).abs() < 1e-12);
+    // points outside the domain do not count
+    let mut spoiled = u.clone();
+    spoiled[0] = (1e6, 0.0);
+    let mut outside = inside.clone();
+    outside[0] = false;
+    let (_, free, _) = compare_fields(&spoiled, &truth, &outside);
+    assert!(free < 1e-12);
 }

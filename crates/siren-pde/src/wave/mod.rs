@@ -5,71 +5,24 @@
 //! Network inputs are $(t, x, y)$; the losses:
 //! * [`LossForm::MeanSquares`] (the seed's): $\overline{r^2} + \lambda_1 \overline{u_t(0)^2} +
 //!   \lambda_2 \overline{(u(0) - f)^2}$ with $r = u_{tt} - c^2 \Delta u$;
-//! * [`LossForm::Original`] (the original code's `wave_pml`): $\frac{N}{10}\sum |r| +
-//!   \sum |u(0) - f| + \frac{N}{100} \sum |u_t(0)|$, $N$ the points per step.
+//! * [`LossForm::Original`] (the original code's `wave_pml`): $\sum |r| +
+//!   \frac{N}{10} \sum |u(0) - f| + \frac{N}{100} \sum |u_t(0)|$, $N$ the points per step
+//!   (interior and initial together).
 
 pub mod experiment;
 pub mod reference;
 
 use dfdx::prelude::*;
 use rand::Rng;
+use serde::Serialize;
 use siren_core::train::TrainTracer;
 use siren_core::{DiagonalOperator, Error, Float, Jet, Matrix, Result};
 
+pub use crate::medium::Medium;
 pub use reference::{solve_wave, wave_energy, Grid, Snapshots};
 
-/// Propagation speed $c(x, y)$.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Medium {
-    /// $c$ everywhere.
-    Uniform(f64),
-    /// $c_\text{in}$ inside the axis-aligned square of half-side `half` centred at `centre`,
-    /// $c_\text{out}$ elsewhere.
-    Square {
-        /// Speed inside.
-        inside: f64,
-        /// Speed outside.
-        outside: f64,
-        /// Centre of the square.
-        centre: (f64, f64),
-        /// Half of its side.
-        half: f64,
-    },
-}
-
-impl Medium {
-    /// The seed's heterogeneous medium: a slower square to the right of the source.
-    pub fn slow_square() -> Self {
-        Medium::Square {
-            inside: 0.5,
-            outside: 1.0,
-            centre: (0.35, 0.0),
-            half: 0.15,
-        }
-    }
-
-    /// $c(x, y)$.
-    pub fn speed(&self, x: f64, y: f64) -> f64 {
-        match *self {
-            Medium::Uniform(c) => c,
-            Medium::Square {
-                inside,
-                outside,
-                centre,
-                half,
-            } => {
-                if (x - centre.0).abs() <= half && (y - centre.1).abs() <= half {
-                    inside
-                } else {
-                    outside
-                }
-            }
-        }
-    }
-}
-
 /// Which loss the network trains on (see the module docs).
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub enum LossForm {
     /// The seed's weighted mean squares with weights $\lambda_1$ (Neumann) and $\lambda_2$
     /// (Dirichlet).
@@ -84,7 +37,7 @@ pub enum LossForm {
 }
 
 /// The initial condition: $f(x, y) = p\, e^{-|x|^2 / (2\sigma)}$, at rest.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct Source {
     /// Variance parameter $\sigma$ (the original: $5\cdot10^{-4}$).
     pub sigma: f64,
@@ -111,8 +64,15 @@ impl Source {
 /// The seed's sampling: each step, `interior` points with space uniform in $[-1, 1]^2$ and
 /// time uniform in $[0, T(s)]$, where $T$ grows linearly from 0 to `t_max` over `ramp_steps`
 /// (a curriculum); plus `initial` points at $t = 0$, of which `near_source` lie uniformly in
-/// the disc of radius `source_radius` around the source.
-#[derive(Clone, Debug, PartialEq)]
+/// the disc of radius `source_radius` around the source; plus (ours, 0 in the original)
+/// `boundary` points on the edges of $[-1, 1]^2$ at times uniform in $[0, T(s)]$, where the
+/// loss asks $u = 0$.
+///
+/// Without the boundary points the problem on $[-1, 1]^2$ is not well posed: a wave entering
+/// from outside the square satisfies the equation and the initial conditions inside it, and
+/// trained networks do grow such fields near the edges (the reference solver has $u = 0$
+/// there, which the pulse does not reach before $t = 0.4$).
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct WaveSampler {
     /// Points in the space-time interior per step.
     pub interior: usize,
@@ -122,6 +82,8 @@ pub struct WaveSampler {
     pub near_source: usize,
     /// Radius of the disc around the source.
     pub source_radius: f64,
+    /// Points per step on the edges of the square (ours; 0 in the original).
+    pub boundary: usize,
     /// Final time $T$.
     pub t_max: f64,
     /// Steps over which the time window opens to `t_max`.
@@ -138,8 +100,8 @@ impl WaveSampler {
         }
     }
 
-    /// `(interior, initial)` points as row-major `(t, x, y)` triples.
-    pub fn sample(&self, rng: &mut impl Rng, step: usize) -> Result<(Vec<f64>, Vec<f64>)> {
+    /// Step `step`'s points, each set row-major `(t, x, y)` triples.
+    pub fn sample(&self, rng: &mut impl Rng, step: usize) -> Result<WaveBatch> {
         if self.near_source > self.initial || self.interior == 0 || self.initial == 0 {
             return Err(Error::InvalidConfig(
                 "need interior and initial points, and near_source <= initial".into(),
@@ -168,8 +130,38 @@ impl WaveSampler {
             };
             initial.extend([0.0, x, y]);
         }
-        Ok((interior, initial))
+        let mut boundary = Vec::with_capacity(3 * self.boundary);
+        for _ in 0..self.boundary {
+            let t = if t_end > 0.0 {
+                rng.gen_range(0.0..t_end)
+            } else {
+                0.0
+            };
+            let along = rng.gen_range(-1.0..1.0);
+            let side = if rng.gen::<bool>() { 1.0 } else { -1.0 };
+            if rng.gen::<bool>() {
+                boundary.extend([t, side, along]);
+            } else {
+                boundary.extend([t, along, side]);
+            }
+        }
+        Ok(WaveBatch {
+            interior,
+            initial,
+            boundary,
+        })
     }
+}
+
+/// One step's points from [`WaveSampler::sample`], each set row-major `(t, x, y)`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WaveBatch {
+    /// Where the residual is asked to vanish.
+    pub interior: Vec<f64>,
+    /// At $t = 0$, where $u = f$ and $u_t = 0$.
+    pub initial: Vec<f64>,
+    /// On the square's edges, where $u = 0$.
+    pub boundary: Vec<f64>,
 }
 
 /// The wave operator $\partial_t^2 - c^2 \Delta_{x,y}$ over $(t, x, y)$, with `c_squared`
@@ -195,8 +187,9 @@ pub fn wave_residual<E: Float, D: Device<E>>(
     jet.operator(tr, &wave_operator(c_squared))
 }
 
-/// The loss of one step: `residual` over the interior points, and the value `u0` and time
-/// derivative `ut0` of the network at the initial points against the source values `f0`.
+/// The loss of one step: `residual` over the interior points, the value `u0` and time
+/// derivative `ut0` of the network at the initial points against the source values `f0`, and
+/// the value `ub` on the boundary points (if any), asked to vanish with the Dirichlet weight.
 pub fn wave_loss<E: Float, D: Device<E>>(
     tr: &mut TrainTracer<E, D>,
     form: LossForm,
@@ -204,9 +197,11 @@ pub fn wave_loss<E: Float, D: Device<E>>(
     u0: Matrix<E, D>,
     ut0: Matrix<E, D>,
     f0: &Matrix<E, D>,
+    ub: Option<Matrix<E, D>>,
 ) -> Tensor<(), E, D> {
     let f0 = f0.clone();
-    let n = residual.shape().0 as f64;
+    let nb = ub.as_ref().map_or(0, |u| u.shape().0);
+    let n = (residual.shape().0 + u0.shape().0 + nb) as f64;
     let (pde, dirichlet, neumann, wd, wn) = match form {
         LossForm::MeanSquares { neumann, dirichlet } => (
             tr.apply(residual, |r| r.square().mean()),
@@ -216,13 +211,23 @@ pub fn wave_loss<E: Float, D: Device<E>>(
             neumann,
         ),
         LossForm::Original => (
-            tr.apply(residual, |r| r.abs().sum() * E::of(n / 10.0)),
+            tr.apply(residual, |r| r.abs().sum()),
             tr.apply(u0, |u| (u - f0).abs().sum()),
             tr.apply(ut0, |u| u.abs().sum()),
-            1.0,
+            n / 10.0,
             n / 100.0,
         ),
     };
     let boundary = tr.apply2(dirichlet, neumann, |d, u| d * E::of(wd) + u * E::of(wn));
-    tr.apply2(pde, boundary, |p, b| p + b)
+    let total = tr.apply2(pde, boundary, |p, b| p + b);
+    match ub {
+        None => total,
+        Some(ub) => {
+            let edge = match form {
+                LossForm::MeanSquares { .. } => tr.apply(ub, |u| u.square().mean()),
+                LossForm::Original => tr.apply(ub, |u| u.abs().sum()),
+            };
+            tr.apply2(total, edge, |t, e| t + e * E::of(wd))
+        }
+    }
 }
