@@ -35,7 +35,8 @@ pub enum ScaleArg {
 pub enum MediumArg {
     /// Uniform speed 1.
     Uniform,
-    /// A region of speed 0.5 (a square for the wave, a disc for Helmholtz).
+    /// A region of another speed (wave: a square of speed 0.5 beside the source; Helmholtz:
+    /// the original's, a centred square of speed 2 with the source moved to (-0.35, 0)).
     Heterogeneous,
     /// Both, one after the other.
     Both,
@@ -255,11 +256,18 @@ fn write_report(dir: &Path, report: &str, json: &[serde_json::Value]) -> Result<
 }
 
 /// The settings line of a report section.
-fn settings_line(size: Size, steps: usize, points: String, lr: f64, lr_final: f64) -> String {
+fn settings_line(
+    net: (usize, Size, usize),
+    steps: usize,
+    points: String,
+    lr: f64,
+    lr_final: f64,
+) -> String {
+    let (inputs, size, outputs) = net;
     format!(
-        "{} hidden layers of {}, {steps} steps, {points} points per step, Adam lr {lr:e}{}",
-        size.layers + 1,
+        "networks {inputs} -> {}x{} -> {outputs}, {steps} steps, {points} points per step, Adam lr {lr:e}{}",
         size.width,
+        size.layers,
         if lr_final == 1.0 {
             String::new()
         } else {
@@ -355,15 +363,13 @@ pub fn wave<D: Device<f32>>(a: WaveArgs, dev: &D) -> Result<()> {
         }
         match a.loss {
             Some(WaveLossArg::Original) => exp.loss = LossForm::Original,
-            Some(WaveLossArg::MeanSquares) => {
-                if !matches!(exp.loss, LossForm::MeanSquares { .. }) {
-                    exp.loss = LossForm::MeanSquares {
-                        neumann: 1e2,
-                        dirichlet: 1e4,
-                    };
+            Some(WaveLossArg::MeanSquares) if !matches!(exp.loss, LossForm::MeanSquares { .. }) => {
+                exp.loss = LossForm::MeanSquares {
+                    neumann: 1e2,
+                    dirichlet: 1e4,
                 }
             }
-            None => {}
+            _ => {}
         }
         if let LossForm::MeanSquares { neumann, dirichlet } = &mut exp.loss {
             *neumann = a.neumann_weight.unwrap_or(*neumann);
@@ -383,7 +389,7 @@ pub fn wave<D: Device<f32>>(a: WaveArgs, dev: &D) -> Result<()> {
         report += &format!(
             "## {name} medium\n\n{medium:?}; {}.\n\nRelative L2 error:\n\n| model | {} | train time |\n|---|{}---|\n",
             settings_line(
-                exp.size,
+                (3, exp.size, 1),
                 exp.steps,
                 format!(
                     "{} + {} + {}",
@@ -548,12 +554,12 @@ pub fn helmholtz<D: Device<f32>>(a: HelmholtzArgs, dev: &D) -> Result<()> {
     let mut json = Vec::new();
     let mut fields = vec![grid_field(n)?];
     for (name, hetero) in f.media() {
-        let medium = if hetero {
-            Medium::slow_disc()
+        let mut exp = if hetero {
+            HelmholtzExperiment::heterogeneous(f.scale())
         } else {
-            Medium::Uniform(1.0)
+            HelmholtzExperiment::uniform(f.scale())
         };
-        let mut exp = HelmholtzExperiment::at(f.scale(), medium);
+        let medium = exp.medium;
         exp.seed = f.seed;
         exp.size = f.size(exp.size);
         if let Some(s) = f.steps {
@@ -583,9 +589,10 @@ pub fn helmholtz<D: Device<f32>>(a: HelmholtzArgs, dev: &D) -> Result<()> {
         // the source's peak saturates; half the largest value shows the rings
         let scale = re.iter().chain(&im).fold(0.0f64, |m, v| m.max(v.abs())) * 0.5;
         report += &format!(
-            "## {name} medium\n\n{medium:?}; {}; loss {:?}.\n\n| model | relative L2 | amplitude-free | best scale a | train time |\n|---|---|---|---|---|\n",
+            "## {name} medium\n\n{medium:?}, source at {:?}; {}; loss {:?}.\n\n| model | relative L2 | amplitude-free | best scale a | train time |\n|---|---|---|---|---|\n",
+            exp.problem.source,
             settings_line(
-                exp.size,
+                (2, exp.size, 2),
                 exp.steps,
                 format!("{} + {}", exp.points, exp.near_source),
                 exp.lr,

@@ -108,7 +108,7 @@ pub fn field_figure(path: &std::path::Path, figure: &FieldFigure) -> Result<()> 
     // panels at least 200 pixels wide, nearest-neighbour
     let zoom = 200usize.div_ceil(n).max(1);
     let p = n * zoom;
-    let (left, top, gap, bar) = (110usize, 72usize, 10usize, 64usize);
+    let (left, top, gap, bar) = (110usize, 88usize, 10usize, 64usize);
     let w = left + cols * p + (cols - 1) * gap + 24;
     let h = top + rows * p + (rows - 1) * gap + bar + 16;
     let mut rgb = vec![255u8; w * h * 3];

@@ -135,7 +135,7 @@ fn pde_runs_killed_with_sigkill_resume_to_the_identical_result() {
             d.join(format!("{cmd}-killed")),
         );
         let extra: &[&str] = if cmd == "wave" {
-            &["--initial-points", "32"]
+            &["--initial-points", "32", "--boundary-points", "16"]
         } else {
             &[]
         };

@@ -173,18 +173,39 @@ pub struct HelmholtzExperiment {
 }
 
 impl HelmholtzExperiment {
-    /// The settings of `scale` in `medium`.
+    /// The uniform medium ($c = 1$) at `scale`, the source at the origin.
+    pub fn uniform(scale: Scale) -> Self {
+        Self::at(scale, Medium::Uniform(1.0))
+    }
+
+    /// The heterogeneous medium at `scale`: the original's ([`Medium::fast_square`]), with the
+    /// source moved to $(-0.35, 0)$ as the original does for every non-uniform medium.
     ///
-    /// Quick and default share the problem: $k = 20$ and the PML as in the paper, the source
-    /// of unit complex mass $1 + i$ as in the original but wider ($\sigma_s = 10^{-3}$) so that
-    /// networks of CPU size resolve it. Quick: 2 -> 64x3 -> 2, 4,096 uniform points and 64 in a
-    /// disc of radius 0.1 around the source per step, 1,500 steps, lr $10^{-4}$. Default: the
-    /// settings the report holds to the targets (see the crate docs for how they were chosen).
+    /// (Until this version siren-rs used a slower disc, $c = 0.5$ within 0.15 of $(0.25, 0)$.
+    /// That medium is near a resonance: a 3% larger radius changes the reference field by 41%
+    /// and a 2% lower speed by 38%, and the 257-node reference is itself 5.5% off the
+    /// 513-node one, so no method can be held to it. The original's square moves the field by
+    /// 10% and 8% under the same changes, and its 257-node reference is within 2.3%.)
+    pub fn heterogeneous(scale: Scale) -> Self {
+        let mut exp = Self::at(scale, Medium::fast_square());
+        exp.problem.source = (-0.35, 0.0);
+        exp
+    }
+
+    /// The settings of `scale` in `medium` (the source where [`Helmholtz::default`] puts it).
+    ///
+    /// Default (the CPU scale the report holds to the paper's results; the crate docs give the
+    /// measurements that chose it): 2 -> 64x3 -> 2; per step 4,096 uniform points and 64 within
+    /// 0.1 of the source; mean squares of the residual divided by $C$
+    /// ([`HelmholtzLoss::MeanSquaresOverStretch`]); 4,000 steps, lr $10^{-4}$ decayed to
+    /// $10^{-5}$; $k = 20$ and the PML as in the paper, the source of unit complex mass $1 + i$
+    /// as in the original but wider ($\sigma_s = 10^{-3}$) so that networks of CPU size resolve
+    /// it. Quick: the same for 1,500 steps.
     ///
     /// Paper: the original's (for a GPU): 2 -> 256x3 -> 2, $\sigma_s = 10^{-4}$, 52,800 uniform
     /// points and 100 within 0.05 of the source per step, its loss, lr $2\cdot10^{-5}$, 50k steps.
     pub fn at(scale: Scale, medium: Medium) -> Self {
-        let cpu = Self {
+        let default = Self {
             problem: Helmholtz {
                 source_sigma: 1e-3,
                 ..Default::default()
@@ -193,26 +214,21 @@ impl HelmholtzExperiment {
             points: 4096,
             near_source: 64,
             source_radius: 0.1,
-            loss: HelmholtzLoss::Original,
+            loss: HelmholtzLoss::MeanSquaresOverStretch,
             size: Size {
                 width: 64,
                 layers: 3,
             },
             lr: 1e-4,
-            lr_final_fraction: 1.0,
-            steps: 1500,
+            lr_final_fraction: 0.1,
+            steps: 4000,
             seed: 0,
         };
         match scale {
-            Scale::Quick => cpu,
-            Scale::Default => Self {
-                size: Size {
-                    width: 128,
-                    layers: 3,
-                },
-                lr_final_fraction: 0.1,
-                steps: 4000,
-                ..cpu
+            Scale::Default => default,
+            Scale::Quick => Self {
+                steps: 1500,
+                ..default
             },
             Scale::Paper => Self {
                 problem: Helmholtz::default(),

@@ -45,14 +45,15 @@ impl Medium {
         }
     }
 
-    /// The seed's heterogeneous Helmholtz medium: a slower disc ($c = 0.5$, radius 0.15) to
-    /// the right of the source.
-    pub fn slow_disc() -> Self {
-        Medium::Disc {
-            inside: 0.5,
+    /// The original code's heterogeneous Helmholtz medium (`--velocity square` in
+    /// `train_helmholtz.py`): speed 2 inside the centred square $|x|, |y| < 0.3$, 1 elsewhere
+    /// (the original gives the squared slowness, 1/4 inside).
+    pub fn fast_square() -> Self {
+        Medium::Square {
+            inside: 2.0,
             outside: 1.0,
-            centre: (0.25, 0.0),
-            radius: 0.15,
+            centre: (0.0, 0.0),
+            half: 0.3,
         }
     }
 

@@ -216,9 +216,10 @@ fn a_resumed_run_ends_where_the_uninterrupted_one_does() {
     // another learning rate is another run: its checkpoint is refused
     let mut other = exp.clone();
     other.lr *= 2.0;
-    let err = train_wave::<f32, Cpu>(config, &other, &dev, Some(&plan), |_, _, _| Ok(()))
-        .err()
-        .expect("a checkpoint of other settings is refused");
+    let Err(err) = train_wave::<f32, Cpu>(config, &other, &dev, Some(&plan), |_, _, _| Ok(()))
+    else {
+        panic!("a checkpoint of other settings is refused");
+    };
     assert!(err.to_string().contains("other settings"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
