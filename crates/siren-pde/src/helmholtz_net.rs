@@ -195,12 +195,12 @@ impl HelmholtzExperiment {
     /// The settings of `scale` in `medium` (the source where [`Helmholtz::default`] puts it).
     ///
     /// Default (the CPU scale the report holds to the paper's results; the crate docs give the
-    /// measurements that chose it): 2 -> 64x3 -> 2; per step 4,096 uniform points and 64 within
-    /// 0.1 of the source; mean squares of the residual divided by $C$
-    /// ([`HelmholtzLoss::MeanSquaresOverStretch`]); 4,000 steps, lr $10^{-4}$ decayed to
+    /// measurements that chose it): 2 -> 128x3 -> 2; per step 4,096 uniform points and 64
+    /// within 0.1 of the source; mean squares of the residual divided by $C$
+    /// ([`HelmholtzLoss::MeanSquaresOverStretch`]); 2,000 steps, lr $10^{-4}$ decayed to
     /// $10^{-5}$; $k = 20$ and the PML as in the paper, the source of unit complex mass $1 + i$
     /// as in the original but wider ($\sigma_s = 10^{-3}$) so that networks of CPU size resolve
-    /// it. Quick: the same for 1,500 steps.
+    /// it. Quick: the same for 750 steps.
     ///
     /// Paper: the original's (for a GPU): 2 -> 256x3 -> 2, $\sigma_s = 10^{-4}$, 52,800 uniform
     /// points and 100 within 0.05 of the source per step, its loss, lr $2\cdot10^{-5}$, 50k steps.
@@ -216,18 +216,18 @@ impl HelmholtzExperiment {
             source_radius: 0.1,
             loss: HelmholtzLoss::MeanSquaresOverStretch,
             size: Size {
-                width: 64,
+                width: 128,
                 layers: 3,
             },
             lr: 1e-4,
             lr_final_fraction: 0.1,
-            steps: 4000,
+            steps: 2000,
             seed: 0,
         };
         match scale {
             Scale::Default => default,
             Scale::Quick => Self {
-                steps: 1500,
+                steps: 750,
                 ..default
             },
             Scale::Paper => Self {
