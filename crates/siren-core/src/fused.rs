@@ -294,7 +294,7 @@ struct Tanh;
 impl<E: Float> Activation<E> for Tanh {
     #[inline(always)]
     fn derivatives(self, a: E) -> (E, E, E, E) {
-        let t = a.tanh();
+        let t = a.tanh_fast();
         let s1 = E::one() - t * t;
         let s2 = E::of(-2.0) * t * s1;
         let s3 = E::of(-2.0) * (s1 * s1 + t * s2);

@@ -5,7 +5,7 @@
 use dfdx::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use siren_core::float::sin_cos_f32;
+use siren_core::float::{sin_cos_f32, tanh_f32};
 use siren_core::train::to_matrix;
 use siren_core::{
     DiagonalOperator, Encoding, Float, Network, NetworkConfig, Order, Parameters, Tracer,
@@ -328,6 +328,26 @@ fn sin_cos_f32_meets_its_stated_error() {
     assert!(
         worst.0 <= 2.5e-7,
         "max error {:e} at x = {} exceeds 2.5e-7",
+        worst.0,
+        worst.1
+    );
+}
+
+#[test]
+fn tanh_f32_meets_its_stated_error() {
+    // A dense sweep of [-12, 12] (through the clamp) and the extremes.
+    let mut worst = (0.0f64, 0.0f32);
+    let steps = 2_400_000;
+    let sweep = (0..=steps).map(|i| -12.0 + 24.0 * i as f32 / steps as f32);
+    for x in sweep.chain([f32::MAX, f32::MIN, 0.0, -0.0, 1e-30]) {
+        let err = (tanh_f32(x) as f64 - (x as f64).tanh()).abs();
+        if err > worst.0 {
+            worst = (err, x);
+        }
+    }
+    assert!(
+        worst.0 <= 5e-7,
+        "max error {:e} at x = {} exceeds 5e-7",
         worst.0,
         worst.1
     );
