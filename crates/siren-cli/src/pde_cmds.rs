@@ -18,7 +18,7 @@ use siren_pde::wave::experiment::{train_wave, wave_errors, wave_reference, WaveE
 use siren_pde::wave::{LossForm, Medium};
 
 use crate::out_dir;
-use crate::plots::{circle_outline, field_figure, square_outline, FieldFigure};
+use crate::plots::{circle_outline, field_figure, square_outline, FieldFigure, Outline};
 use crate::progress::Progress;
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -217,13 +217,30 @@ impl Log {
     }
 }
 
-/// The outline of a medium's region of another speed, if it has one.
-fn medium_outline(medium: &Medium) -> Vec<Vec<(f64, f64)>> {
-    match *medium {
-        Medium::Uniform(_) => Vec::new(),
-        Medium::Square { centre, half, .. } => vec![square_outline(centre, half)],
-        Medium::Disc { centre, radius, .. } => vec![circle_outline(centre, radius)],
-    }
+/// The dotted outline of a medium's region of another speed, and what it is, if it has one.
+fn medium_outline(medium: &Medium) -> (Vec<Outline>, String) {
+    let (points, inside) = match *medium {
+        Medium::Uniform(_) => return (Vec::new(), String::new()),
+        Medium::Square {
+            centre,
+            half,
+            inside,
+            ..
+        } => (square_outline(centre, half), inside),
+        Medium::Disc {
+            centre,
+            radius,
+            inside,
+            ..
+        } => (circle_outline(centre, radius), inside),
+    };
+    (
+        vec![Outline {
+            points,
+            dashed: false,
+        }],
+        format!("dotted: the region of speed {inside}"),
+    )
 }
 
 /// The evaluation grid's node coordinates: $-1 + 2i/(n-1)$.
@@ -497,6 +514,13 @@ pub fn wave<D: Device<f32>>(a: WaveArgs, dev: &D) -> Result<()> {
         )?);
         panels.insert(0, reference.into_iter().map(|(_, u)| u).collect());
         rows.insert(0, "reference".into());
+        let (outlines, what) = medium_outline(&medium);
+        let note = ["colour bars: each column's scale".to_string(), what]
+            .iter()
+            .filter(|s| !s.is_empty())
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("; ");
         field_figure(
             &dir.join(format!("wave_{name}.png")),
             &FieldFigure {
@@ -506,11 +530,12 @@ pub fn wave<D: Device<f32>>(a: WaveArgs, dev: &D) -> Result<()> {
                 panels,
                 n,
                 scales,
-                outlines: medium_outline(&medium),
+                outlines,
+                note,
             },
         )?;
         report += &format!(
-            "\n`wave_{name}.png`: the reference, then each model; one column per time, each with its own colour scale (shared by the rows).\n\n"
+            "\n`wave_{name}.png`: the reference, then each model; one column per time, each with its own colour scale (shared by the rows); a region of another speed dotted.\n\n"
         );
     }
     write_fields(
@@ -663,6 +688,21 @@ pub fn helmholtz<D: Device<f32>>(a: HelmholtzArgs, dev: &D) -> Result<()> {
             vec![n, n, 2],
             re.iter().zip(&im).flat_map(|(a, b)| [*a, *b]).collect(),
         )?);
+        let (mut outlines, what) = medium_outline(&medium);
+        outlines.push(Outline {
+            points: square_outline((0.0, 0.0), 1.0 - exp.problem.pml_width),
+            dashed: true,
+        });
+        let note = [
+            "one colour scale".to_string(),
+            "dashed: the PML's inner edge".into(),
+            what,
+        ]
+        .iter()
+        .filter(|s| !s.is_empty())
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("; ");
         field_figure(
             &dir.join(format!("helmholtz_{name}.png")),
             &FieldFigure {
@@ -672,14 +712,11 @@ pub fn helmholtz<D: Device<f32>>(a: HelmholtzArgs, dev: &D) -> Result<()> {
                 panels,
                 n,
                 scales: vec![scale, scale],
-                outlines: [
-                    vec![square_outline((0.0, 0.0), 1.0 - exp.problem.pml_width)],
-                    medium_outline(&medium),
-                ]
-                .concat(),
+                outlines,
+                note,
             },
         )?;
-        report += &format!("\nThe amplitude-free error is $\\min_a \\lVert a u - u_\\text{{ref}} \\rVert / \\lVert u_\\text{{ref}} \\rVert$ over complex $a$ (the best $a$ beside it): a field of the right shape at the wrong amplitude or phase scores low there.\n\n`helmholtz_{name}.png`: the reference, then each model; real and imaginary parts on one colour scale, saturated at half the reference's peak so the rings show (PML included, its inner edge dashed).\n\n");
+        report += &format!("\nThe amplitude-free error is $\\min_a \\lVert a u - u_\\text{{ref}} \\rVert / \\lVert u_\\text{{ref}} \\rVert$ over complex $a$ (the best $a$ beside it): a field of the right shape at the wrong amplitude or phase scores low there.\n\n`helmholtz_{name}.png`: the reference, then each model; real and imaginary parts on one colour scale, saturated at half the reference's peak so the rings show (PML included, its inner edge dashed, a region of another speed dotted).\n\n");
     }
     write_fields(
         &dir,

@@ -31,9 +31,19 @@ pub struct FieldFigure {
     pub n: usize,
     /// One colour scale per column.
     pub scales: Vec<f64>,
-    /// Closed polylines in $(x, y)$ drawn dashed over every panel (a PML's edge, a region of
-    /// another speed).
-    pub outlines: Vec<Vec<(f64, f64)>>,
+    /// Closed polylines in $(x, y)$ drawn over every panel (a PML's edge, a region of another
+    /// speed).
+    pub outlines: Vec<Outline>,
+    /// A line under the title saying what the outlines are (the axes are always named).
+    pub note: String,
+}
+
+/// A polyline drawn over a field figure's panels.
+pub struct Outline {
+    /// Its points in $(x, y)$.
+    pub points: Vec<(f64, f64)>,
+    /// Dashed (long strokes) or dotted.
+    pub dashed: bool,
 }
 
 /// The embedded font (DejaVu Sans, Bitstream Vera licence: `assets/DejaVuSans-LICENSE.txt`),
@@ -170,8 +180,13 @@ pub fn field_figure(path: &std::path::Path, figure: &FieldFigure) -> Result<()> 
             ))
             .map_err(draw_error)?;
         }
+        let note = if figure.note.is_empty() {
+            "x to the right, y up, both over [-1, 1]".to_string()
+        } else {
+            format!("x to the right, y up, both over [-1, 1]; {}", figure.note)
+        };
         area.draw(&Text::new(
-            "x to the right, y up, both over [-1, 1]; colour bars: each column's scale",
+            note.as_str(),
             (12, 38),
             (SANS, 13).into_font().color(&RGBColor(90, 90, 90)),
         ))
@@ -207,14 +222,19 @@ pub fn field_figure(path: &std::path::Path, figure: &FieldFigure) -> Result<()> 
                     )
                 };
                 for outline in &figure.outlines {
-                    for pair in outline.windows(2) {
+                    // dashes of 6 pixels, 4 apart; dots of 2 pixels, 3 apart
+                    let (on, period) = if outline.dashed {
+                        (6.0, 10.0)
+                    } else {
+                        (2.0, 5.0)
+                    };
+                    for pair in outline.points.windows(2) {
                         let (a, b) = (to_px(pair[0]), to_px(pair[1]));
                         let len = ((b.0 - a.0).powi(2) + (b.1 - a.1).powi(2)).sqrt();
-                        // dashes of 4 pixels, 4 apart
-                        let dashes = (len / 8.0).ceil().max(1.0) as usize;
+                        let dashes = (len / period).ceil().max(1.0) as usize;
                         for d in 0..dashes {
-                            let t0 = d as f64 * 8.0 / len.max(1e-9);
-                            let t1 = ((d as f64 * 8.0 + 4.0) / len.max(1e-9)).min(1.0);
+                            let t0 = d as f64 * period / len.max(1e-9);
+                            let t1 = ((d as f64 * period + on) / len.max(1e-9)).min(1.0);
                             if t0 >= 1.0 {
                                 break;
                             }
