@@ -179,7 +179,6 @@ struct Log {
     bar: Progress,
     label: String,
     start: Instant,
-    total: usize,
 }
 
 impl Log {
@@ -189,7 +188,6 @@ impl Log {
             bar: Progress::new(&label, total, quiet),
             label,
             start: Instant::now(),
-            total,
         })
     }
 
@@ -207,12 +205,11 @@ impl Log {
         }
         let _ = writeln!(self.file, "{line}");
         self.bar.update(step, loss, extra);
-        if step == self.total {
-            self.bar.finish();
-        }
     }
 
-    fn seconds(&self) -> f64 {
+    /// Seconds since the log was opened; closes the bar (a resumed finished run logs no step).
+    fn finish(&self) -> f64 {
+        self.bar.finish();
         self.start.elapsed().as_secs_f64()
     }
 }
@@ -448,7 +445,7 @@ pub fn wave<D: Device<f32>>(a: WaveArgs, dev: &D) -> Result<()> {
                     Ok(())
                 },
             )?;
-            let seconds = log.seconds();
+            let seconds = log.finish();
             net.save(dir.join(format!("wave_{name}_{model}.safetensors")))?;
             let errors = wave_errors(&net, &reference, n, 1)?;
             report += &format!(
@@ -655,7 +652,7 @@ pub fn helmholtz<D: Device<f32>>(a: HelmholtzArgs, dev: &D) -> Result<()> {
                     Ok(())
                 },
             )?;
-            let seconds = log.seconds();
+            let seconds = log.finish();
             net.save(dir.join(format!("helmholtz_{name}_{model}.safetensors")))?;
             let e = helmholtz_error(&net, &exp.problem, &reference, n, 1)?;
             report += &format!(

@@ -471,7 +471,13 @@ fn reproduce(a: ReproduceArgs) -> Result<(), String> {
             Scale::Quick => " --scale quick",
             Scale::Default => "",
             Scale::Paper => " --scale paper",
-        },
+        }
+        .to_string()
+            + &if a.only.is_empty() {
+                String::new()
+            } else {
+                format!(" --only {}", a.only.join(" "))
+            },
         started.elapsed().as_secs_f64() / 60.0
     );
     siren_core::io::write_atomic(&out.join("README.md"), report.as_bytes())
