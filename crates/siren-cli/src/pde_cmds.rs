@@ -88,7 +88,8 @@ pub struct PdeFlags {
     #[arg(long, default_value_t = 500)]
     checkpoint_every: usize,
     /// Continue every network from its checkpoint in the output folder (same settings; a
-    /// larger --steps extends the run).
+    /// larger --steps extends the run, a decaying learning rate then following the new step
+    /// count from the resumed step on).
     #[arg(long)]
     resume: bool,
     /// Print nothing but errors and the final table.

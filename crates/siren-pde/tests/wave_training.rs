@@ -201,9 +201,15 @@ fn a_resumed_run_ends_where_the_uninterrupted_one_does() {
     let whole = train_wave::<f32, Cpu>(config.clone(), &exp, &dev, None, |_, _, _| Ok(()))
         .unwrap()
         .to_host();
-    let mut first = exp.clone();
-    first.steps = 3;
-    train_wave::<f32, Cpu>(config.clone(), &first, &dev, Some(&plan), |_, _, _| Ok(())).unwrap();
+    // a run that dies after step 3, its last checkpoint at step 2
+    let crashed = train_wave::<f32, Cpu>(config.clone(), &exp, &dev, Some(&plan), |s, _, _| {
+        if s == 3 {
+            Err(siren_core::Error::InvalidInput("simulated crash".into()))
+        } else {
+            Ok(())
+        }
+    });
+    assert!(crashed.is_err());
     let mut seen = Vec::new();
     let resumed = train_wave::<f32, Cpu>(config.clone(), &exp, &dev, Some(&plan), |s, _, _| {
         seen.push(s);
@@ -211,7 +217,7 @@ fn a_resumed_run_ends_where_the_uninterrupted_one_does() {
     })
     .unwrap()
     .to_host();
-    assert_eq!(seen, vec![4, 5, 6]);
+    assert_eq!(seen, vec![3, 4, 5, 6]);
     assert_eq!(whole, resumed);
     // another learning rate is another run: its checkpoint is refused
     let mut other = exp.clone();
