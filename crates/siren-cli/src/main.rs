@@ -43,9 +43,15 @@ enum Command {
     /// Inpaint an image from some of its pixels, with a TV or Hessian-Frobenius prior and the
     /// anti-aliasing kernel; `--compare` runs every method and writes a grid and a table.
     #[command(
-        after_help = "Examples:\n  siren inpaint camera.png --size 256 --mask random:0.1 --prior tv --prior-weight 0.01 --out runs/tv\n  siren inpaint camera.png --size 256 --mask centre:0.4 --compare --out runs/compare"
+        after_help = "Examples:\n  siren inpaint camera.png --size 256 --mask random:0.1 --prior tv --prior-weight 0.01 --out runs/tv\n  siren inpaint camera.png --size 128 --mask strokes:0.2 --compare --out runs/compare"
     )]
     Inpaint(image_cmds::InpaintArgs),
+    /// Fit with point samples and with the anti-aliasing kernel, render both at a multiple of
+    /// the resolution, and measure the spectral energy above the training Nyquist frequency.
+    #[command(
+        after_help = "Example:\n  siren antialias ../shared/data/images/camera.png --size 128 --factor 4 --steps 1000 --out runs/antialias"
+    )]
+    Antialias(image_cmds::AntialiasArgs),
     /// Reconstruct an image from its gradient or its Laplacian alone.
     #[command(
         after_help = "Example:\n  siren poisson camera.png --size 256 --target gradient --steps 1000 --out runs/poisson"
@@ -109,9 +115,10 @@ fn overriding(cmd: clap::Command) -> clap::Command {
 }
 
 /// Subcommands whose `--out` is a run folder, which gets the resolved `config.toml`.
-const RUN_FOLDERS: [&str; 8] = [
+const RUN_FOLDERS: [&str; 9] = [
     "fit",
     "inpaint",
+    "antialias",
     "poisson",
     "wave",
     "helmholtz",
@@ -160,6 +167,7 @@ fn main() -> ExitCode {
         Command::Fit(a) => on_device!(d, image_cmds::fit, a),
         Command::Render(a) => on_device!(d, image_cmds::render, a),
         Command::Inpaint(a) => on_device!(d, image_cmds::inpaint, a),
+        Command::Antialias(a) => on_device!(d, image_cmds::antialias, a),
         Command::Poisson(a) => on_device!(d, image_cmds::poisson, a),
         Command::Wave(a) => on_device!(d, pde_cmds::wave, a),
         Command::Helmholtz(a) => on_device!(d, pde_cmds::helmholtz, a),

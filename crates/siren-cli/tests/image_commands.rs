@@ -92,7 +92,7 @@ fn fit_then_render_at_higher_resolution_and_wider_extent() {
 }
 
 #[test]
-fn inpaint_compare_writes_grid_and_table() {
+fn inpaint_compare_writes_a_labelled_figure_curves_and_table() {
     let d = scratch("inpaint");
     let img = small_camera(&d);
     let out = d.join("cmp");
@@ -117,9 +117,48 @@ fn inpaint_compare_writes_grid_and_table() {
     for method in ["no prior", "TV", "FH", "diffusion", "deep image prior"] {
         assert!(table.contains(&format!("| {method} |")), "{table}");
     }
-    let grid = image::open(out.join("grid.png")).unwrap();
-    assert_eq!(grid.height(), 24);
-    assert_eq!(grid.width(), 7 * 24 + 6 * 4);
+    // ground truth, input and five methods in rows of four, each panel enlarged to >= 256
+    let figure = image::open(out.join("figure.png")).unwrap();
+    assert!(figure.width() >= 4 * 256 && figure.height() >= 2 * 256);
+    let scores: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("scores.json")).unwrap()).unwrap();
+    assert_eq!(scores["scores"].as_array().unwrap().len(), 5);
+    assert!(out.join("psnr_missing.png").exists());
+}
+
+#[test]
+fn antialias_measures_energy_above_nyquist_with_and_without_the_kernel() {
+    let d = scratch("antialias");
+    let img = small_camera(&d);
+    let out = d.join("aa");
+    let mut args = vec![
+        "antialias",
+        img.to_str().unwrap(),
+        "--factor",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ];
+    args.extend(SMALL);
+    let (ok, text) = siren(&args);
+    assert!(ok, "{text}");
+    let table = std::fs::read_to_string(out.join("metrics.md")).unwrap();
+    for row in ["| point samples |", "| anti-aliasing kernel |"] {
+        assert!(table.contains(row), "{table}");
+    }
+    let render = image::open(out.join("render_kernel.png")).unwrap();
+    assert_eq!((render.width(), render.height()), (48, 48));
+    assert!(out.join("figure.png").exists());
+    let (ok, text) = siren(&[
+        "antialias",
+        img.to_str().unwrap(),
+        "--factor",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!ok && text.contains("--factor must be 2 to 8"), "{text}");
 }
 
 #[test]
@@ -203,6 +242,30 @@ fn bad_input_gives_a_message_not_a_panic() {
             vec![
                 "inpaint",
                 img.to_str().unwrap(),
+                "--mask",
+                "strokes:0.95",
+                "--out",
+                o,
+            ],
+            "stroke fraction must be in",
+        ),
+        (
+            vec![
+                "inpaint",
+                img.to_str().unwrap(),
+                "--antialias",
+                "1",
+                "--footprint",
+                "0",
+                "--out",
+                o,
+            ],
+            "footprint must be in",
+        ),
+        (
+            vec![
+                "inpaint",
+                img.to_str().unwrap(),
                 "--prior",
                 "tv",
                 "--prior-weight=-1",
@@ -241,7 +304,7 @@ fn bad_input_gives_a_message_not_a_panic() {
 
 #[test]
 fn help_shows_examples() {
-    for cmd in ["fit", "render", "inpaint", "poisson"] {
+    for cmd in ["fit", "render", "inpaint", "antialias", "poisson"] {
         let (ok, text) = siren(&[cmd, "--help"]);
         assert!(ok && text.contains("Example"), "{cmd}: {text}");
     }

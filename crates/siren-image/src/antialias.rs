@@ -1,8 +1,9 @@
-//! The stochastic anti-aliasing kernel $h$: a pixel is the mean of $\phi$ over a pixel-sized
-//! tent (bilinear) footprint rather than $\phi$ at the pixel centre.
+//! The stochastic anti-aliasing kernel $h$: a pixel is the mean of $\phi$ over a tent
+//! (bilinear) footprint rather than $\phi$ at the pixel centre.
 //!
 //! Offsets $(\delta_r, \delta_c)$ follow $p(\delta) \propto (1-|\delta_r|)(1-|\delta_c|)$ on
-//! $[-1, 1]^2$ in pixel units: each component is $u_1 + u_2 - 1$ with $u_i \sim U(0, 1)$, whose
+//! $[-1, 1]^2$ in units of the footprint's half-width (one pixel: a bilinear pixel; the
+//! original code's is half a pixel, one offset shared by both axes): each component is $u_1 + u_2 - 1$ with $u_i \sim U(0, 1)$, whose
 //! law is exactly the tent. Fresh offsets are drawn every step, so training minimises the
 //! loss of the filtered signal $h * \phi$ in expectation.
 
@@ -25,7 +26,7 @@ pub fn tent_cdf(x: f64) -> f64 {
 
 /// `samples` jittered copies of `coords` (row-major `(M, 2)`), stacked sample-major
 /// `(samples * M, 2)`: copy `k` of point `m` is at row `k * M + m`, offset by a tent draw
-/// scaled by `pixel_size` (coordinate units per pixel, `(rows, cols)`).
+/// scaled by `pixel_size` (the footprint's half-width in coordinate units, `(rows, cols)`).
 pub fn jittered_coords(
     rng: &mut impl Rng,
     coords: &[f64],

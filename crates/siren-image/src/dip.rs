@@ -15,6 +15,7 @@ use siren_core::train::{gather_rows, to_matrix, train_step};
 use siren_core::{Adam, AdamConfig, Dense, Error, Float, Matrix, Parameters, Result, Tracer};
 
 use crate::mask::Mask;
+use crate::metrics::psnr;
 use crate::raster::Image;
 
 /// Settings of the deep-image-prior baseline.
@@ -26,12 +27,41 @@ pub struct DipConfig {
     pub width: usize,
     /// Number of resolution levels (each halves the size).
     pub depth: usize,
+    /// The fixed input is uniform noise on $[0, \text{noise}]$ (the original: 0.1, followed by
+    /// batch norm, which this network does not have).
+    pub noise: f64,
     /// Adam learning rate.
     pub lr: f64,
     /// Optimisation steps.
     pub steps: usize,
     /// Seed of the noise and the init.
     pub seed: u64,
+    /// Measure every this many steps (and at the last).
+    pub eval_every: usize,
+    /// Early stopping: hold this fraction of the known pixels out of training and return the
+    /// output that predicted them best over the measured steps; `None`: the last output.
+    pub holdout: Option<f64>,
+}
+
+/// One measured step of the deep image prior.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DipRecord {
+    /// 1-based step.
+    pub step: usize,
+    /// PSNR on the held-out known pixels (`None` without early stopping).
+    pub validation_psnr: Option<f64>,
+    /// PSNR on the pixels the mask hides.
+    pub missing_psnr: f64,
+}
+
+/// The deep image prior's output and its log.
+pub struct DipResult {
+    /// The chosen output (the last, or the best on the held-out pixels).
+    pub image: Image,
+    /// The step it comes from.
+    pub step: usize,
+    /// The measured steps.
+    pub history: Vec<DipRecord>,
 }
 
 impl Default for DipConfig {
@@ -41,9 +71,12 @@ impl Default for DipConfig {
             width: 32,
             depth: 4,
             // 1e-2 (the original's, with batch norm) stalls without it at 128x128 and up.
+            noise: 0.1,
             lr: 1e-3,
             steps: 1000,
             seed: 0,
+            eval_every: 100,
+            holdout: Some(0.05),
         }
     }
 }
@@ -137,24 +170,35 @@ impl<E: Float, D: Device<E>> DipNet<E, D> {
     }
 }
 
-/// Fits the deep image prior to `image`'s known pixels and returns its full output.
+/// Fits the deep image prior to `image`'s known pixels (less the held-out ones) and returns
+/// its output at the last step or, with a holdout, at the measured step that predicted the
+/// held-out pixels best.
 pub fn deep_image_prior<E: Float, D: Device<E>>(
     image: &Image,
     mask: &Mask,
     config: &DipConfig,
     device: &D,
-) -> Result<Image> {
+) -> Result<DipResult> {
     if config.steps == 0 || config.depth == 0 || config.width == 0 || config.input_channels == 0 {
         return Err(Error::InvalidConfig(
             "DIP needs steps, depth, width and input channels >= 1".into(),
         ));
     }
-    let known = mask.known_indices();
-    if known.is_empty() || (mask.width, mask.height) != (image.width, image.height) {
+    if mask.known_indices().is_empty() || (mask.width, mask.height) != (image.width, image.height)
+    {
         return Err(Error::InvalidInput(
             "the mask must match the image and keep some pixels".into(),
         ));
     }
+    let missing = mask.missing();
+    let (train, validation) = match config.holdout {
+        Some(f) => {
+            let (t, v) = mask.holdout(f, config.seed)?;
+            (t, Some(v))
+        }
+        None => (mask.clone(), None),
+    };
+    let known = train.known_indices();
     let (w, h, c) = (image.width, image.height, image.channels);
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
     let mut convs = vec![Conv2d::new(
@@ -168,9 +212,15 @@ pub fn deep_image_prior<E: Float, D: Device<E>>(
         convs.push(Conv2d::new(device, config.width, config.width, 3, &mut rng));
     }
     convs.push(Conv2d::new(device, config.width, c, 3, &mut rng));
+    // He-uniform bound sqrt(6 / n) for the ReLU convolutions: PyTorch's default 1/sqrt(n)
+    // shrinks the signal by sqrt(3) per layer, which batch norm undoes in the original and
+    // nothing undoes here (measured: 21.5 vs 20.3 dB after 600 steps on camera at 128x128)
+    for conv in convs.iter_mut().take(2 * config.depth) {
+        conv.map.weight = conv.map.weight.clone() * E::of(6f64.sqrt());
+    }
     let mut net = DipNet { convs };
     let noise: Vec<f64> = (0..w * h * config.input_channels)
-        .map(|_| rng.gen_range(0.0..0.1))
+        .map(|_| rng.gen_range(0.0..config.noise.max(1e-6)))
         .collect();
     let noise = to_matrix::<E, D>(device, &noise, config.input_channels);
     let levels = levels::<E, D>(device, h, w, config.depth)?;
@@ -183,14 +233,42 @@ pub fn deep_image_prior<E: Float, D: Device<E>>(
             ..Default::default()
         },
     )?;
-    for _ in 0..config.steps {
+    let output = |net: &DipNet<E, D>| -> Result<Image> {
+        let out = net.forward(&mut Tracer::inference(), &noise, &levels)?;
+        let values: Vec<f64> = out.as_vec().into_iter().map(|v| v.as_f64()).collect();
+        Image::from_signed(w, h, c, &values)
+    };
+    let mut history = Vec::new();
+    let mut best: Option<(f64, usize, Image)> = None;
+    for step in 1..=config.steps {
         train_step(&mut net, &mut adam, |net, tr| {
             let out = net.forward(tr, &noise, &levels)?;
             let (idx, t) = (index.clone(), target.clone());
             Ok(tr.apply(out, |o| (o.gather(idx) - t).square().mean()))
         })?;
+        let measured = step == config.steps || (config.eval_every > 0 && step % config.eval_every == 0);
+        if !measured {
+            continue;
+        }
+        let out = output(&net)?;
+        let validation_psnr = match &validation {
+            Some(v) => Some(psnr(&out, image, Some(v))?),
+            None => None,
+        };
+        history.push(DipRecord {
+            step,
+            validation_psnr,
+            missing_psnr: psnr(&out, image, Some(&missing))?,
+        });
+        let score = validation_psnr.unwrap_or(f64::INFINITY);
+        if best.as_ref().is_none_or(|b| validation.is_none() || score > b.0) {
+            best = Some((score, step, out));
+        }
     }
-    let out = net.forward(&mut Tracer::inference(), &noise, &levels)?;
-    let values: Vec<f64> = out.as_vec().into_iter().map(|v| v.as_f64()).collect();
-    Image::from_signed(w, h, c, &values)
+    let (_, step, image) = best.expect("at least one step is measured");
+    Ok(DipResult {
+        image,
+        step,
+        history,
+    })
 }

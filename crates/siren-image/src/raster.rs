@@ -134,6 +134,24 @@ impl Image {
         Self::new(width, height, self.channels, data)
     }
 
+    /// The largest centred square (the whole image when it is square already).
+    pub fn centre_square(&self) -> Self {
+        let side = self.width.min(self.height);
+        let (x0, y0) = ((self.width - side) / 2, (self.height - side) / 2);
+        let c = self.channels;
+        let mut data = Vec::with_capacity(side * side * c);
+        for r in y0..y0 + side {
+            let start = (r * self.width + x0) * c;
+            data.extend_from_slice(&self.data[start..start + side * c]);
+        }
+        Self {
+            width: side,
+            height: side,
+            channels: c,
+            data,
+        }
+    }
+
     /// Channel `ch` as `f64` values clipped to $[0, 1]$, row-major.
     pub fn channel(&self, ch: usize) -> Vec<f64> {
         self.data

@@ -47,9 +47,20 @@ fn deep_image_prior_fills_a_smooth_image() {
         depth: 3,
         ..Default::default()
     };
-    let out = deep_image_prior::<f32, Cpu>(&image, &mask, &config, &Cpu::default()).unwrap();
+    let result = deep_image_prior::<f32, Cpu>(&image, &mask, &config, &Cpu::default()).unwrap();
+    let out = result.image;
     let missing = mask.missing();
     let dip = psnr(&out, &image, Some(&missing)).unwrap();
+    // early stopping returns the measured step best on the held-out known pixels
+    assert_eq!(result.history.len(), 3);
+    let chosen = result.history.iter().find(|r| r.step == result.step).unwrap();
+    assert!((chosen.missing_psnr - dip).abs() < 1e-9);
+    let best = result
+        .history
+        .iter()
+        .map(|r| r.validation_psnr.unwrap())
+        .fold(f64::NEG_INFINITY, f64::max);
+    assert_eq!(chosen.validation_psnr, Some(best));
     let blank = psnr(&mask.apply(&image, 0.5), &image, Some(&missing)).unwrap();
     assert!(
         dip > blank + 6.0,

@@ -2,7 +2,7 @@
 
 use dfdx::prelude::*;
 use siren_core::device;
-use siren_image::inpaint::{inpaint, InpaintConfig};
+use siren_image::inpaint::{inpaint, Antialias, DataLoss, InpaintConfig};
 use siren_image::metrics::psnr;
 use siren_image::poisson::{offset_corrected, poisson_reconstruct, PoissonTarget};
 use siren_image::spectrum::energy_above;
@@ -54,6 +54,7 @@ fn priors_help_inpainting_from_ten_percent_of_the_pixels() {
             },
             prior,
             prior_points: 1024,
+            data_loss: DataLoss::Rmse,
             antialias: None,
         };
         let fitted = inpaint::<f32, Cpu>(&img, &mask, &config, &dev, |_| {}).unwrap();
@@ -92,6 +93,7 @@ fn antialiasing_removes_energy_above_the_training_nyquist() {
             fit,
             prior: Prior::None,
             prior_points: 0,
+            data_loss: DataLoss::Mse,
             antialias,
         };
         let fitted = inpaint::<f32, Cpu>(&img, &full, &config, &dev, |_| {}).unwrap();
@@ -101,7 +103,10 @@ fn antialiasing_removes_energy_above_the_training_nyquist() {
         )
     };
     let plain = run(None);
-    let filtered = run(Some(4));
+    let filtered = run(Some(Antialias {
+        samples: 4,
+        footprint: 1.0,
+    }));
     eprintln!("energy above Nyquist at 4x: point samples {plain:.4}, anti-aliased {filtered:.4}");
     assert!(
         filtered < 0.5 * plain,

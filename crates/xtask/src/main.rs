@@ -48,8 +48,8 @@ enum Scale {
 
 #[derive(clap::Args)]
 struct ReproduceArgs {
-    /// Experiment size. Sections not yet given a default scale of their own (fit, inpaint,
-    /// poisson, hypernet) run their quick settings at the default scale.
+    /// Experiment size. Sections not yet given a default scale of their own (fit, poisson,
+    /// hypernet) run their quick settings at the default scale.
     #[arg(long, value_enum, default_value_t = Scale::Default)]
     scale: Scale,
     /// Run only these experiments (init, fit, inpaint, poisson, wave, helmholtz, hypernet).
@@ -93,7 +93,7 @@ fn commands(
     let camera = root().join("crates/siren-image/data/camera.png");
     let camera = camera.to_string_lossy().into_owned();
     let dir = |name: &str| out.join(name).to_string_lossy().into_owned();
-    // fit, inpaint, poisson and hypernet have quick and paper settings only so far
+    // fit, poisson and hypernet have quick and paper settings only so far
     let quick = scale != Scale::Paper;
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
     match section {
@@ -147,31 +147,54 @@ fn commands(
             ]
         }
         "inpaint" => {
-            let (size, steps, points, dip) = if quick {
-                ("128", "300", "2048", "500")
-            } else {
-                ("256", "1000", "4096", "2000")
-            };
-            vec![s(&[
-                "inpaint",
-                &camera,
-                "--size",
-                size,
-                "--mask",
-                "random:0.1",
-                "--compare",
-                "--steps",
-                steps,
-                "--prior-points",
-                points,
-                "--fh-weight",
-                "1e-4",
-                "--dip-steps",
-                dip,
-                "--quiet",
-                "--out",
-                &dir("inpaint"),
-            ])]
+            let m = InpaintSettings::at(scale);
+            let mut cmds = Vec::new();
+            for (name, path) in inpaint_images(&camera) {
+                for (tag, mask) in INPAINT_MASKS {
+                    let run = if tag == "random" { &m.random } else { &m.strokes };
+                    cmds.push(s(&[
+                        "inpaint",
+                        &path,
+                        "--size",
+                        run.size,
+                        "--mask",
+                        mask,
+                        "--compare",
+                        "--steps",
+                        run.steps,
+                        "--prior-points",
+                        m.points,
+                        "--dip-steps",
+                        run.dip_steps,
+                        "--batch",
+                        run.batch,
+                        "--eval-every",
+                        "50",
+                        "--quiet",
+                        "--out",
+                        &dir(&format!("inpaint/{name}_{tag}")),
+                    ]));
+                }
+            }
+            // the paper's w0, and a w0 whose bandwidth exceeds the training grid's
+            for w0 in ["30", "90"] {
+                cmds.push(s(&[
+                    "antialias",
+                    &camera,
+                    "--size",
+                    m.antialias.0,
+                    "--factor",
+                    "4",
+                    "--steps",
+                    m.antialias.1,
+                    "--w0",
+                    w0,
+                    "--quiet",
+                    "--out",
+                    &dir(&format!("inpaint/antialias_w0_{w0}")),
+                ]));
+            }
+            cmds
         }
         "poisson" => {
             let (size, steps) = if quick {
@@ -236,6 +259,176 @@ fn commands(
     }
 }
 
+/// The inpainting section's settings per mask (flags not named keep `siren inpaint`'s
+/// defaults, which the validation sweep in siren-image's `inpaint` docs chose).
+struct InpaintRun {
+    size: &'static str,
+    steps: &'static str,
+    dip_steps: &'static str,
+    /// Known pixels per step (the strokes mask keeps 80% of them).
+    batch: &'static str,
+}
+
+/// Per scale: the random mask's run, the strokes mask's run, prior points, and the
+/// anti-aliasing study's size and steps.
+struct InpaintSettings {
+    random: InpaintRun,
+    strokes: InpaintRun,
+    points: &'static str,
+    antialias: (&'static str, &'static str),
+}
+
+impl InpaintSettings {
+    fn at(scale: Scale) -> Self {
+        match scale {
+            // priors need room to act: at 128x128 the SIREN interpolates as well without one
+            Scale::Quick => Self {
+                random: InpaintRun {
+                    size: "128",
+                    steps: "200",
+                    dip_steps: "0",
+                    batch: "4096",
+                },
+                strokes: InpaintRun {
+                    size: "64",
+                    steps: "200",
+                    dip_steps: "200",
+                    batch: "4096",
+                },
+                points: "512",
+                antialias: ("64", "200"),
+            },
+            // the deep image prior costs 0.55 s a step at 256x256 here and needs thousands:
+            // it runs on the strokes mask at 128x128 only
+            Scale::Default => Self {
+                random: InpaintRun {
+                    size: "256",
+                    steps: "500",
+                    dip_steps: "0",
+                    batch: "8192",
+                },
+                strokes: InpaintRun {
+                    size: "128",
+                    steps: "500",
+                    dip_steps: "400",
+                    batch: "4096",
+                },
+                points: "1024",
+                antialias: ("128", "300"),
+            },
+            Scale::Paper => Self {
+                random: InpaintRun {
+                    size: "512",
+                    steps: "10000",
+                    dip_steps: "5000",
+                    batch: "262144",
+                },
+                strokes: InpaintRun {
+                    size: "512",
+                    steps: "10000",
+                    dip_steps: "5000",
+                    batch: "262144",
+                },
+                points: "131072",
+                antialias: ("512", "10000"),
+            },
+        }
+    }
+}
+
+/// Masks of the inpainting section: (file tag, `--mask`).
+const INPAINT_MASKS: [(&str, &str); 2] = [("random", "random:0.1"), ("strokes", "strokes:0.2")];
+
+/// The inpainting images: the embedded camera and, when the shared data is there
+/// (`SIREN_DATA`, else `../shared/data` beside the repository), astronaut, coffee and china.
+fn inpaint_images(camera: &str) -> Vec<(String, String)> {
+    let mut out = vec![("camera".to_string(), camera.to_string())];
+    let data = std::env::var_os("SIREN_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("../shared/data"));
+    for name in ["astronaut", "coffee", "china"] {
+        let path = data.join(format!("images/{name}.png"));
+        if path.exists() {
+            out.push((name.to_string(), path.to_string_lossy().into_owned()));
+        }
+    }
+    out
+}
+
+/// The inpainting summary: missing-pixel PSNR per image, mask and method, and the priors'
+/// gains over no prior.
+fn inpaint_table(out: &Path) -> String {
+    let mut methods: Vec<String> = Vec::new();
+    let mut rows = Vec::new();
+    for (name, _) in inpaint_images("") {
+        for (tag, mask) in INPAINT_MASKS {
+            let path = out.join(format!("inpaint/{name}_{tag}/scores.json"));
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else {
+                continue;
+            };
+            let mut scores = Vec::new();
+            for sc in v["scores"].as_array().into_iter().flatten() {
+                let m = sc["method"].as_str().unwrap_or("?").to_string();
+                if !methods.contains(&m) {
+                    methods.push(m.clone());
+                }
+                scores.push((m, sc["psnr_missing"].as_f64().unwrap_or(f64::NAN)));
+            }
+            rows.push((name.clone(), mask, tag, scores));
+        }
+    }
+    let get = |scores: &[(String, f64)], m: &str| {
+        scores
+            .iter()
+            .find(|s| s.0 == m)
+            .map(|s| s.1)
+            .unwrap_or(f64::NAN)
+    };
+    let mut t = format!(
+        "| image | mask | {} | TV - no prior | FH - no prior |\n|---|---|{}---|---|\n",
+        methods.join(" | "),
+        "---|".repeat(methods.len())
+    );
+    for (name, mask, _, scores) in &rows {
+        let none = get(scores, "no prior");
+        t += &format!(
+            "| {name} | {mask} | {} | {:+.2} | {:+.2} |\n",
+            methods
+                .iter()
+                .map(|m| {
+                    let v = get(scores, m);
+                    if v.is_nan() {
+                        "-".to_string()
+                    } else {
+                        format!("{v:.2}")
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" | "),
+            get(scores, "TV") - none,
+            get(scores, "FH") - none
+        );
+    }
+    let mut figures = String::new();
+    for (name, _, tag, _) in &rows {
+        figures += &format!("\n![{name} {tag}](inpaint/{name}_{tag}/figure.png)\n");
+    }
+    format!(
+        "PSNR (dB) on the missing pixels; the SIRENs' settings and each run's full table are in \
+         `inpaint/IMAGE_MASK/metrics.md`.\n\n{t}{figures}\nPSNR on the missing pixels over steps \
+         (camera, random mask; blue: no prior, red: TV, green: FH, orange: deep image prior):\n\n\
+         ![curves](inpaint/camera_random/psnr_missing.png)\n\n### The anti-aliasing kernel\n\n\
+         $\\omega_0 = 30$ (the paper's):\n\n{}\n![anti-aliasing, w0 30](inpaint/antialias_w0_30/figure.png)\n\n\
+         $\\omega_0 = 90$ (more bandwidth than the training grid holds):\n\n{}\n\
+         ![anti-aliasing, w0 90](inpaint/antialias_w0_90/figure.png)\n",
+        read(&out.join("inpaint/antialias_w0_30/metrics.md")),
+        read(&out.join("inpaint/antialias_w0_90/metrics.md"))
+    )
+}
+
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path)
         .unwrap_or_else(|e| format!("({} unreadable: {e})", path.display()))
@@ -295,10 +488,7 @@ fn section_text(section: &str, scale: Scale, out: &Path) -> String {
                 if quick { "128x128 (the seed's numbers are for 256x256; `--scale paper` runs that)" } else { "256x256" }
             )
         }
-        "inpaint" => format!(
-            "{}\n![inpainting](inpaint/grid.png)\n",
-            read(&out.join("inpaint/metrics.md"))
-        ),
+        "inpaint" => inpaint_table(out),
         "poisson" => format!(
             "{}\n![poisson](poisson/reconstruction.png)\n",
             read(&out.join("poisson/result.md"))
