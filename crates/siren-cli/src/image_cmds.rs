@@ -20,7 +20,7 @@ use siren_image::{
 };
 
 use crate::out_dir;
-use crate::plots::{image_figure, ImagePanel};
+use crate::plots::{image_figure, labelled_chart, ImagePanel, Series};
 use crate::progress::Progress;
 
 /// Network and optimiser flags shared by the image commands.
@@ -474,22 +474,26 @@ pub fn inpaint<D: Device<f32>>(a: InpaintArgs, dev: &D) -> Result<()> {
         &panels,
         panels.len().min(4),
     )?;
-    let curves: Vec<Vec<(f64, f64)>> = results
+    let series: Vec<Series> = results
         .iter()
         .filter(|r| !r.curve.is_empty())
-        .map(|r| r.curve.clone())
+        .map(|r| Series {
+            name: r.name.clone(),
+            points: r.curve.clone(),
+        })
         .collect();
-    let curve_names: Vec<&str> = results
-        .iter()
-        .filter(|r| !r.curve.is_empty())
-        .map(|r| r.name.as_str())
-        .collect();
-    crate::plots::line_chart(&dir.join("psnr_missing.png"), &[curves], &[false])?;
+    let curve_names: Vec<&str> = series.iter().map(|s| s.name.as_str()).collect();
+    labelled_chart(
+        &dir.join("psnr_missing.png"),
+        &format!("{name}, mask {}: PSNR on the missing pixels", a.mask),
+        "step",
+        "PSNR (dB)",
+        &series,
+    )?;
     let report = format!(
         "Inpainting {} ({}x{}), mask {} ({known} pixels known), SIRENs {} steps, {} data term, \
          {} prior points{}.\n\nfigure.png: ground truth, input, then each method with its PSNR \
-         on the missing pixels. psnr_missing.png: PSNR on the missing pixels over steps, series \
-         in order (blue, red, green, orange, purple): {}.\n\n{table}",
+         on the missing pixels. psnr_missing.png: PSNR on the missing pixels over steps ({}).\n\n{table}",
         a.image.display(),
         img.width,
         img.height,
@@ -604,7 +608,9 @@ pub fn antialias<D: Device<f32>>(a: AntialiasArgs, dev: &D) -> Result<()> {
         let c = im.channels;
         let mut data = Vec::with_capacity(side * side * c);
         for r in y0..y0 + side {
-            data.extend_from_slice(&im.data[(r * im.width + x0) * c..(r * im.width + x0 + side) * c]);
+            data.extend_from_slice(
+                &im.data[(r * im.width + x0) * c..(r * im.width + x0 + side) * c],
+            );
         }
         Image::new(side, side, c, data)
     };
@@ -628,7 +634,10 @@ pub fn antialias<D: Device<f32>>(a: AntialiasArgs, dev: &D) -> Result<()> {
     ];
     image_figure(
         &dir.join("figure.png"),
-        &format!("Rendering at {}x the training resolution (centre crops)", a.factor),
+        &format!(
+            "Rendering at {}x the training resolution (centre crops)",
+            a.factor
+        ),
         &format!(
             "{} steps, w0 {}, kernel: tent of half-width {} px, {} offset(s) per pixel and step",
             a.train.steps, a.train.w0, a.kernel.footprint, a.samples

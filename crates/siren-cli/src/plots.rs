@@ -528,7 +528,11 @@ pub fn image_figure(
         return Err(Error::InvalidInput("an image figure needs panels".into()));
     };
     let (iw, ih) = (first.image.width, first.image.height);
-    if columns == 0 || panels.iter().any(|p| (p.image.width, p.image.height) != (iw, ih)) {
+    if columns == 0
+        || panels
+            .iter()
+            .any(|p| (p.image.width, p.image.height) != (iw, ih))
+    {
         return Err(Error::InvalidInput(
             "an image figure's panels must share one size".into(),
         ));
@@ -576,8 +580,12 @@ pub fn image_figure(
             let (x0, y0) = origin(k);
             let centre = (x0 + pw / 2) as i32;
             let style = text(16).pos(Pos::new(HPos::Center, VPos::Top));
-            area.draw(&Text::new(panel.label.as_str(), (centre, y0 as i32 + 2), style))
-                .map_err(draw_error)?;
+            area.draw(&Text::new(
+                panel.label.as_str(),
+                (centre, y0 as i32 + 2),
+                style,
+            ))
+            .map_err(draw_error)?;
             let style = (SANS, 14)
                 .into_font()
                 .color(&RGBColor(60, 60, 60))
@@ -592,4 +600,87 @@ pub fn image_figure(
         area.present().map_err(draw_error)?;
     }
     encode_png(path, w as u32, h as u32, rgb)
+}
+
+/// One named series of a [`labelled_chart`].
+pub struct Series {
+    /// The legend's name.
+    pub name: String,
+    /// `(x, y)` points in order.
+    pub points: Vec<(f64, f64)>,
+}
+
+/// Writes a line chart with a title, named axes with ticks, and a legend (colours in order:
+/// blue, red, green, orange, purple, black).
+pub fn labelled_chart(
+    path: &std::path::Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Series],
+) -> Result<()> {
+    use plotters::prelude::*;
+    let finite = || {
+        series
+            .iter()
+            .flat_map(|s| s.points.iter())
+            .filter(|(x, y)| x.is_finite() && y.is_finite())
+    };
+    if finite().next().is_none() {
+        return Err(Error::InvalidInput("a chart needs finite points".into()));
+    }
+    register_font()?;
+    let (mut xlo, mut xhi, mut ylo, mut yhi) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+    for &(x, y) in finite() {
+        (xlo, xhi, ylo, yhi) = (xlo.min(x), xhi.max(x), ylo.min(y), yhi.max(y));
+    }
+    let pad = ((yhi - ylo) * 0.05).max(1e-9);
+    let (w, h) = (720u32, 420u32);
+    let mut rgb = vec![255u8; (w * h * 3) as usize];
+    {
+        let area = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
+        let mut chart = ChartBuilder::on(&area)
+            .caption(title, (SANS, 18))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(56)
+            .build_cartesian_2d(xlo..xhi.max(xlo + 1.0), (ylo - pad)..(yhi + pad))
+            .map_err(draw_error)?;
+        chart
+            .configure_mesh()
+            .x_desc(x_label)
+            .y_desc(y_label)
+            .label_style((SANS, 13))
+            .axis_desc_style((SANS, 14))
+            .light_line_style(RGBColor(235, 235, 235))
+            .draw()
+            .map_err(draw_error)?;
+        for (k, s) in series.iter().enumerate() {
+            let Rgb([r, g, b]) = SERIES[k % SERIES.len()];
+            let colour = RGBColor(r, g, b);
+            let pts: Vec<(f64, f64)> = s
+                .points
+                .iter()
+                .copied()
+                .filter(|(x, y)| x.is_finite() && y.is_finite())
+                .collect();
+            chart
+                .draw_series(LineSeries::new(pts, colour.stroke_width(2)))
+                .map_err(draw_error)?
+                .label(s.name.as_str())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
+                });
+        }
+        chart
+            .configure_series_labels()
+            .label_font((SANS, 13))
+            .background_style(WHITE.mix(0.85))
+            .border_style(RGBColor(180, 180, 180))
+            .position(SeriesLabelPosition::LowerRight)
+            .draw()
+            .map_err(draw_error)?;
+        area.present().map_err(draw_error)?;
+    }
+    encode_png(path, w, h, rgb)
 }

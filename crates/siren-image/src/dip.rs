@@ -184,8 +184,7 @@ pub fn deep_image_prior<E: Float, D: Device<E>>(
             "DIP needs steps, depth, width and input channels >= 1".into(),
         ));
     }
-    if mask.known_indices().is_empty() || (mask.width, mask.height) != (image.width, image.height)
-    {
+    if mask.known_indices().is_empty() || (mask.width, mask.height) != (image.width, image.height) {
         return Err(Error::InvalidInput(
             "the mask must match the image and keep some pixels".into(),
         ));
@@ -246,7 +245,8 @@ pub fn deep_image_prior<E: Float, D: Device<E>>(
             let (idx, t) = (index.clone(), target.clone());
             Ok(tr.apply(out, |o| (o.gather(idx) - t).square().mean()))
         })?;
-        let measured = step == config.steps || (config.eval_every > 0 && step % config.eval_every == 0);
+        let measured =
+            step == config.steps || (config.eval_every > 0 && step % config.eval_every == 0);
         if !measured {
             continue;
         }
@@ -261,7 +261,10 @@ pub fn deep_image_prior<E: Float, D: Device<E>>(
             missing_psnr: psnr(&out, image, Some(&missing))?,
         });
         let score = validation_psnr.unwrap_or(f64::INFINITY);
-        if best.as_ref().is_none_or(|b| validation.is_none() || score > b.0) {
+        if best
+            .as_ref()
+            .map_or(true, |b| validation.is_none() || score > b.0)
+        {
             best = Some((score, step, out));
         }
     }

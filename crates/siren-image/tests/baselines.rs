@@ -53,7 +53,11 @@ fn deep_image_prior_fills_a_smooth_image() {
     let dip = psnr(&out, &image, Some(&missing)).unwrap();
     // early stopping returns the measured step best on the held-out known pixels
     assert_eq!(result.history.len(), 3);
-    let chosen = result.history.iter().find(|r| r.step == result.step).unwrap();
+    let chosen = result
+        .history
+        .iter()
+        .find(|r| r.step == result.step)
+        .unwrap();
     assert!((chosen.missing_psnr - dip).abs() < 1e-9);
     let best = result
         .history

@@ -151,7 +151,11 @@ fn commands(
             let mut cmds = Vec::new();
             for (name, path) in inpaint_images(&camera) {
                 for (tag, mask) in INPAINT_MASKS {
-                    let run = if tag == "random" { &m.random } else { &m.strokes };
+                    let run = if tag == "random" {
+                        &m.random
+                    } else {
+                        &m.strokes
+                    };
                     cmds.push(s(&[
                         "inpaint",
                         &path,
@@ -419,8 +423,8 @@ fn inpaint_table(out: &Path) -> String {
     format!(
         "PSNR (dB) on the missing pixels; the SIRENs' settings and each run's full table are in \
          `inpaint/IMAGE_MASK/metrics.md`.\n\n{t}{figures}\nPSNR on the missing pixels over steps \
-         (camera, random mask; blue: no prior, red: TV, green: FH, orange: deep image prior):\n\n\
-         ![curves](inpaint/camera_random/psnr_missing.png)\n\n### The anti-aliasing kernel\n\n\
+         (camera: random mask, then strokes):\n\n\
+         ![curves](inpaint/camera_random/psnr_missing.png) ![curves](inpaint/camera_strokes/psnr_missing.png)\n\n### The anti-aliasing kernel\n\n\
          $\\omega_0 = 30$ (the paper's):\n\n{}\n![anti-aliasing, w0 30](inpaint/antialias_w0_30/figure.png)\n\n\
          $\\omega_0 = 90$ (more bandwidth than the training grid holds):\n\n{}\n\
          ![anti-aliasing, w0 90](inpaint/antialias_w0_90/figure.png)\n",
