@@ -10,6 +10,16 @@ use crate::raster::Image;
 /// that grid's Nyquist frequency.
 pub fn energy_above(image: &Image, cutoff: f64) -> f64 {
     let (w, h, c) = (image.width, image.height, image.channels);
+    // e^{-2 pi i k / n} for k < n: the DFT's factors, looked up by (k * r) mod n
+    let twiddles = |n: usize| -> Vec<(f64, f64)> {
+        (0..n)
+            .map(|k| {
+                let a = -2.0 * PI * k as f64 / n as f64;
+                (a.cos(), a.sin())
+            })
+            .collect()
+    };
+    let (tw_h, tw_w) = (twiddles(h), twiddles(w));
     let (mut high, mut total) = (0.0, 0.0);
     for ch in 0..c {
         let vals = image.channel(ch);
@@ -20,10 +30,10 @@ pub fn energy_above(image: &Image, cutoff: f64) -> f64 {
             for col in 0..w {
                 let (mut re, mut im) = (0.0, 0.0);
                 for r in 0..h {
-                    let a = -2.0 * PI * (kr * r) as f64 / h as f64;
+                    let (cos, sin) = tw_h[(kr * r) % h];
                     let v = vals[r * w + col] - mean;
-                    re += v * a.cos();
-                    im += v * a.sin();
+                    re += v * cos;
+                    im += v * sin;
                 }
                 rows[kr * w + col] = (re, im);
             }
@@ -32,10 +42,10 @@ pub fn energy_above(image: &Image, cutoff: f64) -> f64 {
             for kc in 0..w {
                 let (mut re, mut im) = (0.0, 0.0);
                 for col in 0..w {
-                    let a = -2.0 * PI * (kc * col) as f64 / w as f64;
+                    let (cos, sin) = tw_w[(kc * col) % w];
                     let (x, y) = rows[kr * w + col];
-                    re += x * a.cos() - y * a.sin();
-                    im += x * a.sin() + y * a.cos();
+                    re += x * cos - y * sin;
+                    im += x * sin + y * cos;
                 }
                 let e = re * re + im * im;
                 let fr = kr.min(h - kr) as f64;

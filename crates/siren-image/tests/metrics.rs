@@ -51,3 +51,23 @@ fn closed_form_values() {
     // shapes must agree
     assert!(psnr(&Image::new(2, 2, 1, vec![0.0; 4]).unwrap(), &grey, None).is_err());
 }
+
+#[test]
+fn spectral_energy_puts_a_cosine_at_its_frequency() {
+    // 10 cycles per side along columns, 3 along rows
+    let n = 48;
+    let data: Vec<f32> = (0..n * n)
+        .map(|p| {
+            let (r, c) = ((p / n) as f64, (p % n) as f64);
+            let t = std::f64::consts::TAU;
+            (0.5 + 0.2 * (t * 10.0 * c / n as f64).cos() + 0.2 * (t * 3.0 * r / n as f64).cos())
+                as f32
+        })
+        .collect();
+    let img = siren_image::Image::new(n, n, 1, data).unwrap();
+    let e = |cut: f64| siren_image::spectrum::energy_above(&img, cut);
+    // half the energy is at 10 cycles, half at 3
+    assert!((e(9.5) - 0.5).abs() < 1e-6, "{}", e(9.5));
+    assert!((e(2.5) - 1.0).abs() < 1e-6);
+    assert!(e(10.5) < 1e-6);
+}
