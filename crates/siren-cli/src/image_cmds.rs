@@ -268,8 +268,8 @@ pub struct InpaintArgs {
     /// Weight of TV in --compare (chosen on a validation holdout: siren-image's inpaint docs).
     #[arg(long, default_value_t = 1e-4)]
     tv_weight: f64,
-    /// Weight of FH in --compare (chosen likewise).
-    #[arg(long, default_value_t = 1e-5)]
+    /// Weight of FH in --compare (chosen likewise, by the mean over two images).
+    #[arg(long, default_value_t = 3e-6)]
     fh_weight: f64,
     /// Deep-image-prior steps in --compare (the output kept is the one best on 5% of the
     /// known pixels held out of its training); 0 leaves it out (it costs about 0.55 s a step
