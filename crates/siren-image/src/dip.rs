@@ -6,6 +6,15 @@
 //! 3x3 convolution to the image's channels and tanh. The coarse levels are what makes the
 //! output smooth where no pixel is known (a flat stack of full-resolution convolutions fits
 //! the known pixels one by one and leaves noise between them).
+//!
+//! Measured on camera, 10% random mask, 128x128, 600 steps, PSNR on the missing pixels
+//! (`cargo run --release -p siren-image --example inpaint_sweep -- camera.png 128 600 mse dip
+//! 1e-3,3e-3,1e-2`): PyTorch's default init with lr $10^{-3}$ / $3 \cdot 10^{-3}$ /
+//! $10^{-2}$: 20.27 / 20.38 / 12.82 dB (the last never starts: the original's $10^{-2}$ relies
+//! on batch norm); input noise on $[0, 1]$ instead of $[0, 0.1]$: 19.01; He init, lr
+//! $10^{-3}$: 21.54 and still rising. A step costs about 0.1 s at 128x128 and 0.55 s at
+//! 256x256 on 2 cores, so the thousands of steps the original trains (on a GPU) do not fit
+//! the default scale's budget.
 
 use dfdx::prelude::*;
 use rand::{Rng, SeedableRng};
