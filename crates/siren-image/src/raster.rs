@@ -136,7 +136,12 @@ impl Image {
 
     /// The largest centred square (the whole image when it is square already).
     pub fn centre_square(&self) -> Self {
-        let side = self.width.min(self.height);
+        self.centre_crop(self.width.min(self.height))
+    }
+
+    /// The centred `side x side` square (`side` at most the shorter side).
+    pub fn centre_crop(&self, side: usize) -> Self {
+        let side = side.min(self.width).min(self.height);
         let (x0, y0) = ((self.width - side) / 2, (self.height - side) / 2);
         let c = self.channels;
         let mut data = Vec::with_capacity(side * side * c);
