@@ -69,5 +69,5 @@ pub use tracer::Tracer;
 
 /// The README's example, compiled and run as a doc test.
 #[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
+#[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;

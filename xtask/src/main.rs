@@ -78,7 +78,7 @@ const SECTIONS: [&str; 7] = [
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
+        .join("..")
         .canonicalize()
         .expect("the workspace root exists")
 }
@@ -90,7 +90,7 @@ fn commands(
     out: &Path,
     celeba: &Option<(PathBuf, Option<String>)>,
 ) -> Vec<Vec<String>> {
-    let camera = root().join("crates/siren-image/data/camera.png");
+    let camera = root().join("siren-image/data/camera.png");
     let camera = camera.to_string_lossy().into_owned();
     let dir = |name: &str| out.join(name).to_string_lossy().into_owned();
     // fit, poisson and hypernet have quick and paper settings only so far

@@ -1,7 +1,7 @@
 //! `cargo xtask bench-compare`: our training steps against PyTorch's, side by side.
 //!
 //! Each workload runs as its own process (so the peak RSS is the workload's), ours
-//! (`crates/siren-core/examples/step_benchmark.rs`, release) and PyTorch's
+//! (`siren-core/examples/step_benchmark.rs`, release) and PyTorch's
 //! (`bench/torch_reference.py`) alternately, `--rounds` times, each after warm-up steps. The
 //! median over every timed step is the figure. PyTorch runs with tcmalloc preloaded when the
 //! system has it (as the reference numbers were taken) and with as many threads as we.
