@@ -1,4 +1,4 @@
-"""PyTorch twin of `siren-core/examples/step_benchmark.rs`, for `cargo xtask bench-compare`.
+"""PyTorch twin of `siren-core/benches/step_benchmark.rs`, for `cargo xtask bench-compare`.
 
 The same workloads, network, initialisation, losses and Adam step, written the way the original
 SIREN code computes input derivatives (autograd with create_graph, i.e. double backward).

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::{Args, Subcommand, ValueEnum};
-use dfdx::prelude::*;
 use siren_core::checkpoint::{checkpoint_metadata, load_checkpoint, save_checkpoint};
 use siren_core::io::write_atomic;
+use siren_core::Backend;
 use siren_core::{Adam, AdamConfig, Error, Result};
 use siren_hypernet::celeba::{load, load_face, CelebaSource, Faces, Split};
 use siren_hypernet::training::{
@@ -208,7 +208,7 @@ pub struct CompleteArgs {
     out: PathBuf,
 }
 
-pub fn run<D: Device<f32> + dfdx::tensor::Cache>(command: HypernetCommand, dev: &D) -> Result<()> {
+pub fn run<D: Backend<f32> + dfdx::tensor::Cache>(command: HypernetCommand, dev: &D) -> Result<()> {
     match command {
         HypernetCommand::Train(a) => train(a, dev),
         HypernetCommand::Eval(a) => eval(a, dev),
@@ -219,7 +219,7 @@ pub fn run<D: Device<f32> + dfdx::tensor::Cache>(command: HypernetCommand, dev: 
 /// A model, its optimiser and the checkpoint's metadata.
 type Loaded<D> = (Hypernet<f32, D>, Adam<f32, D>, HashMap<String, String>);
 
-fn load_model<D: Device<f32>>(path: &Path, dev: &D) -> Result<Loaded<D>> {
+fn load_model<D: Backend<f32>>(path: &Path, dev: &D) -> Result<Loaded<D>> {
     let meta = checkpoint_metadata(path)?;
     let bad = |reason: String| Error::BadFile {
         path: path.to_path_buf(),
@@ -253,7 +253,7 @@ fn face_image(size: usize, values: &[f64]) -> Result<Image> {
 }
 
 /// Rows = context levels, per face: context (unknown pixels black), completion, truth.
-fn figure<D: Device<f32>>(
+fn figure<D: Backend<f32>>(
     model: &Hypernet<f32, D>,
     faces: &Faces,
     shown: &[usize],
@@ -338,7 +338,7 @@ fn splits_line(faces: &Faces) -> String {
     )
 }
 
-fn train<D: Device<f32> + dfdx::tensor::Cache>(a: TrainArgs, dev: &D) -> Result<()> {
+fn train<D: Backend<f32> + dfdx::tensor::Cache>(a: TrainArgs, dev: &D) -> Result<()> {
     let dir = out_dir(&a.out)?;
     let encoders: Vec<EncoderKind> = match a.encoder {
         EncoderArg::All => EncoderKind::ALL.to_vec(),
@@ -514,7 +514,7 @@ fn train<D: Device<f32> + dfdx::tensor::Cache>(a: TrainArgs, dev: &D) -> Result<
     Ok(())
 }
 
-fn eval<D: Device<f32>>(a: EvalArgs, dev: &D) -> Result<()> {
+fn eval<D: Backend<f32>>(a: EvalArgs, dev: &D) -> Result<()> {
     let dir = out_dir(&a.out)?;
     let (model, _, _) = load_model(&a.checkpoint, dev)?;
     let faces = a.data.load(model.config().image_size, &dir, !a.quiet)?;
@@ -537,7 +537,7 @@ fn eval<D: Device<f32>>(a: EvalArgs, dev: &D) -> Result<()> {
     Ok(())
 }
 
-fn complete<D: Device<f32>>(a: CompleteArgs, dev: &D) -> Result<()> {
+fn complete<D: Backend<f32>>(a: CompleteArgs, dev: &D) -> Result<()> {
     let (model, _, _) = load_model(&a.checkpoint, dev)?;
     let size = model.config().image_size;
     let level = ContextLevel::parse(&a.context)?;

@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::{Args, ValueEnum};
-use dfdx::prelude::*;
 use siren_core::io::write_atomic;
 use siren_core::train::Checkpointing;
+use siren_core::Backend;
 use siren_core::{BiasInit, Error, Network, Result};
 use siren_image::diffusion::diffusion_inpaint;
 use siren_image::dip::{deep_image_prior, DipConfig};
@@ -166,7 +166,7 @@ pub struct FitArgs {
     train: TrainFlags,
 }
 
-pub fn fit<D: Device<f32>>(a: FitArgs, dev: &D) -> Result<()> {
+pub fn fit<D: Backend<f32>>(a: FitArgs, dev: &D) -> Result<()> {
     let img = a.train.load(&a.image)?;
     let dir = out_dir(&a.train.out)?;
     let mut log = Log::new(&dir, "fit", a.train.steps, a.train.quiet)?;
@@ -202,7 +202,7 @@ fn pair<T: std::str::FromStr>(text: &str, sep: char, what: &str) -> Result<(T, T
     ))
 }
 
-pub fn render<D: Device<f32>>(a: RenderArgs, dev: &D) -> Result<()> {
+pub fn render<D: Backend<f32>>(a: RenderArgs, dev: &D) -> Result<()> {
     let (w, h): (usize, usize) = pair(&a.size, 'x', "--size")?;
     let extent: (f64, f64) = pair(&a.extent, ',', "--extent")?;
     let net = Network::<f32, D>::load(&a.model, dev)?;
@@ -306,7 +306,7 @@ struct Outcome {
     note: String,
 }
 
-pub fn inpaint<D: Device<f32>>(a: InpaintArgs, dev: &D) -> Result<()> {
+pub fn inpaint<D: Backend<f32>>(a: InpaintArgs, dev: &D) -> Result<()> {
     let img = a.train.load(&a.image)?;
     let mask = parse_mask(&a.mask, img.width, img.height, a.mask_seed)?;
     let dir = out_dir(&a.train.out)?;
@@ -549,7 +549,7 @@ pub struct AntialiasArgs {
 
 /// Fits with point samples and with the anti-aliasing kernel, renders both at `factor` times
 /// the resolution, and measures the spectral energy above the training grid's Nyquist.
-pub fn antialias<D: Device<f32>>(a: AntialiasArgs, dev: &D) -> Result<()> {
+pub fn antialias<D: Backend<f32>>(a: AntialiasArgs, dev: &D) -> Result<()> {
     let img = a.train.load(&a.image)?;
     if !(2..=8).contains(&a.factor) {
         return Err(Error::InvalidInput(format!(
@@ -682,7 +682,7 @@ pub struct PoissonArgs {
     train: TrainFlags,
 }
 
-pub fn poisson<D: Device<f32>>(a: PoissonArgs, dev: &D) -> Result<()> {
+pub fn poisson<D: Backend<f32>>(a: PoissonArgs, dev: &D) -> Result<()> {
     let img = a.train.load(&a.image)?;
     let dir = out_dir(&a.train.out)?;
     let target = match a.target {

@@ -3,11 +3,11 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use dfdx::prelude::*;
 use rand::{Rng, SeedableRng};
 use siren_core::io::write_atomic;
 use siren_core::stats::{arcsine_cdf, ks_critical, ks_statistic, normal_cdf};
 use siren_core::train::to_matrix;
+use siren_core::Backend;
 use siren_core::{Error, Network, NetworkConfig, Result};
 
 use crate::out_dir;
@@ -47,7 +47,7 @@ struct LayerStats {
     ks_post: f64,
 }
 
-fn layer_stats<D: Device<f64>>(net: &Network<f64, D>, xs: &[f64]) -> Result<Vec<LayerStats>> {
+fn layer_stats<D: Backend<f64>>(net: &Network<f64, D>, xs: &[f64]) -> Result<Vec<LayerStats>> {
     let coords = to_matrix::<f64, D>(net.device(), xs, 1);
     let signals = net.signals(&coords)?;
     let hidden = signals.len() - 1; // the last layer is linear
@@ -68,7 +68,7 @@ fn layer_stats<D: Device<f64>>(net: &Network<f64, D>, xs: &[f64]) -> Result<Vec<
         .collect())
 }
 
-pub fn init_stats<D: Device<f64>>(a: InitStatsArgs, dev: &D) -> Result<()> {
+pub fn init_stats<D: Backend<f64>>(a: InitStatsArgs, dev: &D) -> Result<()> {
     if a.width == 0 || a.points == 0 || !(a.wrong_scale.is_finite() && a.wrong_scale > 0.0) {
         return Err(Error::InvalidInput(
             "--width and --points must be >= 1 and --wrong-scale > 0".into(),

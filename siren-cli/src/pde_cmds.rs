@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::{Args, ValueEnum};
-use dfdx::prelude::*;
 use siren_core::io::write_atomic;
 use siren_core::train::Checkpointing;
+use siren_core::Backend;
 use siren_core::{Error, Network, NetworkConfig, Result};
 use siren_pde::export::Field;
 use siren_pde::helmholtz_net::{
@@ -329,7 +329,7 @@ pub struct WaveArgs {
 const WAVE_TIMES: [f64; 5] = [0.0, 0.1, 0.2, 0.3, 0.4];
 const WAVE_VALIDATION_TIMES: [f64; 4] = [0.05, 0.15, 0.25, 0.35];
 
-pub fn wave<D: Device<f32>>(a: WaveArgs, dev: &D) -> Result<()> {
+pub fn wave<D: Backend<f32>>(a: WaveArgs, dev: &D) -> Result<()> {
     let f = &a.flags;
     f.check()?;
     let dir = out_dir(&f.out)?;
@@ -566,7 +566,7 @@ pub struct HelmholtzArgs {
     loss: Option<HelmholtzLossArg>,
 }
 
-pub fn helmholtz<D: Device<f32>>(a: HelmholtzArgs, dev: &D) -> Result<()> {
+pub fn helmholtz<D: Backend<f32>>(a: HelmholtzArgs, dev: &D) -> Result<()> {
     let f = &a.flags;
     f.check()?;
     let dir = out_dir(&f.out)?;

@@ -1,5 +1,5 @@
 //! Forward, fit step, Laplacian-loss step and wave-style step of a 3x256 network on the CPU,
-//! on the fused path (the default) and, at the smaller batch, on the plain dfdx path; and the
+//! on the CPU backend and, at the smaller batch, on the reference backend (dfdx ops); and the
 //! vectorised `f32` sine against the standard library's; the matrix-product kernel against
 //! `gemm`'s own threading.
 //!
@@ -11,9 +11,11 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use dfdx::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use siren_core::jet::Carry;
 use siren_core::train::{mse, to_matrix, train_step};
 use siren_core::{
-    device, Adam, AdamConfig, DiagonalOperator, Matrix, Network, NetworkConfig, Order,
+    device, Adam, AdamConfig, Backend, DiagonalOperator, Jet, Matrix, Network, NetworkConfig,
+    Order, Tracer,
 };
 
 fn batches() -> Vec<usize> {
@@ -21,6 +23,21 @@ fn batches() -> Vec<usize> {
         .ok()
         .map(|s| s.split(',').filter_map(|v| v.trim().parse().ok()).collect())
         .unwrap_or_else(|| vec![16_384, 65_536])
+}
+
+/// The jet through the CPU kernels, or the reference backend when `reference`.
+fn carried_jet<T: Tape<f32, Cpu>>(
+    reference: bool,
+    net: &Network<f32, Cpu>,
+    x: &Matrix<f32, Cpu>,
+    carry: Carry<'_, f32>,
+    tr: &mut Tracer<f32, Cpu, T>,
+) -> Jet<f32, Cpu> {
+    if reference {
+        siren_core::backend::reference::jet(net, x, carry, tr)
+    } else {
+        <Cpu as Backend<f32>>::jet(net, x, carry, tr)
+    }
 }
 
 fn random(dev: &Cpu, n: usize, cols: usize, seed: u64) -> Matrix<f32, Cpu> {
@@ -40,22 +57,26 @@ fn steps(c: &mut Criterion) {
         let x2 = random(&dev, n, 2, 1);
         let x3 = random(&dev, n, 3, 2);
         let target = random(&dev, n, 1, 3);
-        // The dfdx path is several times slower: time it at the smaller batch only.
+        // The reference backend is several times slower: time it at the smaller batch only.
         let paths: &[(&str, bool)] = if n <= 16_384 {
-            &[("", true), (" (dfdx path)", false)]
+            &[("", false), (" (reference)", true)]
         } else {
-            &[("", true)]
+            &[("", false)]
         };
-        for &(suffix, fused) in paths {
+        for &(suffix, reference) in paths {
             let mut net =
                 Network::<f32, Cpu>::new(NetworkConfig::siren(2, 1, 256, 3), 0, &dev).unwrap();
-            net.set_fused(fused);
             let mut adam = Adam::new(&net, AdamConfig::default()).unwrap();
 
             group.bench_with_input(
                 BenchmarkId::new(format!("forward{suffix}"), n),
                 &n,
-                |b, _| b.iter(|| net.forward(&x2).unwrap()),
+                |b, _| {
+                    b.iter(|| {
+                        let carry = Carry::Order(Order::Value);
+                        carried_jet(reference, &net, &x2, carry, &mut Tracer::inference())
+                    })
+                },
             );
             group.bench_with_input(
                 BenchmarkId::new(format!("fit step{suffix}"), n),
@@ -63,7 +84,8 @@ fn steps(c: &mut Criterion) {
                 |b, _| {
                     b.iter(|| {
                         train_step(&mut net, &mut adam, |net, tr| {
-                            let jet = net.jet(&x2, Order::Value, tr)?;
+                            let carry = Carry::Order(Order::Value);
+                            let jet = carried_jet(reference, net, &x2, carry, tr);
                             Ok(mse(tr, jet.value, &target))
                         })
                         .unwrap()
@@ -76,7 +98,10 @@ fn steps(c: &mut Criterion) {
                 |b, _| {
                     b.iter(|| {
                         train_step(&mut net, &mut adam, |net, tr| {
-                            let jet = net.jet_laplacians(&x2, &[&[0, 1]], tr)?;
+                            let ops = [DiagonalOperator::laplacian(&[0, 1])];
+                            let carry = Carry::Operators(&ops);
+                            let mut jet = carried_jet(reference, net, &x2, carry, tr);
+                            jet.operators = ops.to_vec();
                             let lap = jet.laplacian(tr, &[0, 1])?;
                             Ok(mse(tr, lap, &target))
                         })
@@ -86,7 +111,6 @@ fn steps(c: &mut Criterion) {
             );
             let mut wave =
                 Network::<f32, Cpu>::new(NetworkConfig::siren(3, 1, 256, 3), 0, &dev).unwrap();
-            wave.set_fused(fused);
             let mut wave_adam = Adam::new(&wave, AdamConfig::default()).unwrap();
             group.bench_with_input(
                 BenchmarkId::new(format!("wave step{suffix}"), n),
@@ -99,8 +123,11 @@ fn steps(c: &mut Criterion) {
                                 .term(0, 1.0)
                                 .term(1, -1.0)
                                 .term(2, -1.0);
-                            let jet = net.jet_operators(&x3, std::slice::from_ref(&wave), tr)?;
-                            let r = jet.operator(tr, &wave)?;
+                            let ops = [wave];
+                            let carry = Carry::Operators(&ops);
+                            let mut jet = carried_jet(reference, net, &x3, carry, tr);
+                            jet.operators = ops.to_vec();
+                            let r = jet.operator(tr, &ops[0])?;
                             Ok(tr.apply(r, |r| r.square().mean()))
                         })
                         .unwrap()
@@ -141,7 +168,7 @@ fn sine(c: &mut Criterion) {
     group.finish();
 }
 
-/// The products of a step: `siren_core::matmul` (row blocks per thread, the AVX2 kernel)
+/// The products of a step: `siren_core::backend::cpu::matmul` (row blocks per thread, the AVX2 kernel)
 /// against `gemm` 0.18 with its own threading, on a layer's 65,536 x 256 by 256 x 256 product.
 fn products(c: &mut Criterion) {
     let (n, k, m) = (65_536, 256, 256);
@@ -151,8 +178,8 @@ fn products(c: &mut Criterion) {
     let mut out = vec![0f32; n * m];
     let mut group = c.benchmark_group("65536x256 by 256x256 f32 product");
     group.sample_size(20);
-    group.bench_function("siren_core::matmul", |b| {
-        b.iter(|| siren_core::matmul::matmul(&a, &w, &mut out, (n, m, k)).unwrap())
+    group.bench_function("siren_core::backend::cpu::matmul", |b| {
+        b.iter(|| siren_core::backend::cpu::matmul::matmul(&a, &w, &mut out, (n, m, k)).unwrap())
     });
     group.bench_function("gemm 0.18 (rayon)", |b| {
         b.iter(|| {

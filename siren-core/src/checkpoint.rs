@@ -19,7 +19,7 @@ use safetensors::tensor::{SafeTensors, TensorView};
 
 use crate::error::{Error, Result};
 use crate::io::{write_atomic, FORMAT_KEY, FORMAT_VERSION};
-use crate::network::Parameters;
+use crate::model::network::Parameters;
 use crate::optim::Adam;
 use crate::Float;
 

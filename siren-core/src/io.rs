@@ -18,9 +18,9 @@ use std::path::{Path, PathBuf};
 use dfdx::prelude::*;
 use safetensors::tensor::{SafeTensors, TensorView};
 
-use crate::config::NetworkConfig;
 use crate::error::{Error, Result};
-use crate::network::Network;
+use crate::model::config::NetworkConfig;
+use crate::model::network::Network;
 use crate::Float;
 
 /// Metadata key of the format version.

@@ -18,10 +18,19 @@
 //! ## Input derivatives without double backward
 //! dfdx has one reverse pass. Losses on $\nabla u$, $\Delta u$, $\partial_t^2 u$ or the Hessian
 //! need derivatives of derivatives, so [`Network::jet`] propagates the input derivatives
-//! *forward* through the layers as ordinary dfdx ops (see [`jet`] for the recurrences), and
-//! the one reverse pass through that computation gives the weight gradients. On the CPU the
-//! whole pass is one fused op with hand-written backward ([`fused`]): stacked rows through
-//! one matrix product per layer, a vectorised sine, no per-op allocation.
+//! *forward* through the layers (see [`backend::reference`] for the recurrences), and the one
+//! reverse pass through that computation gives the weight gradients. The device type picks the
+//! kernels ([`backend::Backend`]): on the CPU the whole pass is one op with a hand-written
+//! backward ([`backend::cpu`]): stacked rows through one matrix product per layer, a
+//! vectorised sine, no per-op allocation; other devices run it as dfdx ops.
+//!
+//! ## Layout
+//! Module trees, each importing only those before it: the foundation ([`error`], [`float`],
+//! [`tensor`], [`tracer`], [`device`]); [`model`] (what a network is, and the formulas);
+//! [`jet`] (which derivatives a pass carries and how to read them); [`backend`] (the CPU
+//! kernels and the reference dfdx path); [`evaluate`] (the entry points that pick the
+//! backend); then [`io`], [`optim`], [`checkpoint`], [`train`] and [`stats`].
+//! `tests/layers.rs` checks the order.
 //!
 //! ```
 //! use dfdx::prelude::*;
@@ -41,30 +50,31 @@
 //! # Ok::<(), siren_core::Error>(())
 //! ```
 
+pub mod backend;
 pub mod checkpoint;
-pub mod config;
-pub mod conv;
 pub mod device;
 pub mod error;
+pub mod evaluate;
 pub mod float;
-pub mod fused;
 pub mod io;
 pub mod jet;
-pub mod matmul;
-pub mod network;
+pub mod model;
 pub mod optim;
 pub mod stats;
+pub mod tensor;
 pub mod tracer;
 pub mod train;
 
-pub use config::{Activation, BiasInit, Encoding, LastLayer, NetworkConfig};
+pub use backend::Backend;
 pub use error::{Error, Result};
+pub use evaluate::sine;
 pub use float::Float;
 pub use jet::{Coefficient, DiagonalOperator, Jet, Order};
-pub use network::{
-    Dense, LayerActivation, LayerSignals, Matrix, Network, Parameters, Stack, Vector,
-};
+pub use model::activation::LayerActivation;
+pub use model::config::{Activation, BiasInit, Encoding, LastLayer, NetworkConfig};
+pub use model::network::{Dense, HostLayer, LayerSignals, Network, Parameters};
 pub use optim::{Adam, AdamConfig};
+pub use tensor::{Matrix, Stack, Vector};
 pub use tracer::Tracer;
 
 /// The README's example, compiled and run as a doc test.

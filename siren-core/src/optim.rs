@@ -10,7 +10,8 @@ use dfdx::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::network::{Matrix, Parameters, Vector};
+use crate::model::network::Parameters;
+use crate::tensor::{Matrix, Vector};
 use crate::Float;
 
 /// Adam hyper-parameters; defaults are PyTorch's with the paper's learning rate 1e-4.

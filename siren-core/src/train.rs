@@ -13,8 +13,9 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::checkpoint::{load_checkpoint, save_checkpoint};
 use crate::error::{Error, Result};
-use crate::network::{Matrix, Parameters};
+use crate::model::network::Parameters;
 use crate::optim::Adam;
+use crate::tensor::Matrix;
 use crate::tracer::Tracer;
 use crate::Float;
 

@@ -4,7 +4,7 @@
 use dfdx::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use siren_core::conv::{Conv2d, Patches};
+use siren_core::model::conv::{Conv2d, Patches};
 use siren_core::{Dense, Parameters, Tracer};
 
 struct Model(Conv2d<f64, Cpu>);
@@ -115,11 +115,10 @@ fn cpu_convolution_op_matches_the_generic_path_with_gradients() {
             let xin = tr.apply(x.clone(), |x| x * 1.0);
             let xin_id = xin.clone();
             let y = if generic {
-                model.0.forward_generic(&mut tr, xin, &patches)
+                siren_core::backend::reference::conv(&model.0, &mut tr, xin, &patches)
             } else {
-                model.0.forward(&mut tr, xin, &patches)
-            }
-            .unwrap();
+                model.0.forward(&mut tr, xin, &patches).unwrap()
+            };
             let values = y.as_vec();
             let l = tr.apply(y, |y| (y * r.clone()).sum());
             let grads = tr.attach(l).backward();

@@ -126,7 +126,7 @@ fn operator_rows_match_second_differences_of_the_value() {
     // L u = u_00 - c(p)^2 (u_11 + u_22) with a per-point c^2, carried as one row, against
     // the same combination of central second differences of u itself. Smooth networks only:
     // second differences of a ReLU network straddle its kinks (its operator rows are checked
-    // against the dfdx path in tests/fused.rs).
+    // against the reference backend in tests/backends.rs).
     for (name, config) in configs(3)
         .into_iter()
         .filter(|(name, _)| *name != "relu+pe")
@@ -146,7 +146,7 @@ fn operator_rows_match_second_differences_of_the_value() {
         let jet = net
             .jet_operators(&coords, std::slice::from_ref(&wave), &mut tr)
             .unwrap();
-        assert!(jet.hessian_diag.is_none() || !net.fused());
+        assert!(jet.hessian_diag.is_none());
         let analytic = jet.operator(&mut tr, &wave).unwrap().as_vec();
         let value = |y: &[f64]| host_jet(&net, y, Order::Value)[0].clone();
         let u0 = value(&x);

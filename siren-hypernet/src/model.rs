@@ -17,8 +17,9 @@ use dfdx::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use siren_core::conv::{Conv2d, Patches};
-use siren_core::network::{Dense, Matrix, Parameters, Stack};
+use siren_core::model::conv::{Conv2d, Patches};
+use siren_core::Backend;
+use siren_core::{Dense, Matrix, Parameters, Stack};
 use siren_core::{Error, Float, LastLayer, Network, NetworkConfig, Order, Result, Tracer};
 
 /// Which encoder turns context pixels into a latent code.
@@ -194,7 +195,7 @@ impl Context {
 
 /// The encoder's layers.
 #[derive(Clone, Debug)]
-enum Encoder<E: Float, D: Device<E>> {
+enum Encoder<E: Float, D: Backend<E>> {
     Set {
         net: Network<E, D>,
         relu: bool,
@@ -208,7 +209,7 @@ enum Encoder<E: Float, D: Device<E>> {
 
 /// Encoder + hypernetwork; see the module docs.
 #[derive(Clone, Debug)]
-pub struct Hypernet<E: Float, D: Device<E>> {
+pub struct Hypernet<E: Float, D: Backend<E>> {
     config: HypernetConfig,
     encoder: Encoder<E, D>,
     heads: Vec<Network<E, D>>,
@@ -217,7 +218,7 @@ pub struct Hypernet<E: Float, D: Device<E>> {
 
 /// The SIREN tensors emitted for a batch, `(batch, numel)` each, with their shapes.
 #[derive(Clone, Debug)]
-pub struct Generated<E: Float, D: Device<E>> {
+pub struct Generated<E: Float, D: Backend<E>> {
     /// Per SIREN layer: weights `(batch, out * in)` and biases `(batch, out)`.
     pub layers: Vec<(Matrix<E, D>, Matrix<E, D>)>,
     /// `(fan_in, fan_out)` per layer.
@@ -226,7 +227,7 @@ pub struct Generated<E: Float, D: Device<E>> {
     pub latent: Matrix<E, D>,
 }
 
-impl<E: Float, D: Device<E>> Parameters<E, D> for Hypernet<E, D> {
+impl<E: Float, D: Backend<E>> Parameters<E, D> for Hypernet<E, D> {
     fn dense(&self) -> Vec<&Dense<E, D>> {
         let mut out: Vec<&Dense<E, D>> = match &self.encoder {
             Encoder::Set { net, .. } => net.dense(),
@@ -261,14 +262,14 @@ impl<E: Float, D: Device<E>> Parameters<E, D> for Hypernet<E, D> {
     }
 }
 
-fn relu_of<E: Float, D: Device<E>, T: Tape<E, D>>(
+fn relu_of<E: Float, D: Backend<E>, T: Tape<E, D>>(
     tr: &mut Tracer<E, D, T>,
     x: Matrix<E, D>,
 ) -> Matrix<E, D> {
     tr.apply(x, |x| x.relu())
 }
 
-impl<E: Float, D: Device<E>> Hypernet<E, D> {
+impl<E: Float, D: Backend<E>> Hypernet<E, D> {
     /// A freshly initialised model (see the module docs), drawn from `seed`.
     pub fn new(config: HypernetConfig, seed: u64, device: &D) -> Result<Self> {
         config.validate()?;
@@ -574,7 +575,7 @@ impl<E: Float, D: Device<E>> Hypernet<E, D> {
             h = if l == last {
                 a
             } else {
-                siren_core::fused::sine(tr, a, w0)
+                siren_core::sine(tr, a, w0)
             };
         }
         Ok(h)

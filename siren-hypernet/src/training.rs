@@ -10,8 +10,9 @@ use rand::seq::index::sample;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use siren_core::network::Stack;
 use siren_core::train::TrainTracer;
+use siren_core::Backend;
+use siren_core::Stack;
 use siren_core::{Adam, Error, Float, Result, Tracer};
 
 use crate::celeba::Faces;
@@ -205,7 +206,7 @@ pub fn context_of(faces: &Faces, indices: &[usize], masks: Vec<Vec<bool>>) -> Co
 
 /// The three loss terms of a batch, recorded on `tr`: image MSE, mean squared latent, mean
 /// squared generated parameter.
-pub fn loss_terms<E: Float, D: Device<E>>(
+pub fn loss_terms<E: Float, D: Backend<E>>(
     model: &Hypernet<E, D>,
     context: &Context,
     tr: &mut TrainTracer<E, D>,
@@ -240,7 +241,7 @@ pub fn loss_terms<E: Float, D: Device<E>>(
 
 /// Trains from step `start` (0, or the step of a resumed checkpoint) to `config.steps`,
 /// calling `after_step` after every step (for logs and checkpoints).
-pub fn train<E: Float, D: Device<E> + Cache>(
+pub fn train<E: Float, D: Backend<E> + Cache>(
     model: &mut Hypernet<E, D>,
     adam: &mut Adam<E, D>,
     faces: &Faces,
@@ -286,7 +287,7 @@ pub fn train<E: Float, D: Device<E> + Cache>(
             })
             .collect();
         let context = context_of(faces, &picked, masks);
-        let mut tr = siren_core::network::Parameters::recording_tracer(&*model);
+        let mut tr = siren_core::Parameters::recording_tracer(&*model);
         let [image, latent, params] = loss_terms(model, &context, &mut tr)?;
         let values = [&image, &latent, &params].map(|t| t.as_vec()[0].as_f64());
         let (l1, l2) = (E::of(config.latent_weight), E::of(config.param_weight));
@@ -323,7 +324,7 @@ pub fn train<E: Float, D: Device<E> + Cache>(
 }
 
 /// Completed faces `(batch, size^2, 3)` in $[-1, 1]$, row-major, as host values.
-pub fn predict<E: Float, D: Device<E>>(
+pub fn predict<E: Float, D: Backend<E>>(
     model: &Hypernet<E, D>,
     context: &Context,
 ) -> Result<Vec<f64>> {
@@ -377,7 +378,7 @@ pub fn evaluation_mask(level: ContextLevel, size: usize, seed: u64, face: usize)
 }
 
 /// Errors on the faces `indices` for each context level, in batches of `batch`.
-pub fn evaluate<E: Float, D: Device<E>>(
+pub fn evaluate<E: Float, D: Backend<E>>(
     model: &Hypernet<E, D>,
     faces: &Faces,
     indices: &[usize],

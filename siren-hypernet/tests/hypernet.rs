@@ -3,8 +3,8 @@
 use dfdx::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use siren_core::network::Parameters;
 use siren_core::train::{grid, to_matrix};
+use siren_core::Parameters;
 use siren_core::Tracer;
 use siren_hypernet::training::{loss_terms, ContextLevel};
 use siren_hypernet::{Context, EncoderKind, Hypernet, HypernetConfig};

@@ -19,8 +19,9 @@
 use dfdx::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use siren_core::conv::{Conv2d, Patches};
+use siren_core::model::conv::{Conv2d, Patches};
 use siren_core::train::{gather_rows, to_matrix, train_step};
+use siren_core::Backend;
 use siren_core::{Adam, AdamConfig, Dense, Error, Float, Matrix, Parameters, Result, Tracer};
 
 use crate::mask::Mask;
@@ -91,7 +92,7 @@ impl Default for DipConfig {
 }
 
 /// One resolution level: its size, patches, and the gathers to the next coarser level.
-struct Level<E: Float, D: Device<E>> {
+struct Level<E: Float, D: Backend<E>> {
     patches: Patches<E, D>,
     /// For each coarse pixel, its 4 children here (clamped at odd edges): `(coarse * 4,)`.
     pool: Tensor<(usize,), usize, D>,
@@ -100,13 +101,13 @@ struct Level<E: Float, D: Device<E>> {
     coarse: usize,
 }
 
-struct DipNet<E: Float, D: Device<E>> {
+struct DipNet<E: Float, D: Backend<E>> {
     /// Down convolutions (one per level), then up convolutions (coarsest first), then the
     /// output convolution.
     convs: Vec<Conv2d<E, D>>,
 }
 
-impl<E: Float, D: Device<E>> Parameters<E, D> for DipNet<E, D> {
+impl<E: Float, D: Backend<E>> Parameters<E, D> for DipNet<E, D> {
     fn dense(&self) -> Vec<&Dense<E, D>> {
         self.convs.iter().map(|c| &c.map).collect()
     }
@@ -115,7 +116,7 @@ impl<E: Float, D: Device<E>> Parameters<E, D> for DipNet<E, D> {
     }
 }
 
-fn levels<E: Float, D: Device<E>>(
+fn levels<E: Float, D: Backend<E>>(
     device: &D,
     mut h: usize,
     mut w: usize,
@@ -145,7 +146,7 @@ fn levels<E: Float, D: Device<E>>(
     Ok(out)
 }
 
-impl<E: Float, D: Device<E>> DipNet<E, D> {
+impl<E: Float, D: Backend<E>> DipNet<E, D> {
     fn forward<T: Tape<E, D>>(
         &self,
         tr: &mut Tracer<E, D, T>,
@@ -182,7 +183,7 @@ impl<E: Float, D: Device<E>> DipNet<E, D> {
 /// Fits the deep image prior to `image`'s known pixels (less the held-out ones) and returns
 /// its output at the last step or, with a holdout, at the measured step that predicted the
 /// held-out pixels best.
-pub fn deep_image_prior<E: Float, D: Device<E>>(
+pub fn deep_image_prior<E: Float, D: Backend<E>>(
     image: &Image,
     mask: &Mask,
     config: &DipConfig,

@@ -1,12 +1,12 @@
 //! Fitting an image with a SIREN: $\min_\theta \frac{1}{HWc}\sum (\phi_\theta(x) - b)^2$ on the
 //! pixel grid, values in $[-1, 1]$ (the original code's loss), Adam, full batch by default.
 
-use dfdx::prelude::*;
 use rand::seq::index::sample;
 use serde::{Deserialize, Serialize};
 use siren_core::train::{
     gather_rows, mse, run_steps, step_rng, to_matrix, train_step, Checkpointing, RunPlan,
 };
+use siren_core::Backend;
 use siren_core::{Adam, AdamConfig, BiasInit, Error, Float, Network, NetworkConfig, Order, Result};
 
 use crate::metrics::psnr;
@@ -102,7 +102,7 @@ pub struct StepRecord {
 }
 
 /// A trained network and its log.
-pub struct Fitted<E: Float, D: Device<E>> {
+pub struct Fitted<E: Float, D: Backend<E>> {
     /// The network.
     pub network: Network<E, D>,
     /// One record per step.
@@ -112,7 +112,7 @@ pub struct Fitted<E: Float, D: Device<E>> {
 /// The loop every image experiment shares: a fresh network and Adam from `config` with
 /// `outputs` channels, `config.steps` calls of `step` (which takes one optimisation step and
 /// returns its loss), `measure` (a PSNR) on measuring steps, each record to `observe`.
-pub(crate) fn run_fit<E: Float, D: Device<E>>(
+pub(crate) fn run_fit<E: Float, D: Backend<E>>(
     config: &FitConfig,
     outputs: usize,
     device: &D,
@@ -169,7 +169,7 @@ pub(crate) fn run_fit<E: Float, D: Device<E>>(
 }
 
 /// Fits `image` (coordinates per [`Image::coords`]) and reports each step to `observe`.
-pub fn fit_image<E: Float, D: Device<E>>(
+pub fn fit_image<E: Float, D: Backend<E>>(
     image: &Image,
     config: &FitConfig,
     device: &D,

@@ -67,6 +67,7 @@ use dfdx::prelude::*;
 use rand::seq::index::sample;
 use serde::{Deserialize, Serialize};
 use siren_core::train::{gather_rows, to_matrix, train_step, uniform_points};
+use siren_core::Backend;
 use siren_core::{Adam, Error, Float, Network, Order, Result};
 
 use crate::antialias::jittered_coords;
@@ -174,7 +175,7 @@ impl InpaintConfig {
 
 /// Inpaints `image` seen through `mask`. PSNR in the log is on the pixels the mask hides
 /// (against the full image when it hides none).
-pub fn inpaint<E: Float, D: Device<E>>(
+pub fn inpaint<E: Float, D: Backend<E>>(
     image: &Image,
     mask: &Mask,
     config: &InpaintConfig,

@@ -15,6 +15,7 @@
 use dfdx::prelude::*;
 use serde::{Deserialize, Serialize};
 use siren_core::train::{mse, to_matrix, train_step};
+use siren_core::Backend;
 use siren_core::{Error, Float, Order, Result};
 
 use crate::fit::{run_fit, FitConfig, Fitted, StepRecord};
@@ -110,7 +111,7 @@ pub fn offset_corrected(estimate: &Image, truth: &Image) -> Result<Image> {
 }
 
 /// Fits $\phi$ to `image`'s derivatives only. PSNR in the log is after offset correction.
-pub fn poisson_reconstruct<E: Float, D: Device<E>>(
+pub fn poisson_reconstruct<E: Float, D: Backend<E>>(
     image: &Image,
     target: PoissonTarget,
     config: &FitConfig,

@@ -9,6 +9,7 @@
 //! finite where the Hessian vanishes.
 
 use dfdx::prelude::*;
+use siren_core::Backend;
 use siren_core::{Error, Float, Jet, Result, Tracer};
 
 /// A smoothness prior and its weight in the loss.
@@ -42,7 +43,7 @@ impl Prior {
 }
 
 /// TV of the jet's function at its points (needs the gradient), recorded on `tr`.
-pub fn tv_prior<E: Float, D: Device<E>, T: Tape<E, D>>(
+pub fn tv_prior<E: Float, D: Backend<E>, T: Tape<E, D>>(
     tr: &mut Tracer<E, D, T>,
     jet: &Jet<E, D>,
 ) -> Result<Tensor<(), E, D>> {
@@ -56,7 +57,7 @@ pub fn tv_prior<E: Float, D: Device<E>, T: Tape<E, D>>(
 
 /// Hessian-Frobenius of the jet's function at its points (needs [`siren_core::Order::Hessian`]
 /// when there is more than one coordinate), recorded on `tr`.
-pub fn hessian_frobenius_prior<E: Float, D: Device<E>, T: Tape<E, D>>(
+pub fn hessian_frobenius_prior<E: Float, D: Backend<E>, T: Tape<E, D>>(
     tr: &mut Tracer<E, D, T>,
     jet: &Jet<E, D>,
 ) -> Result<Tensor<(), E, D>> {

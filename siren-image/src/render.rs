@@ -1,7 +1,7 @@
 //! Evaluating a fitted network on any pixel grid and any extent of the plane.
 
-use dfdx::prelude::*;
 use siren_core::train::to_matrix;
+use siren_core::Backend;
 use siren_core::{Error, Float, Network, Result};
 
 use crate::raster::Image;
@@ -11,7 +11,7 @@ const CHUNK: usize = 65_536;
 
 /// Renders `network` on a `width x height` grid over $[lo, hi]^2$ (the training domain is
 /// $[-1, 1]^2$; a wider extent extrapolates, as in the paper's outpainting figure).
-pub fn render<E: Float, D: Device<E>>(
+pub fn render<E: Float, D: Backend<E>>(
     network: &Network<E, D>,
     width: usize,
     height: usize,
@@ -54,7 +54,7 @@ pub fn render<E: Float, D: Device<E>>(
 }
 
 /// The network on the training grid of a `width x height` image.
-pub fn predict<E: Float, D: Device<E>>(
+pub fn predict<E: Float, D: Backend<E>>(
     network: &Network<E, D>,
     width: usize,
     height: usize,

@@ -21,6 +21,7 @@ use serde::Serialize;
 use siren_core::train::{
     run_steps, step_rng, to_matrix, train_step, Checkpointing, RunPlan, TrainTracer,
 };
+use siren_core::Backend;
 use siren_core::{
     Adam, AdamConfig, Error, Float, Jet, Matrix, Network, NetworkConfig, Order, Result,
 };
@@ -31,7 +32,7 @@ use crate::models::{decayed_lr, Scale, Size};
 
 /// $c \odot q$ for per-point complex $c$ and a tracked complex quantity $q$, both `(N, 2)`
 /// as (re, im): $(c_r q_r - c_i q_i,\ c_r q_i + c_i q_r)$.
-pub fn complex_scale<E: Float, D: Device<E>>(
+pub fn complex_scale<E: Float, D: Backend<E>>(
     tr: &mut TrainTracer<E, D>,
     q: Matrix<E, D>,
     coef: &[f64],
@@ -51,7 +52,7 @@ pub fn complex_scale<E: Float, D: Device<E>>(
 }
 
 /// $L\lbrack u\rbrack + f$ at the jet's points (needs [`Order::Diagonal`]), `(N, 2)`.
-pub fn helmholtz_residual<E: Float, D: Device<E>>(
+pub fn helmholtz_residual<E: Float, D: Backend<E>>(
     tr: &mut TrainTracer<E, D>,
     jet: &Jet<E, D>,
     coefs: &PointCoefficients,
@@ -108,7 +109,7 @@ const SOURCE_THRESHOLD: f64 = 1e-5;
 
 /// The loss of one step from the residual `r` `(N, 2)` at row-major `(x, y)` `points` with
 /// their coefficients `coefs`.
-pub fn helmholtz_loss<E: Float, D: Device<E>>(
+pub fn helmholtz_loss<E: Float, D: Backend<E>>(
     tr: &mut TrainTracer<E, D>,
     form: HelmholtzLoss,
     problem: &Helmholtz,
@@ -298,7 +299,7 @@ impl HelmholtzExperiment {
 
 /// Trains `network_config` (2 inputs, 2 outputs) on `exp`, checkpointing and resuming as
 /// `checkpoint` says; `after(step, loss, network)` after every step.
-pub fn train_helmholtz<E: Float, D: Device<E>>(
+pub fn train_helmholtz<E: Float, D: Backend<E>>(
     network_config: NetworkConfig,
     exp: &HelmholtzExperiment,
     device: &D,
@@ -375,7 +376,7 @@ pub struct HelmholtzError {
 
 /// The network against a reference field on an `n x n` grid over the physical domain
 /// (outside the PML), evaluating every `stride`-th node.
-pub fn helmholtz_error<E: Float, D: Device<E>>(
+pub fn helmholtz_error<E: Float, D: Backend<E>>(
     net: &Network<E, D>,
     problem: &Helmholtz,
     reference: &[faer::complex_native::c64],

@@ -1,9 +1,11 @@
-//! The fused CPU path trains like the plain dfdx path: a 500-step cameraman fit (w0 = 30,
+//! The CPU backend trains like the reference (dfdx-op) backend: a 500-step cameraman fit (w0 = 30,
 //! Adam 1e-4, full batch, 3 hidden layers) reaches the same PSNR within 0.1 dB. 64x64 pixels
 //! and width 128 keep it quick while the fit stays far from exact (a smaller image is fitted
 //! to rounding, where PSNR compares nothing); the per-op agreement is in siren-core's tests.
 
 use dfdx::prelude::*;
+use siren_core::backend::reference;
+use siren_core::jet::Carry;
 use siren_core::train::{mse, to_matrix, train_step};
 use siren_core::{device, Adam, AdamConfig, Network, NetworkConfig, Order};
 use siren_image::metrics::psnr;
@@ -13,13 +15,16 @@ use siren_image::Image;
 fn fit_psnr(image: &Image, fused: bool) -> f64 {
     let dev = device::cpu();
     let mut net = Network::<f32, Cpu>::new(NetworkConfig::siren(2, 1, 128, 3), 0, &dev).unwrap();
-    net.set_fused(fused);
     let mut adam = Adam::new(&net, AdamConfig::default()).unwrap();
     let x = to_matrix::<f32, Cpu>(&dev, &image.coords(), 2);
     let y = to_matrix::<f32, Cpu>(&dev, &image.to_signed(), 1);
     for _ in 0..500 {
         train_step(&mut net, &mut adam, |net, tr| {
-            let jet = net.jet(&x, Order::Value, tr)?;
+            let jet = if fused {
+                net.jet(&x, Order::Value, tr)?
+            } else {
+                reference::jet(net, &x, Carry::Order(Order::Value), tr)
+            };
             Ok(mse(tr, jet.value, &y))
         })
         .unwrap();
@@ -33,7 +38,7 @@ fn fit_psnr(image: &Image, fused: bool) -> f64 {
 }
 
 #[test]
-fn fused_and_plain_paths_fit_the_cameraman_to_the_same_psnr() {
+fn cpu_and_reference_backends_fit_the_cameraman_to_the_same_psnr() {
     let image = Image::camera().resized(64, 64).unwrap();
     let fused = fit_psnr(&image, true);
     let plain = fit_psnr(&image, false);

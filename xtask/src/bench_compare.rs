@@ -1,7 +1,7 @@
 //! `cargo xtask bench-compare`: our training steps against PyTorch's, side by side.
 //!
 //! Each workload runs as its own process (so the peak RSS is the workload's), ours
-//! (`siren-core/examples/step_benchmark.rs`, release) and PyTorch's
+//! (`siren-core/benches/step_benchmark.rs`, release) and PyTorch's
 //! (`bench/torch_reference.py`) alternately, `--rounds` times, each after warm-up steps. The
 //! median over every timed step is the figure. PyTorch runs with tcmalloc preloaded when the
 //! system has it (as the reference numbers were taken) and with as many threads as we.
@@ -146,24 +146,33 @@ pub fn bench_compare(a: BenchCompareArgs, root: &Path) -> Result<(), String> {
     };
     eprintln!("building the step benchmark (release)...");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let ok = Command::new(cargo)
+    let out = Command::new(cargo)
         .current_dir(root)
         .args([
-            "build",
-            "--release",
+            "bench",
+            "--no-run",
             "--quiet",
+            "--message-format=json",
             "-p",
             "siren-core",
-            "--example",
+            "--bench",
             "step_benchmark",
         ])
-        .status()
-        .map_err(|e| format!("cannot run cargo: {e}"))?
-        .success();
-    if !ok {
-        return Err("building the step benchmark failed".into());
+        .output()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "building the step benchmark failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
     }
-    let ours_bin = root.join("target/release/examples/step_benchmark");
+    // The bench binary's path carries a hash: take it from cargo's build messages.
+    let ours_bin = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|m| m["target"]["name"] == "step_benchmark")
+        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+        .ok_or("cargo built no step_benchmark executable")?;
     let script = root.join("bench/torch_reference.py");
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let preload = tcmalloc();

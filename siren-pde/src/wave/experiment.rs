@@ -1,8 +1,8 @@
 //! Training a network on the wave equation and measuring it against the reference solver.
 
-use dfdx::prelude::*;
 use serde::Serialize;
 use siren_core::train::{run_steps, step_rng, to_matrix, train_step, Checkpointing, RunPlan};
+use siren_core::Backend;
 use siren_core::{Adam, AdamConfig, Error, Float, Network, NetworkConfig, Order, Result};
 
 use super::{
@@ -152,7 +152,7 @@ impl WaveExperiment {
 
 /// Trains `network_config` (inputs $(t, x, y)$, one output) on `exp`, checkpointing and
 /// resuming as `checkpoint` says; `after(step, loss, network)` after every step.
-pub fn train_wave<E: Float, D: Device<E>>(
+pub fn train_wave<E: Float, D: Backend<E>>(
     network_config: NetworkConfig,
     exp: &WaveExperiment,
     device: &D,
@@ -251,7 +251,7 @@ pub struct WaveSlice {
 
 /// The network on the reference grid (taking every `stride`-th node of the reference's
 /// `n x n`) at each snapshot's time, against the reference there.
-pub fn wave_errors<E: Float, D: Device<E>>(
+pub fn wave_errors<E: Float, D: Backend<E>>(
     net: &Network<E, D>,
     reference: &Snapshots,
     n: usize,

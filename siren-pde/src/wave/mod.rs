@@ -16,6 +16,7 @@ use dfdx::prelude::*;
 use rand::Rng;
 use serde::Serialize;
 use siren_core::train::TrainTracer;
+use siren_core::Backend;
 use siren_core::{DiagonalOperator, Error, Float, Jet, Matrix, Result};
 
 pub use crate::medium::Medium;
@@ -179,7 +180,7 @@ pub fn wave_operator<E: Float>(c_squared: &[E]) -> DiagonalOperator<E> {
 /// $r = u_{tt} - c^2 \Delta_{x,y} u$ from a jet over $(t, x, y)$ that carries
 /// [`wave_operator`]`(c_squared)` (or [`siren_core::Order::Diagonal`]); `c_squared` is $c^2$
 /// at the jet's points. `(N, 1)`.
-pub fn wave_residual<E: Float, D: Device<E>>(
+pub fn wave_residual<E: Float, D: Backend<E>>(
     tr: &mut TrainTracer<E, D>,
     jet: &Jet<E, D>,
     c_squared: &[E],
@@ -190,7 +191,7 @@ pub fn wave_residual<E: Float, D: Device<E>>(
 /// The loss of one step: `residual` over the interior points, the value `u0` and time
 /// derivative `ut0` of the network at the initial points against the source values `f0`, and
 /// the value `ub` on the boundary points (if any), asked to vanish with the Dirichlet weight.
-pub fn wave_loss<E: Float, D: Device<E>>(
+pub fn wave_loss<E: Float, D: Backend<E>>(
     tr: &mut TrainTracer<E, D>,
     form: LossForm,
     residual: Matrix<E, D>,

@@ -1,19 +1,34 @@
-//! The fused CPU path against the plain dfdx path: values, input derivatives and weight
-//! gradients agree, for every network kind and derivative order (f64: to 1e-10 relative;
-//! f32: to the polynomial sine's accuracy), and the f32 sine polynomial meets its stated error.
+//! The CPU backend against the reference (dfdx-op) backend: values, input derivatives, weight
+//! and coordinate gradients agree, field for field, for every network kind and derivative
+//! order (f64: to 1e-10 relative; f32: to the polynomial sine's accuracy), and the f32 sine
+//! polynomial meets its stated error.
 
 use dfdx::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use siren_core::backend::reference;
 use siren_core::float::{sin_cos_f32, tanh_f32};
+use siren_core::jet::Carry;
 use siren_core::train::to_matrix;
-use siren_core::{
-    DiagonalOperator, Encoding, Float, Network, NetworkConfig, Order, Parameters, Tracer,
-};
+use siren_core::{DiagonalOperator, Float, Network, NetworkConfig, Order, Parameters, Tracer};
+
+/// Which backend runs a pass.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Kernels {
+    /// The device's own (the CPU kernels).
+    Cpu,
+    /// `siren_core::backend::reference`.
+    Reference,
+}
 
 /// Every output of a jet and the weight gradients of a loss that uses all of them, as host
 /// vectors.
-fn outputs<E: Float>(net: &Network<E, Cpu>, x: &[f64], pass: Pass) -> Vec<Vec<f64>>
+fn outputs<E: Float>(
+    net: &Network<E, Cpu>,
+    x: &[f64],
+    pass: Pass,
+    kernels: Kernels,
+) -> Vec<Vec<f64>>
 where
     Cpu: Device<E>,
 {
@@ -22,27 +37,23 @@ where
     let host: Vec<E> = x.iter().map(|&v| E::of(v)).collect();
     let coords = dev.tensor_from_vec(host, (x.len() / d, d));
     let mut tracer = net.recording_tracer();
-    let jet = pass.run(net, &coords, &mut tracer);
+    let jet = pass.run(net, &coords, &mut tracer, kernels);
     let as_f64 = |v: Vec<E>| v.into_iter().map(|x| x.as_f64()).collect::<Vec<_>>();
     let mut out = vec![as_f64(jet.value.as_vec())];
     // A loss touching every field with different weights: sum of (w_k field_k - 1/2)^2.
     let mut loss = tracer.apply(jet.value.clone(), |v| {
         (v + E::of(0.3)).square().sum::<(), _>()
     });
-    // On the dfdx path jet_operators also keeps the diagonal; compare what both carry.
-    let diag = match pass {
-        Pass::Order(_) => &jet.hessian_diag,
-        _ => &None,
-    };
     for (k, field) in [
         &jet.gradient,
-        diag,
+        &jet.hessian_diag,
         &jet.hessian_mixed,
         &jet.operator_values,
     ]
     .into_iter()
     .enumerate()
     {
+        out.push(Vec::new()); // marks which fields are present: both backends carry the same
         if let Some(f) = field {
             out.push(as_f64(f.as_vec()));
             let w = E::of(0.7 + k as f64);
@@ -55,21 +66,23 @@ where
         out.push(as_f64(w.as_vec()));
         out.push(as_f64(b.as_vec()));
     }
-    // The coordinates' own gradient (the dfdx path builds a positional encoding on the host,
-    // so only plain coordinates get one there).
-    if net.config().encoding == Encoding::None {
-        out.push(as_f64(grads.get(&coords).as_vec()));
-    }
+    // The coordinates' own gradient, positional encoding included.
+    out.push(as_f64(grads.get(&coords).as_vec()));
     out
 }
 
 /// The loss of [`outputs`] alone, and its gradient with respect to the coordinates.
-fn loss_and_coord_gradient(net: &Network<f64, Cpu>, x: &[f64], pass: Pass) -> (f64, Vec<f64>) {
+fn loss_and_coord_gradient(
+    net: &Network<f64, Cpu>,
+    x: &[f64],
+    pass: Pass,
+    kernels: Kernels,
+) -> (f64, Vec<f64>) {
     let dev = net.device().clone();
     let d = net.config().in_features;
     let coords = dev.tensor_from_vec(x.to_vec(), (x.len() / d, d));
     let mut tracer = net.recording_tracer();
-    let jet = pass.run(net, &coords, &mut tracer);
+    let jet = pass.run(net, &coords, &mut tracer, kernels);
     let mut loss = tracer.apply(jet.value.clone(), |v| (v + 0.3).square().sum::<(), _>());
     for (k, field) in [&jet.gradient, &jet.hessian_diag, &jet.operator_values]
         .into_iter()
@@ -89,7 +102,7 @@ fn loss_and_coord_gradient(net: &Network<f64, Cpu>, x: &[f64], pass: Pass) -> (f
 #[test]
 fn coordinate_gradients_match_finite_differences() {
     // Computed coordinates (a hypernetwork's latent code) need their gradient, positional
-    // encoding included, which the fused path differentiates by hand.
+    // encoding included, on both backends.
     let dev = siren_core::device::cpu();
     for config in [
         NetworkConfig::siren(2, 1, 16, 2),
@@ -104,20 +117,22 @@ fn coordinate_gradients_match_finite_differences() {
             Pass::Laplacians(&[&[0, 1]]),
             Pass::Operators,
         ] {
-            let (_, analytic) = loss_and_coord_gradient(&net, &x, pass);
-            let h = 1e-6;
-            for (i, &g) in analytic.iter().enumerate() {
-                let mut up = x.clone();
-                up[i] += h;
-                let mut down = x.clone();
-                down[i] -= h;
-                let fd = (loss_and_coord_gradient(&net, &up, pass).0
-                    - loss_and_coord_gradient(&net, &down, pass).0)
-                    / (2.0 * h);
-                assert!(
+            for kernels in [Kernels::Cpu, Kernels::Reference] {
+                let (_, analytic) = loss_and_coord_gradient(&net, &x, pass, kernels);
+                let h = 1e-6;
+                for (i, &g) in analytic.iter().enumerate() {
+                    let mut up = x.clone();
+                    up[i] += h;
+                    let mut down = x.clone();
+                    down[i] -= h;
+                    let fd = (loss_and_coord_gradient(&net, &up, pass, kernels).0
+                        - loss_and_coord_gradient(&net, &down, pass, kernels).0)
+                        / (2.0 * h);
+                    assert!(
                     (fd - g).abs() <= 1e-5 * fd.abs().max(1.0),
-                    "{config:?}, {pass:?}, coordinate {i}: analytic {g} vs finite difference {fd}"
+                    "{config:?}, {pass:?}, {kernels:?}, coordinate {i}: analytic {g} vs finite difference {fd}"
                 );
+                }
             }
         }
     }
@@ -137,10 +152,24 @@ impl Pass {
         net: &Network<E, Cpu>,
         coords: &Tensor<(usize, usize), E, Cpu>,
         tracer: &mut Tracer<E, Cpu, T>,
+        kernels: Kernels,
     ) -> siren_core::Jet<E, Cpu>
     where
         Cpu: Device<E>,
     {
+        if kernels == Kernels::Reference {
+            let ops: Vec<DiagonalOperator<E>> = match self {
+                Pass::Order(order) => {
+                    return reference::jet(net, coords, Carry::Order(order), tracer)
+                }
+                Pass::Laplacians(groups) => groups
+                    .iter()
+                    .map(|g| DiagonalOperator::laplacian(g))
+                    .collect(),
+                Pass::Operators => operators(coords.shape().0, coords.shape().1),
+            };
+            return reference::jet(net, coords, Carry::Operators(&ops), tracer);
+        }
         match self {
             Pass::Order(order) => net.jet(coords, order, tracer).unwrap(),
             Pass::Laplacians(groups) => net.jet_laplacians(coords, groups, tracer).unwrap(),
@@ -227,15 +256,13 @@ where
                 Pass::Operators,
             ];
             for pass in passes {
-                let mut net = Network::<E, Cpu>::new(config.clone(), 11, &dev).unwrap();
-                assert!(net.fused(), "fused is the default");
-                let fused = outputs(&net, &x, pass);
-                net.set_fused(false);
-                let plain = outputs(&net, &x, pass);
+                let net = Network::<E, Cpu>::new(config.clone(), 11, &dev).unwrap();
+                let fused = outputs(&net, &x, pass, Kernels::Cpu);
+                let plain = outputs(&net, &x, pass, Kernels::Reference);
                 let diff = max_rel_diff(&fused, &plain);
                 assert!(
                     diff < tolerance,
-                    "{name}, d = {d}, {pass:?}: fused and dfdx paths differ by {diff:e} (relative)"
+                    "{name}, d = {d}, {pass:?}: the CPU and reference backends differ by {diff:e} (relative)"
                 );
             }
         }
@@ -243,19 +270,19 @@ where
 }
 
 #[test]
-fn fused_path_matches_dfdx_path_in_f64() {
+fn cpu_backend_matches_reference_in_f64() {
     compare::<f64>(1e-10);
 }
 
 #[test]
-fn fused_path_matches_dfdx_path_in_f32() {
+fn cpu_backend_matches_reference_in_f32() {
     compare::<f32>(5e-4);
 }
 
 /// Enough points that the fused layer passes run in many chunks (256 KiB of stack each: a
 /// few hundred points at width 64) whose weight-gradient shares are summed across threads, through the AVX2 product kernel in f32 (widths that are multiples of 16).
 #[test]
-fn fused_path_matches_dfdx_path_over_many_chunks() {
+fn cpu_backend_matches_reference_over_many_chunks() {
     fn check<E: Float>(tolerance: f64)
     where
         Cpu: Device<E>,
@@ -267,11 +294,9 @@ fn fused_path_matches_dfdx_path_over_many_chunks() {
             Pass::Laplacians(&[&[0, 1]]),
             Pass::Operators,
         ] {
-            let mut net =
-                Network::<E, Cpu>::new(NetworkConfig::siren(2, 1, 64, 3), 4, &dev).unwrap();
-            let fused = outputs(&net, &x, pass);
-            net.set_fused(false);
-            let plain = outputs(&net, &x, pass);
+            let net = Network::<E, Cpu>::new(NetworkConfig::siren(2, 1, 64, 3), 4, &dev).unwrap();
+            let fused = outputs(&net, &x, pass, Kernels::Cpu);
+            let plain = outputs(&net, &x, pass, Kernels::Reference);
             let diff = max_rel_diff(&fused, &plain);
             assert!(
                 diff < tolerance,
@@ -353,7 +378,7 @@ fn tanh_f32_meets_its_stated_error() {
     );
 }
 
-/// `fused::sine` against dfdx's `(x * w0).sin()`: values and the input gradient of
+/// The CPU `sine` against the reference's dfdx `(x * w0).sin()`: values and the input gradient of
 /// `sum(sin(w0 x) * r)`, in f64 (to rounding) and f32 (to the polynomial's accuracy), with and
 /// without a tape.
 #[test]
@@ -378,9 +403,9 @@ fn sine_op_matches_dfdx_sine() {
             let mut tr: Tracer<E, Cpu, OwnedTape<E, Cpu>> = Tracer::new(OwnedTape::default());
             let xin = tr.apply(x.clone(), |x| x * E::one());
             let y = if fused {
-                siren_core::fused::sine(&mut tr, xin.clone(), w0)
+                siren_core::sine(&mut tr, xin.clone(), w0)
             } else {
-                tr.apply(xin.clone(), |x| (x * w0).sin())
+                reference::sine(&mut tr, xin.clone(), w0)
             };
             let values = y.as_vec();
             let l = tr.apply(y, |y| (y * r.clone()).sum());
@@ -388,7 +413,7 @@ fn sine_op_matches_dfdx_sine() {
             (values, grads.get(&xin).as_vec())
         };
         let ((fv, fg), (pv, pg)) = (run(true), run(false));
-        let inference = siren_core::fused::sine(&mut Tracer::inference(), x.clone(), w0).as_vec();
+        let inference = siren_core::sine(&mut Tracer::inference(), x.clone(), w0).as_vec();
         let worst = |a: &[E], b: &[E], scale: f64| {
             a.iter()
                 .zip(b)

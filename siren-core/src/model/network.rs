@@ -5,18 +5,12 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 
-use crate::config::{Activation, BiasInit, Encoding, LastLayer, NetworkConfig};
 use crate::error::{Error, Result};
-use crate::jet::{preactivation, Order};
+use crate::model::activation::LayerActivation;
+use crate::model::config::{Activation, BiasInit, LastLayer, NetworkConfig};
+use crate::tensor::{Matrix, Vector};
 use crate::tracer::Tracer;
 use crate::Float;
-
-/// A runtime-shaped matrix, `(rows, cols)`.
-pub type Matrix<E, D> = Tensor<(usize, usize), E, D>;
-/// A runtime-shaped vector.
-pub type Vector<E, D> = Tensor<(usize,), E, D>;
-/// A stack of matrices along a leading axis, `(k, rows, cols)`.
-pub type Stack<E, D> = Tensor<(usize, usize, usize), E, D>;
 
 /// One affine map $x \mapsto W x + b$, stored as PyTorch stores it: `weight` is
 /// `(out_features, in_features)`, `bias` is `(out_features,)`.
@@ -75,19 +69,6 @@ impl<E: Float, D: Device<E>> Parameters<E, D> for Network<E, D> {
     }
 }
 
-/// What follows a layer's affine map.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum LayerActivation {
-    /// $\sin(\omega_0 a)$: a SIREN layer.
-    Sine(f64),
-    /// $\max(a, 0)$.
-    Relu,
-    /// $\tanh a$.
-    Tanh,
-    /// The affine output itself (the linear last layer).
-    Identity,
-}
-
 /// A fully connected coordinate network: SIREN or one of its baselines, per [`NetworkConfig`].
 ///
 /// Parameters are runtime-shaped dfdx tensors on any device `D`, in float type `E`.
@@ -96,8 +77,6 @@ pub struct Network<E: Float, D: Device<E>> {
     config: NetworkConfig,
     layers: Vec<Dense<E, D>>,
     device: D,
-    fused: bool,
-    buffers: std::sync::Arc<crate::fused::BufferPool<E>>,
 }
 
 /// Weight and bias of one layer as host vectors (row-major `(out, in)` weight).
@@ -191,25 +170,7 @@ impl<E: Float, D: Device<E>> Network<E, D> {
             config,
             layers: dense,
             device: device.clone(),
-            fused: true,
-            buffers: Default::default(),
         })
-    }
-
-    /// Whether [`Network::jet`] runs the fused CPU kernels ([`crate::fused`]) where it can:
-    /// on the CPU device, the default. Off, every step is a dfdx op: the reference path the
-    /// tests compare the fused one against, and the path every other device takes.
-    pub fn set_fused(&mut self, on: bool) {
-        self.fused = on;
-    }
-
-    /// See [`Network::set_fused`].
-    pub fn fused(&self) -> bool {
-        self.fused
-    }
-
-    pub(crate) fn buffer_pool(&self) -> &std::sync::Arc<crate::fused::BufferPool<E>> {
-        &self.buffers
     }
 
     /// The network's configuration.
@@ -262,41 +223,6 @@ impl<E: Float, D: Device<E>> Network<E, D> {
                 Activation::Tanh => LayerActivation::Tanh,
             })
             .collect()
-    }
-
-    /// The network's value at `coords` (`(N, in_features)`), without derivatives or tape.
-    pub fn forward(&self, coords: &Matrix<E, D>) -> Result<Matrix<E, D>> {
-        let jet = self.jet(coords, Order::Value, &mut Tracer::inference())?;
-        Ok(jet.value)
-    }
-
-    /// Every layer's pre-activation (the argument of its activation) and output at `coords`,
-    /// as host vectors `(N * width)` row-major: the signals the initialisation theory is about.
-    pub fn signals(&self, coords: &Matrix<E, D>) -> Result<Vec<LayerSignals<E>>> {
-        let (_, d) = *coords.shape();
-        if d != self.config.in_features || self.config.encoding != Encoding::None {
-            return Err(Error::InvalidInput(format!(
-                "signals need raw coordinates with {} columns, got {d}",
-                self.config.in_features
-            )));
-        }
-        let mut tr = Tracer::inference();
-        let mut h = coords.clone();
-        let mut out = Vec::with_capacity(self.layers.len());
-        for (layer, act) in self.layers.iter().zip(self.activations()) {
-            let a = preactivation(layer, act, h, &mut tr);
-            h = match act {
-                LayerActivation::Sine(_) => a.clone().sin(),
-                LayerActivation::Tanh => a.clone().tanh(),
-                LayerActivation::Relu => a.clone().relu(),
-                LayerActivation::Identity => a.clone(),
-            };
-            out.push(LayerSignals {
-                preactivation: a.as_vec(),
-                output: h.as_vec(),
-            });
-        }
-        Ok(out)
     }
 }
 

@@ -1,6 +1,6 @@
 //! Matrix products on row-major slices, the work that dominates a SIREN training step.
 //!
-//! A step of the fused path ([`crate::fused`]) is, by FLOPs, almost all products
+//! A step of the fused path ([`crate::backend::cpu`]) is, by FLOPs, almost all products
 //! $P = H W^\top$, $\bar H = \bar P W$ and $\bar W \mathrel{+}= \bar P^\top H$ over tall
 //! stacks (tens of thousands of rows, a few hundred columns). They run here:
 //!
@@ -83,7 +83,7 @@ impl<'a, E> View<'a, E> {
 /// let a = [1.0f32, 2.0, 3.0, 4.0]; // 2 x 2
 /// let b = [1.0f32, 0.0, 1.0, 1.0]; // 2 x 2
 /// let mut out = [0.0f32; 4];
-/// siren_core::matmul::matmul(&a, &b, &mut out, (2, 2, 2))?;
+/// siren_core::backend::cpu::matmul::matmul(&a, &b, &mut out, (2, 2, 2))?;
 /// assert_eq!(out, [3.0, 2.0, 7.0, 4.0]);
 /// # Ok::<(), siren_core::Error>(())
 /// ```
@@ -418,7 +418,7 @@ impl<'a, E: Float> Prepared<'a, E> {
 }
 
 /// `out (m x n) += scale * g^T h` on the calling thread, `g` is `(r x m)`, `h` is `(r x n)`.
-pub(crate) fn add_gt_h_here<E: Float>(
+pub(crate) fn add_transpose_times_on_this_thread<E: Float>(
     g: &[E],
     h: &[E],
     out: &mut [E],
@@ -433,7 +433,14 @@ pub(crate) fn add_gt_h_here<E: Float>(
 }
 
 /// `out (r x m) = scale * a (r x n) * w^T`, `w` is `(m x n)`.
-pub(crate) fn a_wt<E: Float>(a: &[E], w: &[E], out: &mut [E], n: usize, m: usize, scale: E) {
+pub(crate) fn times_transpose<E: Float>(
+    a: &[E],
+    w: &[E],
+    out: &mut [E],
+    n: usize,
+    m: usize,
+    scale: E,
+) {
     let w = View::columns(w, n);
     for (a, out) in a.chunks(BLOCK_ROWS * n).zip(out.chunks_mut(BLOCK_ROWS * m)) {
         let a = View::rows(a, n);
@@ -442,7 +449,7 @@ pub(crate) fn a_wt<E: Float>(a: &[E], w: &[E], out: &mut [E], n: usize, m: usize
 }
 
 /// `out (r x n) = scale * g (r x m) * w`, `w` is `(m x n)`.
-pub(crate) fn g_w<E: Float>(g: &[E], w: &[E], out: &mut [E], m: usize, n: usize, scale: E) {
+pub(crate) fn times<E: Float>(g: &[E], w: &[E], out: &mut [E], m: usize, n: usize, scale: E) {
     let w = View::rows(w, n);
     for (g, out) in g.chunks(BLOCK_ROWS * m).zip(out.chunks_mut(BLOCK_ROWS * n)) {
         let g = View::rows(g, m);
@@ -451,7 +458,14 @@ pub(crate) fn g_w<E: Float>(g: &[E], w: &[E], out: &mut [E], m: usize, n: usize,
 }
 
 /// `out (m x n) += scale * g^T h`, `g` is `(r x m)`, `h` is `(r x n)`.
-pub(crate) fn add_gt_h<E: Float>(g: &[E], h: &[E], out: &mut [E], m: usize, n: usize, scale: E) {
+pub(crate) fn add_transpose_times<E: Float>(
+    g: &[E],
+    h: &[E],
+    out: &mut [E],
+    m: usize,
+    n: usize,
+    scale: E,
+) {
     for (g, h) in g.chunks(BLOCK_ROWS * m).zip(h.chunks(BLOCK_ROWS * n)) {
         let rows = g.len() / m;
         let gt = View::columns(g, m);
@@ -540,27 +554,27 @@ mod tests {
             // a (r x n) times w^T, w (m x n).
             let (a, w) = (values(r * n, 3), values(m * n, 4));
             let mut out = vec![0.0f32; r * m];
-            a_wt(&a, &w, &mut out, n, m, 2.0);
+            times_transpose(&a, &w, &mut out, n, m, 2.0);
             let want = naive(|i, t| 2.0 * a[i * n + t], |t, j| w[j * n + t], r, m, n);
-            assert_close(&out, &want, n, &format!("a_wt {r}x{n}x{m}"));
+            assert_close(&out, &want, n, &format!("times_transpose {r}x{n}x{m}"));
 
             // g (r x m) times w (m x n).
             let g = values(r * m, 5);
             let mut out = vec![0.0f32; r * n];
-            g_w(&g, &w, &mut out, m, n, 0.5);
+            times(&g, &w, &mut out, m, n, 0.5);
             let want = naive(|i, t| 0.5 * g[i * m + t], |t, j| w[t * n + j], r, n, m);
-            assert_close(&out, &want, m, &format!("g_w {r}x{m}x{n}"));
+            assert_close(&out, &want, m, &format!("times {r}x{m}x{n}"));
 
             // out (m x n) += g^T h, h (r x n), onto a non-zero start.
             let h = values(r * n, 6);
             let start = values(m * n, 7);
             let mut out = start.clone();
-            add_gt_h(&g, &h, &mut out, m, n, 1.5);
+            add_transpose_times(&g, &h, &mut out, m, n, 1.5);
             let mut want = naive(|i, t| 1.5 * g[t * m + i], |t, j| h[t * n + j], m, n, r);
             want.iter_mut()
                 .zip(&start)
                 .for_each(|(w, &s)| *w += s as f64);
-            assert_close(&out, &want, r, &format!("add_gt_h {m}x{r}x{n}"));
+            assert_close(&out, &want, r, &format!("add_transpose_times {m}x{r}x{n}"));
         }
     }
 

@@ -3,7 +3,7 @@
 //! the peak RSS is the workload's own.
 //!
 //! ```sh
-//! cargo run --release -p siren-core --example step_benchmark -- fit --steps 5 --warmup 2
+//! cargo bench -p siren-core --bench step_benchmark -- fit --steps 5 --warmup 2
 //! ```
 //!
 //! Workloads (3 hidden layers, f32, Adam 1e-4, the SIREN init):
@@ -11,12 +11,12 @@
 //! * `laplacian`: the same network and points, $\mathrm{mean}((\Delta u - g)^2)$;
 //! * `wave`: 3 -> 512 -> 1 on 16,384 points $(t, x, y)$, $\mathrm{mean}((u_{tt} - \Delta_{xy} u)^2)$,
 //!   the residual carried as one operator row (`Network::jet_operators`);
-//! * `matmul`: a 65,536 x 256 by 256 x 256 product through `siren_core::matmul`, the
+//! * `matmul`: a 65,536 x 256 by 256 x 256 product through `siren_core::backend::cpu::matmul`, the
 //!   matrix-product rate the steps' products can reach;
 //! * `fma`: independent 8-lane fused multiply-adds on every thread (AVX2 + FMA), the
 //!   machine's arithmetic peak that no product can pass.
 //!
-//! Add `--plain` to run the dfdx path instead of the fused one.
+//! Add `--plain` to run the reference backend (dfdx ops) instead of the CPU kernels.
 
 use std::time::Instant;
 
@@ -24,10 +24,26 @@ use dfdx::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
-use siren_core::train::{mse, to_matrix, train_step};
+use siren_core::jet::Carry;
+use siren_core::train::{mse, to_matrix, train_step, TrainTracer};
 use siren_core::{
-    device, Adam, AdamConfig, DiagonalOperator, Matrix, Network, NetworkConfig, Order,
+    device, Adam, AdamConfig, Backend, DiagonalOperator, Jet, Matrix, Network, NetworkConfig, Order,
 };
+
+/// The jet through the CPU kernels, or the reference backend when `reference`.
+fn carried_jet(
+    reference: bool,
+    net: &Network<f32, Cpu>,
+    x: &Matrix<f32, Cpu>,
+    carry: Carry<'_, f32>,
+    tr: &mut TrainTracer<f32, Cpu>,
+) -> Jet<f32, Cpu> {
+    if reference {
+        siren_core::backend::reference::jet(net, x, carry, tr)
+    } else {
+        <Cpu as Backend<f32>>::jet(net, x, carry, tr)
+    }
+}
 
 fn random(dev: &Cpu, n: usize, cols: usize, seed: u64) -> Matrix<f32, Cpu> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -146,7 +162,8 @@ fn main() {
         let mut c = vec![0f32; n * m];
         for i in 0..warmup + steps {
             let t = Instant::now();
-            siren_core::matmul::matmul(&a, &b, &mut c, (n, m, k)).expect("shapes match");
+            siren_core::backend::cpu::matmul::matmul(&a, &b, &mut c, (n, m, k))
+                .expect("shapes match");
             if i >= warmup {
                 times.push(t.elapsed().as_secs_f64());
             }
@@ -167,17 +184,18 @@ fn main() {
         let x = random(&dev, points, d, 1);
         let target = random(&dev, points, 1, 2);
         let mut net = Network::<f32, Cpu>::new(config.clone(), 0, &dev).expect("valid config");
-        net.set_fused(!plain);
         let mut adam = Adam::new(&net, AdamConfig::default()).expect("valid Adam");
         for i in 0..warmup + steps {
             let t = Instant::now();
             train_step(&mut net, &mut adam, |net, tr| match workload.as_str() {
                 "fit" => {
-                    let jet = net.jet(&x, Order::Value, tr)?;
+                    let jet = carried_jet(plain, net, &x, Carry::Order(Order::Value), tr);
                     Ok(mse(tr, jet.value, &target))
                 }
                 "laplacian" => {
-                    let jet = net.jet_laplacians(&x, &[&[0, 1]], tr)?;
+                    let ops = [DiagonalOperator::laplacian(&[0, 1])];
+                    let mut jet = carried_jet(plain, net, &x, Carry::Operators(&ops), tr);
+                    jet.operators = ops.to_vec();
                     let lap = jet.laplacian(tr, &[0, 1])?;
                     Ok(mse(tr, lap, &target))
                 }
@@ -187,8 +205,10 @@ fn main() {
                         .term(0, 1.0)
                         .term(1, -1.0)
                         .term(2, -1.0);
-                    let jet = net.jet_operators(&x, std::slice::from_ref(&wave), tr)?;
-                    let r = jet.operator(tr, &wave)?;
+                    let ops = [wave];
+                    let mut jet = carried_jet(plain, net, &x, Carry::Operators(&ops), tr);
+                    jet.operators = ops.to_vec();
+                    let r = jet.operator(tr, &ops[0])?;
                     Ok(tr.apply(r, |r| r.square().mean()))
                 }
             })
@@ -204,7 +224,7 @@ fn main() {
     let median = sorted[sorted.len() / 2];
     println!(
         "{{\"workload\": \"{workload}\", \"path\": \"{}\", \"median_s\": {median:.5}, \"times_s\": {times:?}, \"gflops\": {:.1}, \"peak_rss_bytes\": {}}}",
-        if plain { "dfdx" } else { "fused" },
+        if plain { "reference" } else { "cpu" },
         flops / median / 1e9,
         peak_rss_bytes()
     );
