@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::{Args, Subcommand, ValueEnum};
-use siren_core::checkpoint::{checkpoint_metadata, load_checkpoint, save_checkpoint};
+use siren_core::checkpoint::{checkpoint_metadata, load_checkpoint};
 use siren_core::io::write_atomic;
+use siren_core::train::Checkpointing;
 use siren_core::Backend;
 use siren_core::{Adam, AdamConfig, Error, Result};
 use siren_hypernet::celeba::{load, load_face, CelebaSource, Faces, Split};
@@ -396,31 +397,21 @@ fn train<D: Backend<f32> + dfdx::tensor::Cache>(a: TrainArgs, dev: &D) -> Result
         tc.seed = a.seed;
         tc.validate()?;
         let sub = out_dir(&dir.join(encoder.name()))?;
-        let ckpt = sub.join("checkpoint.safetensors");
-        let (mut model, mut adam, start) = if a.resume && ckpt.exists() {
-            let (model, adam, _) = load_model(&ckpt, dev)?;
-            if model.config() != &config {
-                return Err(Error::BadFile {
-                    path: ckpt,
-                    what: "hypernetwork checkpoint for this run",
-                    reason: "it holds a model of another shape (different --scale or encoder)"
-                        .into(),
-                });
-            }
-            let step = adam.steps_taken() as usize;
-            (model, adam, step)
-        } else {
-            let model = Hypernet::<f32, D>::new(config.clone(), tc.seed, dev)?;
-            let adam = Adam::new(
-                &model,
-                AdamConfig {
-                    lr: tc.lr,
-                    ..Default::default()
-                },
-            )?;
-            (model, adam, 0)
+        let checkpoint = Checkpointing {
+            path: sub.join("checkpoint.safetensors"),
+            every: a.checkpoint_every.max(1),
+            resume: a.resume,
         };
-        let metadata = HashMap::from([
+        let mut model = Hypernet::<f32, D>::new(config.clone(), tc.seed, dev)?;
+        let mut adam = Adam::new(
+            &model,
+            AdamConfig {
+                lr: tc.lr,
+                ..Default::default()
+            },
+        )?;
+        // What `load_model` needs to rebuild the model from a checkpoint.
+        let metadata = vec![
             (
                 CONFIG_KEY.to_string(),
                 serde_json::to_string(&config).expect("config serialises"),
@@ -429,7 +420,7 @@ fn train<D: Backend<f32> + dfdx::tensor::Cache>(a: TrainArgs, dev: &D) -> Result
                 TRAIN_KEY.to_string(),
                 serde_json::to_string(&tc).expect("config serialises"),
             ),
-        ]);
+        ];
         write_atomic(
             &sub.join("config.json"),
             serde_json::to_string_pretty(&serde_json::json!({"model": config, "train": tc}))
@@ -438,27 +429,25 @@ fn train<D: Backend<f32> + dfdx::tensor::Cache>(a: TrainArgs, dev: &D) -> Result
         )?;
         if !a.quiet {
             eprintln!(
-                "{}: {} parameters, {}, steps {}..{}",
+                "{}: {} parameters, {}, {} steps",
                 encoder.name(),
                 model.parameter_count(),
                 splits_line(&faces),
-                start,
                 tc.steps
             );
         }
         let mut log = crate::progress::metrics_log(&sub)?;
         let clock = Instant::now();
-        let every = a.checkpoint_every.max(1);
         let bar = crate::progress::Progress::new(encoder.name(), tc.steps, a.quiet);
-        bar.update(start, f64::NAN, None);
-        run_train(
+        let start = run_train(
             &mut model,
             &mut adam,
             &faces,
             &train_idx,
             &tc,
-            start,
-            |log_step, model, adam| {
+            Some(&checkpoint),
+            metadata,
+            |log_step, _| {
                 let line = serde_json::json!({
                     "step": log_step.step, "loss": log_step.loss, "image_mse": log_step.image_mse,
                     "latent": log_step.latent, "params": log_step.params,
@@ -470,12 +459,10 @@ fn train<D: Backend<f32> + dfdx::tensor::Cache>(a: TrainArgs, dev: &D) -> Result
                     log_step.loss,
                     Some(format!("image MSE {:.3e}", log_step.image_mse)),
                 );
-                if log_step.step % every == 0 || log_step.step == tc.steps {
-                    save_checkpoint(&ckpt, model, adam, &metadata)?;
-                }
                 Ok(())
             },
         )?;
+        let start = start - 1;
         bar.finish();
         crate::plots::curves_from_log(&sub, "image_mse")?;
         let train_s = clock.elapsed().as_secs_f64();

@@ -189,6 +189,9 @@ pub struct RunPlan<'a> {
     pub steps: usize,
     /// Where to checkpoint, if anywhere.
     pub checkpoint: Option<&'a Checkpointing>,
+    /// More metadata entries each checkpoint carries (what a reader needs to rebuild the
+    /// model, say); not checked on resume.
+    pub metadata: Vec<(String, String)>,
 }
 
 /// The training loop every experiment shares. Resumes from `plan.checkpoint` when asked (after
@@ -209,7 +212,8 @@ where
     D: Device<E>,
     P: Parameters<E, D>,
 {
-    let metadata = HashMap::from([(plan.key.to_string(), plan.identity.clone())]);
+    let mut metadata: HashMap<String, String> = plan.metadata.iter().cloned().collect();
+    metadata.insert(plan.key.to_string(), plan.identity.clone());
     let mut start = 0;
     if let Some(c) = plan.checkpoint.filter(|c| c.resume && c.path.exists()) {
         let meta = load_checkpoint(&c.path, model, adam)?;

@@ -4,13 +4,15 @@
 //! comes from a generator seeded with `(seed, s)`, so a run resumed from a checkpoint at step
 //! `s` continues exactly as the uninterrupted run would.
 
+use std::cell::Cell;
+
 use dfdx::prelude::*;
 use dfdx::tensor::Cache;
 use rand::seq::index::sample;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use siren_core::train::TrainTracer;
+use siren_core::train::{run_steps, step_rng, Checkpointing, RunPlan, TrainTracer};
 use siren_core::Backend;
 use siren_core::Stack;
 use siren_core::{Adam, Error, Float, Result, Tracer};
@@ -187,13 +189,6 @@ pub struct StepLog {
     pub grad_norm: f64,
 }
 
-fn step_rng(seed: u64, step: usize, stream: u64) -> ChaCha8Rng {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    rng.set_stream(stream);
-    rng.set_word_pos(step as u128 * (1 << 20));
-    rng
-}
-
 /// A batch of the given faces with the given context masks.
 pub fn context_of(faces: &Faces, indices: &[usize], masks: Vec<Vec<bool>>) -> Context {
     let pixels = indices.iter().flat_map(|&i| faces.signed(i)).collect();
@@ -239,17 +234,26 @@ pub fn loss_terms<E: Float, D: Backend<E>>(
     Ok([image_mse, latent, params.expect("a SIREN has layers")])
 }
 
-/// Trains from step `start` (0, or the step of a resumed checkpoint) to `config.steps`,
-/// calling `after_step` after every step (for logs and checkpoints).
+/// Metadata key of a hypernetwork run's identity in its checkpoints.
+pub const RUN_KEY: &str = "siren_rs.hypernet";
+
+/// Trains to `config.steps` through the loop every experiment shares
+/// ([`siren_core::train::run_steps`]): resuming from `checkpoint` when asked (a checkpoint of
+/// the same model and training settings; the step count may grow), checkpointing, and naming
+/// the step of a diverged loss. `metadata` goes into every checkpoint besides the run's
+/// identity. `after_step` sees each step's terms (for logs). Returns the first step this call
+/// ran (1-based).
+#[allow(clippy::too_many_arguments)]
 pub fn train<E: Float, D: Backend<E> + Cache>(
     model: &mut Hypernet<E, D>,
     adam: &mut Adam<E, D>,
     faces: &Faces,
     train_indices: &[usize],
     config: &TrainConfig,
-    start: usize,
-    mut after_step: impl FnMut(&StepLog, &Hypernet<E, D>, &Adam<E, D>) -> Result<()>,
-) -> Result<()> {
+    checkpoint: Option<&Checkpointing>,
+    metadata: Vec<(String, String)>,
+    mut after_step: impl FnMut(&StepLog, &Hypernet<E, D>) -> Result<()>,
+) -> Result<usize> {
     config.validate()?;
     if train_indices.is_empty() {
         return Err(Error::InvalidInput("there is no training face".into()));
@@ -263,8 +267,26 @@ pub fn train<E: Float, D: Backend<E> + Cache>(
     }
     let batch = config.batch.min(train_indices.len());
     let hw = faces.size * faces.size;
-    for step in start..config.steps {
-        let mut rng = step_rng(config.seed, step, 1);
+    // Everything but the step count, which a resumed run may raise.
+    let identity = serde_json::to_string(&(
+        model.config(),
+        TrainConfig {
+            steps: 0,
+            ..config.clone()
+        },
+    ))
+    .expect("configs serialise");
+    let plan = RunPlan {
+        key: RUN_KEY,
+        identity,
+        steps: config.steps,
+        checkpoint,
+        metadata,
+    };
+    // The step's terms, from the step to the logger.
+    let last = Cell::new(None::<StepLog>);
+    let step = |s: usize, model: &mut Hypernet<E, D>, adam: &mut Adam<E, D>| -> Result<f64> {
+        let mut rng = step_rng(config.seed, s);
         let picked: Vec<usize> = sample(&mut rng, train_indices.len(), batch)
             .into_iter()
             .map(|i| train_indices[i])
@@ -296,31 +318,32 @@ pub fn train<E: Float, D: Backend<E> + Cache>(
         let loss = total.as_vec()[0].as_f64();
         if !loss.is_finite() {
             return Err(Error::Diverged(format!(
-                "the loss is {loss} at step {} (image {}, latent {}, params {}); lower the learning rate",
-                step + 1,
-                values[0],
-                values[1],
-                values[2]
+                "the loss is {loss} (image {}, latent {}, params {}); lower the learning rate",
+                values[0], values[1], values[2]
             )));
         }
         let grads = tr.attach(total).backward();
         let grad_norm = adam.update_clipped(model, &grads, config.clip_norm);
-        let log = StepLog {
-            step: step + 1,
+        last.set(Some(StepLog {
+            step: s,
             loss,
             image_mse: values[0],
             latent: values[1],
             params: values[2],
             grad_norm,
-        };
-        after_step(&log, model, adam)?;
+        }));
         // Context sizes vary from step to step, and the device's allocation cache keeps a
         // freed buffer per size: without this it grew to 23 GB in 200 steps.
-        if step % 25 == 24 {
+        if s % 25 == 0 {
             model.device().empty_cache();
         }
-    }
-    Ok(())
+        Ok(loss)
+    };
+    let after = |_: usize, _: f64, model: &Hypernet<E, D>| -> Result<()> {
+        let log = last.take().expect("each step records its terms");
+        after_step(&log, model)
+    };
+    run_steps(model, adam, &plan, step, after)
 }
 
 /// Completed faces `(batch, size^2, 3)` in $[-1, 1]$, row-major, as host values.
@@ -373,7 +396,10 @@ pub fn evaluation_mask(level: ContextLevel, size: usize, seed: u64, face: usize)
         ContextLevel::Half => u64::MAX - 1,
         ContextLevel::Full => u64::MAX,
     };
-    let mut rng = step_rng(seed ^ 0xe7a1, face, stream);
+    // One generator per (seed, level), positioned per face: any face's mask is drawn alone.
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xe7a1);
+    rng.set_stream(stream);
+    rng.set_word_pos(face as u128 * (1 << 20));
     level.mask(size, &mut rng)
 }
 

@@ -142,6 +142,7 @@ pub(crate) fn run_fit<E: Float, D: Backend<E>>(
         identity,
         steps: config.steps,
         checkpoint: config.checkpoint.as_ref(),
+        metadata: Vec::new(),
     };
     let mut history = Vec::new();
     run_steps(

@@ -178,6 +178,7 @@ pub fn train_wave<E: Float, D: Backend<E>>(
         identity,
         steps: exp.steps,
         checkpoint,
+        metadata: Vec::new(),
     };
     let step = |s: usize, net: &mut Network<E, D>, adam: &mut Adam<E, D>| {
         let batch = exp.sampler.sample(&mut step_rng(exp.seed ^ 0x3a7e, s), s)?;
