@@ -64,7 +64,7 @@ fn peak_rss_bytes() -> u64 {
         .map_or(0, |kb| kb * 1024)
 }
 
-/// Matrix-product FLOPs of one training step of the fused path: forward, weight gradient and
+/// Matrix-product FLOPs of one training step of the CPU backend: forward, weight gradient and
 /// input gradient (not for the first layer) of every layer, over `rows` stacked rows.
 fn step_flops(config: &NetworkConfig, rows: usize) -> f64 {
     config
@@ -170,7 +170,7 @@ fn main() {
         }
         2.0 * (n * k * m) as f64
     } else {
-        // Stacked rows per point on the fused path: value, gradient, one per operator.
+        // Stacked rows per point on the CPU backend: value, gradient, one per operator.
         let (config, points, rows) = match workload.as_str() {
             "fit" => (NetworkConfig::siren(2, 1, 256, 3), 65_536, 1),
             "laplacian" => (NetworkConfig::siren(2, 1, 256, 3), 65_536, 4),

@@ -1,6 +1,6 @@
 //! Matrix products on row-major slices, the work that dominates a SIREN training step.
 //!
-//! A step of the fused path ([`crate::backend::cpu`]) is, by FLOPs, almost all products
+//! A step of the CPU backend ([`crate::backend::cpu`]) is, by FLOPs, almost all products
 //! $P = H W^\top$, $\bar H = \bar P W$ and $\bar W \mathrel{+}= \bar P^\top H$ over tall
 //! stacks (tens of thousands of rows, a few hundred columns). They run here:
 //!

@@ -48,6 +48,6 @@ fn cpu_and_reference_backends_fit_the_cameraman_to_the_same_psnr() {
     );
     assert!(
         (fused - plain).abs() < 0.1,
-        "fused {fused:.3} dB vs dfdx path {plain:.3} dB"
+        "CPU backend {fused:.3} dB vs reference backend {plain:.3} dB"
     );
 }
