@@ -33,6 +33,14 @@ impl Field {
         }
         Ok(Self { name, shape, data })
     }
+
+    /// The evaluation grid's node coordinates, `grid`: $-1 + 2i/(n-1)$, $i < n$.
+    pub fn grid(n: usize) -> Result<Self> {
+        let nodes = (0..n)
+            .map(|i| -1.0 + 2.0 * i as f64 / (n.max(2) - 1) as f64)
+            .collect();
+        Self::new("grid", vec![n], nodes)
+    }
 }
 
 /// Writes `fields` to an HDF5 file at `path` (through a temporary file and a rename, so an

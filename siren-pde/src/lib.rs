@@ -129,4 +129,5 @@ pub mod helmholtz;
 pub mod helmholtz_net;
 pub mod medium;
 pub mod models;
+pub mod report;
 pub mod wave;
