@@ -1,0 +1,235 @@
+//! `siren fit`, `render`, `inpaint`, `antialias`, `poisson`: the flags and logging they share
+//! and the fit and render commands here, the others in their own files.
+
+mod antialias;
+mod inpaint;
+mod poisson;
+
+pub use antialias::{antialias, AntialiasArgs};
+pub use inpaint::{inpaint, InpaintArgs};
+pub use poisson::{poisson, PoissonArgs};
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use clap::{Args, ValueEnum};
+use siren_core::train::Checkpointing;
+use siren_core::Backend;
+use siren_core::{BiasInit, Error, Network, Result};
+use siren_image::{fit_image, predict, render as render_image, FitConfig, Image, Mask, StepRecord};
+
+use crate::out_dir;
+use crate::progress::Progress;
+
+/// Network and optimiser flags shared by the image commands.
+#[derive(Args, Clone, Debug)]
+pub struct TrainFlags {
+    /// Crop the image to its centred square and resize it to SIZE x SIZE (bilinear);
+    /// default: keep it as it is.
+    #[arg(long)]
+    size: Option<usize>,
+    /// Optimisation steps.
+    #[arg(long, default_value_t = 500)]
+    steps: usize,
+    /// Adam learning rate.
+    #[arg(long, default_value_t = 1e-4)]
+    lr: f64,
+    /// Hidden width.
+    #[arg(long, default_value_t = 256)]
+    hidden: usize,
+    /// Hidden-to-hidden layers.
+    #[arg(long, default_value_t = 3)]
+    layers: usize,
+    /// omega_0 of the sine layers.
+    #[arg(long, default_value_t = 30.0)]
+    w0: f64,
+    /// Pixels per step (default: all).
+    #[arg(long)]
+    batch: Option<usize>,
+    /// Seed of the initialisation and sampling.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Bias init of the sine layers: the init theory's law, or PyTorch's default as the
+    /// original code.
+    #[arg(long, value_enum, default_value_t = BiasArg::WeightLaw)]
+    bias_init: BiasArg,
+    /// Measure PSNR every N steps (and at the end).
+    #[arg(long, default_value_t = 100)]
+    eval_every: usize,
+    /// Write `checkpoint.safetensors` in the output folder every N steps (and at the end).
+    #[arg(long, default_value_t = 100)]
+    checkpoint_every: usize,
+    /// Continue from the output folder's checkpoint (same settings; a larger --steps extends
+    /// the run). On the CPU the result is identical to an uninterrupted run.
+    #[arg(long)]
+    resume: bool,
+    /// Print nothing but errors.
+    #[arg(long)]
+    quiet: bool,
+    /// Output folder.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+impl TrainFlags {
+    fn config(&self) -> FitConfig {
+        FitConfig {
+            hidden_features: self.hidden,
+            hidden_layers: self.layers,
+            w0: self.w0,
+            lr: self.lr,
+            steps: self.steps,
+            batch: self.batch,
+            seed: self.seed,
+            eval_every: self.eval_every,
+            bias_init: match self.bias_init {
+                BiasArg::WeightLaw => BiasInit::WeightLaw,
+                BiasArg::Pytorch => BiasInit::Pytorch,
+            },
+            checkpoint: None,
+        }
+    }
+
+    /// The config with checkpoints in `dir` under `name`.
+    fn config_in(&self, dir: &Path, name: &str) -> FitConfig {
+        FitConfig {
+            checkpoint: Some(Checkpointing {
+                path: dir.join(name),
+                every: self.checkpoint_every,
+                resume: self.resume,
+            }),
+            ..self.config()
+        }
+    }
+
+    fn load(&self, path: &Path) -> Result<Image> {
+        let img = Image::open(path)?;
+        match self.size {
+            Some(s) => img.centre_square().resized(s, s),
+            None => Ok(img),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum BiasArg {
+    WeightLaw,
+    Pytorch,
+}
+
+/// Appends step records to `metrics.jsonl` and prints progress.
+struct Log {
+    file: std::fs::File,
+    start: Instant,
+    quiet: bool,
+    label: String,
+    bar: Progress,
+}
+
+impl Log {
+    fn new(dir: &Path, label: &str, steps: usize, quiet: bool) -> Result<Self> {
+        let file = crate::progress::metrics_log(dir)?;
+        Ok(Self {
+            file,
+            start: Instant::now(),
+            quiet,
+            label: label.to_string(),
+            bar: Progress::new(label, steps, quiet),
+        })
+    }
+
+    /// Starts a new bar for another run logged to the same file.
+    fn restart(&mut self, label: String, steps: usize) {
+        self.bar.finish();
+        self.bar = Progress::new(&label, steps, self.quiet);
+        self.label = label;
+    }
+
+    fn record(&mut self, r: &StepRecord) {
+        let line = serde_json::json!({
+            "run": self.label, "step": r.step, "loss": r.loss, "psnr": r.psnr,
+            "wall_s": self.start.elapsed().as_secs_f64(),
+        });
+        let _ = writeln!(self.file, "{line}");
+        self.bar
+            .update(r.step, r.loss, r.psnr.map(|p| format!("PSNR {p:.2} dB")));
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct FitArgs {
+    /// PNG or JPEG to fit.
+    image: PathBuf,
+    #[command(flatten)]
+    train: TrainFlags,
+}
+
+pub fn fit<D: Backend<f32>>(a: FitArgs, dev: &D) -> Result<()> {
+    let img = a.train.load(&a.image)?;
+    let dir = out_dir(&a.train.out)?;
+    let mut log = Log::new(&dir, "fit", a.train.steps, a.train.quiet)?;
+    let config = a.train.config_in(&dir, "checkpoint.safetensors");
+    let fitted = fit_image::<f32, D>(&img, &config, dev, |r| log.record(r))?;
+    fitted.network.save(dir.join("model.safetensors"))?;
+    predict(&fitted.network, img.width, img.height)?.save_png(dir.join("fit.png"))?;
+    img.save_png(dir.join("ground_truth.png"))?;
+    crate::plots::curves_from_log(&dir, "psnr")
+}
+
+#[derive(Args, Debug)]
+pub struct RenderArgs {
+    /// A model saved by `siren fit` or `siren inpaint`.
+    model: PathBuf,
+    /// Output size, WIDTHxHEIGHT.
+    #[arg(long, default_value = "1024x1024")]
+    size: String,
+    /// Coordinate range lo,hi rendered along both axes; training covered -1,1.
+    #[arg(long, default_value = "-1,1", allow_hyphen_values = true)]
+    extent: String,
+    /// Output PNG.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+fn pair<T: std::str::FromStr>(text: &str, sep: char, what: &str) -> Result<(T, T)> {
+    let bad = || Error::InvalidInput(format!("{what} must look like A{sep}B, got {text:?}"));
+    let (a, b) = text.split_once(sep).ok_or_else(bad)?;
+    Ok((
+        a.trim().parse().map_err(|_| bad())?,
+        b.trim().parse().map_err(|_| bad())?,
+    ))
+}
+
+pub fn render<D: Backend<f32>>(a: RenderArgs, dev: &D) -> Result<()> {
+    let (w, h): (usize, usize) = pair(&a.size, 'x', "--size")?;
+    let extent: (f64, f64) = pair(&a.extent, ',', "--extent")?;
+    let net = Network::<f32, D>::load(&a.model, dev)?;
+    render_image(&net, w, h, extent)?.save_png(&a.out)
+}
+
+#[derive(Args, Clone, Debug)]
+pub struct KernelFlags {
+    /// Half-width of the anti-aliasing kernel's tent, in pixels (1: a bilinear pixel
+    /// footprint; the original code's is 0.5).
+    #[arg(long, default_value_t = 1.0)]
+    footprint: f64,
+}
+
+fn parse_mask(spec: &str, w: usize, h: usize, seed: u64) -> Result<Mask> {
+    let fraction = |f: &str| -> Result<f64> {
+        f.parse()
+            .map_err(|_| Error::InvalidInput(format!("bad fraction in --mask {spec}")))
+    };
+    if let Some(f) = spec.strip_prefix("random:") {
+        Mask::random(w, h, fraction(f)?, seed)
+    } else if let Some(f) = spec.strip_prefix("centre:") {
+        Mask::centre_block(w, h, fraction(f)?)
+    } else if let Some(f) = spec.strip_prefix("strokes:") {
+        Mask::strokes(w, h, fraction(f)?, 3.0, seed)
+    } else if spec == "all" {
+        Mask::random(w, h, 1.0, 0)
+    } else {
+        Mask::from_png(spec, w, h)
+    }
+}
