@@ -20,7 +20,7 @@ use dfdx::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use siren_core::model::conv::{Conv2d, Patches};
-use siren_core::train::{gather_rows, to_matrix, train_step};
+use siren_core::train::{gather_rows, run_steps, to_matrix, train_step, RunPlan};
 use siren_core::Backend;
 use siren_core::{Adam, AdamConfig, Dense, Error, Float, Matrix, Parameters, Result, Tracer};
 
@@ -249,18 +249,28 @@ pub fn deep_image_prior<E: Float, D: Backend<E>>(
     };
     let mut history = Vec::new();
     let mut best: Option<(f64, usize, Image)> = None;
-    for step in 1..=config.steps {
-        train_step(&mut net, &mut adam, |net, tr| {
+    // The loop every training command shares; a baseline keeps no checkpoint.
+    let plan = RunPlan {
+        key: "siren_rs.dip",
+        identity: String::new(),
+        steps: config.steps,
+        checkpoint: None,
+        metadata: Vec::new(),
+    };
+    let step = |_: usize, net: &mut DipNet<E, D>, adam: &mut Adam<E, D>| {
+        train_step(net, adam, |net, tr| {
             let out = net.forward(tr, &noise, &levels)?;
             let (idx, t) = (index.clone(), target.clone());
             Ok(tr.apply(out, |o| (o.gather(idx) - t).square().mean()))
-        })?;
+        })
+    };
+    let after = |step: usize, _: f64, net: &DipNet<E, D>| -> Result<()> {
         let measured =
             step == config.steps || (config.eval_every > 0 && step % config.eval_every == 0);
         if !measured {
-            continue;
+            return Ok(());
         }
-        let out = output(&net)?;
+        let out = output(net)?;
         let validation_psnr = match &validation {
             Some(v) => Some(psnr(&out, image, Some(v))?),
             None => None,
@@ -277,7 +287,9 @@ pub fn deep_image_prior<E: Float, D: Backend<E>>(
         {
             best = Some((score, step, out));
         }
-    }
+        Ok(())
+    };
+    run_steps(&mut net, &mut adam, &plan, step, after)?;
     let (_, step, image) = best.expect("at least one step is measured");
     Ok(DipResult {
         image,
