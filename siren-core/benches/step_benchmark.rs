@@ -18,38 +18,16 @@
 //!
 //! Add `--plain` to run the reference backend (dfdx ops) instead of the CPU kernels.
 
+mod common;
+
+use common::{carried_jet, random};
 use std::time::Instant;
 
 use dfdx::prelude::*;
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use siren_core::jet::Carry;
-use siren_core::train::{mse, to_matrix, train_step, TrainTracer};
-use siren_core::{
-    device, Adam, AdamConfig, Backend, DiagonalOperator, Jet, Matrix, Network, NetworkConfig, Order,
-};
-
-/// The jet through the CPU kernels, or the reference backend when `reference`.
-fn carried_jet(
-    reference: bool,
-    net: &Network<f32, Cpu>,
-    x: &Matrix<f32, Cpu>,
-    carry: Carry<'_, f32>,
-    tr: &mut TrainTracer<f32, Cpu>,
-) -> Jet<f32, Cpu> {
-    if reference {
-        siren_core::backend::reference::jet(net, x, carry, tr)
-    } else {
-        <Cpu as Backend<f32>>::jet(net, x, carry, tr)
-    }
-}
-
-fn random(dev: &Cpu, n: usize, cols: usize, seed: u64) -> Matrix<f32, Cpu> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let v: Vec<f64> = (0..n * cols).map(|_| rng.gen_range(-1.0..1.0)).collect();
-    to_matrix(dev, &v, cols)
-}
+use siren_core::train::{mse, train_step};
+use siren_core::{device, Adam, AdamConfig, DiagonalOperator, Network, NetworkConfig, Order};
 
 /// Peak resident set size of this process, from /proc (0 where there is none).
 fn peak_rss_bytes() -> u64 {

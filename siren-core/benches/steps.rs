@@ -5,6 +5,9 @@
 //!
 //! `cargo bench -p siren-core` (set `SIREN_BENCH_BATCHES=16384` to run one batch size).
 
+mod common;
+
+use common::{carried_jet, random};
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
@@ -12,10 +15,9 @@ use dfdx::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use siren_core::jet::Carry;
-use siren_core::train::{mse, to_matrix, train_step};
+use siren_core::train::{mse, train_step};
 use siren_core::{
-    device, Adam, AdamConfig, Backend, DiagonalOperator, Jet, Matrix, Network, NetworkConfig,
-    Order, Tracer,
+    device, Adam, AdamConfig, DiagonalOperator, Network, NetworkConfig, Order, Tracer,
 };
 
 fn batches() -> Vec<usize> {
@@ -23,27 +25,6 @@ fn batches() -> Vec<usize> {
         .ok()
         .map(|s| s.split(',').filter_map(|v| v.trim().parse().ok()).collect())
         .unwrap_or_else(|| vec![16_384, 65_536])
-}
-
-/// The jet through the CPU kernels, or the reference backend when `reference`.
-fn carried_jet<T: Tape<f32, Cpu>>(
-    reference: bool,
-    net: &Network<f32, Cpu>,
-    x: &Matrix<f32, Cpu>,
-    carry: Carry<'_, f32>,
-    tr: &mut Tracer<f32, Cpu, T>,
-) -> Jet<f32, Cpu> {
-    if reference {
-        siren_core::backend::reference::jet(net, x, carry, tr)
-    } else {
-        <Cpu as Backend<f32>>::jet(net, x, carry, tr)
-    }
-}
-
-fn random(dev: &Cpu, n: usize, cols: usize, seed: u64) -> Matrix<f32, Cpu> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let v: Vec<f64> = (0..n * cols).map(|_| rng.gen_range(-1.0..1.0)).collect();
-    to_matrix(dev, &v, cols)
 }
 
 fn steps(c: &mut Criterion) {
