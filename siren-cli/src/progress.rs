@@ -51,9 +51,11 @@ impl Progress {
     }
 }
 
-/// Opens the run folder's `metrics.jsonl` for appending (a resumed run adds to it).
+/// Opens the run folder's `metrics.jsonl` for appending (a resumed run adds to it); a
+/// symbolic link or anything but a regular file there is an error, not written through.
 pub fn metrics_log(dir: &std::path::Path) -> siren_core::Result<std::fs::File> {
     let path = dir.join("metrics.jsonl");
+    siren_core::io::check_replaceable(&path)?;
     std::fs::OpenOptions::new()
         .create(true)
         .append(true)

@@ -18,7 +18,7 @@ use dfdx::prelude::*;
 use safetensors::tensor::{SafeTensors, TensorView};
 
 use crate::error::{Error, Result};
-use crate::io::{write_atomic, FORMAT_KEY, FORMAT_VERSION};
+use crate::io::{serialize_sorted, write_atomic, FORMAT_KEY, FORMAT_VERSION};
 use crate::model::network::Parameters;
 use crate::optim::Adam;
 use crate::Float;
@@ -75,7 +75,7 @@ pub fn save_checkpoint<E: Float, D: Device<E>>(
             .expect("sizes agree by construction");
         (name.as_str(), view)
     });
-    let bytes = safetensors::serialize(views, &Some(meta))
+    let bytes = serialize_sorted(views, meta)
         .map_err(|e| Error::InvalidInput(format!("cannot serialise the checkpoint: {e}")))?;
     write_atomic(path, &bytes)
 }

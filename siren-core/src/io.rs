@@ -41,7 +41,9 @@ pub fn bias_name(i: usize) -> String {
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so the
-/// file is either the old one or the complete new one, never half-written.
+/// file is either the old one or the complete new one, never half-written. Only a regular
+/// file (or nothing) at `path` is replaced: a symbolic link, a device, a folder or a pipe
+/// there is an error and is left as it is.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     write_atomic_with(path, |tmp| {
         use std::io::Write;
@@ -50,16 +52,26 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
             path: path.to_path_buf(),
             source,
         };
-        let mut f = std::fs::File::create(tmp).map_err(|e| io("cannot create a file beside", e))?;
+        // The temporary file exists already (made exclusively): open it, do not create.
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .open(tmp)
+            .map_err(|e| io("cannot create a file beside", e))?;
         f.write_all(bytes).map_err(|e| io("cannot write", e))?;
         f.sync_all().map_err(|e| io("cannot write", e))
     })
 }
 
-/// Like [`write_atomic`] for writers that need a path (e.g. an HDF5 library): `write` creates
-/// and fills the temporary file it is given, which then replaces `path` by a rename; on error
-/// the temporary file is removed and `path` is untouched.
+/// Like [`write_atomic`] for writers that need a path (e.g. an HDF5 library): `write` fills
+/// the temporary file it is given, which then replaces `path` by a rename; on error the
+/// temporary file is removed and `path` is untouched.
+///
+/// The temporary file gets an unpredictable name and is created exclusively
+/// (`create_new`) before `write` sees it, so a file or link planted under a guessed name is
+/// never written through.
 pub fn write_atomic_with(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    check_replaceable(path)?;
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -68,11 +80,23 @@ pub fn write_atomic_with(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -
         .file_name()
         .ok_or_else(|| Error::InvalidInput(format!("{} does not name a file", path.display())))?;
     let tmp = dir.join(format!(
-        ".{}.tmp-{}",
+        ".{}.tmp-{}-{:016x}",
         name.to_string_lossy(),
-        std::process::id()
+        std::process::id(),
+        rand::random::<u64>()
     ));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .map_err(|source| Error::Io {
+            action: "cannot create a file beside",
+            path: path.to_path_buf(),
+            source,
+        })?;
     let result = write(&tmp).and_then(|()| {
+        // Checked again: the target may have changed while the file was written.
+        check_replaceable(path)?;
         std::fs::rename(&tmp, path).map_err(|source| Error::Io {
             action: "cannot replace",
             path: path.to_path_buf(),
@@ -83,6 +107,56 @@ pub fn write_atomic_with(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// Errors unless `path` is a regular file or does not exist.
+pub fn check_replaceable(path: &Path) -> Result<()> {
+    let refuse = |what: &str| {
+        Err(Error::InvalidInput(format!(
+            "{} is {what}; outputs only replace regular files: choose another path",
+            path.display()
+        )))
+    };
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => refuse("a symbolic link"),
+        Ok(m) if m.is_dir() => refuse("a folder"),
+        Ok(m) if !m.is_file() => refuse("not a regular file (a device, pipe or socket)"),
+        _ => Ok(()),
+    }
+}
+
+/// Serialises tensors with their metadata as safetensors, the metadata's keys in sorted
+/// order: safetensors writes a `HashMap` in its random order, so equal contents would give
+/// files whose bytes differ.
+pub(crate) fn serialize_sorted<'a>(
+    views: impl IntoIterator<Item = (&'a str, TensorView<'a>)>,
+    metadata: HashMap<String, String>,
+) -> std::result::Result<Vec<u8>, safetensors::SafeTensorError> {
+    let mut bytes = safetensors::serialize(views, &Some(metadata))?;
+    let n = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes")) as usize;
+    let header: serde_json::Value =
+        serde_json::from_slice(&bytes[8..8 + n]).expect("safetensors wrote valid JSON");
+    // The same keys and values in another order: the same length, so offsets hold.
+    let sorted = serde_json::to_string(&sorted_keys(&header)).expect("JSON serialises");
+    let sorted = sorted.as_bytes();
+    let body = std::str::from_utf8(&bytes[8..8 + n]).expect("JSON is UTF-8");
+    let trimmed = body.trim_end().len();
+    if sorted.len() == trimmed {
+        bytes[8..8 + trimmed].copy_from_slice(sorted);
+    }
+    Ok(bytes)
+}
+
+/// `v` with every object's keys in sorted order.
+fn sorted_keys(v: &serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(map) => {
+            let ordered: std::collections::BTreeMap<&String, serde_json::Value> =
+                map.iter().map(|(k, v)| (k, sorted_keys(v))).collect();
+            serde_json::Value::Object(ordered.into_iter().map(|(k, v)| (k.clone(), v)).collect())
+        }
+        other => other.clone(),
+    }
 }
 
 impl<E: Float, D: Device<E>> Network<E, D> {
@@ -108,7 +182,7 @@ impl<E: Float, D: Device<E>> Network<E, D> {
                 .expect("sizes agree by construction");
             (name.as_str(), view)
         });
-        safetensors::serialize(views, &Some(metadata))
+        serialize_sorted(views, metadata)
             .map_err(|e| Error::InvalidInput(format!("cannot serialise the network: {e}")))
     }
 
@@ -182,22 +256,32 @@ impl<E: Float, D: Device<E>> Network<E, D> {
         config
             .validate()
             .map_err(|e| bad(origin, format!("the stored config is invalid: {e}")))?;
-        let shapes = config.layer_shapes();
-        let expected_names = 2 * shapes.len();
-        if file.len() != expected_names {
+        let layers_described = config.hidden_layers + 2;
+        if file.len() != 2 * layers_described {
             return Err(bad(
                 origin,
                 format!(
-                "it has {} tensors but its config describes {} layers ({expected_names} tensors)",
-                file.len(),
-                shapes.len()
-            ),
+                    "it has {} tensors but its config describes {layers_described} layers ({} \
+                     tensors)",
+                    file.len(),
+                    2 * layers_described
+                ),
             ));
         }
+        let shapes = config.layer_shapes();
         let mut layers = Vec::with_capacity(shapes.len());
         for (i, &(fan_in, fan_out)) in shapes.iter().enumerate() {
             let weight = read_tensor::<E>(&file, &weight_name(i), &[fan_out, fan_in], origin)?;
             let bias = read_tensor::<E>(&file, &bias_name(i), &[fan_out], origin)?;
+            if weight.iter().chain(&bias).any(|v| !v.is_finite()) {
+                return Err(bad(
+                    origin,
+                    format!(
+                        "layer {i} holds NaN or infinite weights: the run that saved it \
+                         diverged; retrain with a lower learning rate"
+                    ),
+                ));
+            }
             layers.push((weight, bias));
         }
         Self::from_host(config, layers, device)

@@ -183,3 +183,113 @@ fn invalid_configs_are_rejected_with_the_field_named() {
     let json = r#"{"in_features":2,"out_features":1,"hidden_features":8,"hidden_layers":1,"activation":{"kind":"relu"},"encoding":{"kind":"none"},"last_layer":"linear","extra":1}"#;
     assert!(serde_json::from_str::<NetworkConfig>(json).is_err());
 }
+
+#[test]
+fn outputs_replace_only_regular_files() {
+    let dev = Cpu::default();
+    let d = dir("regular");
+    let net = Network::<f32, Cpu>::new(NetworkConfig::siren(2, 1, 8, 1), 0, &dev).unwrap();
+    // A symbolic link at the output path is refused and left pointing where it did.
+    let target = d.join("precious.txt");
+    std::fs::write(&target, b"keep me").unwrap();
+    let link = d.join("link.safetensors");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let e = net.save(&link).unwrap_err();
+    assert!(e.to_string().contains("symbolic link"), "{e}");
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(std::fs::read(&target).unwrap(), b"keep me");
+    // A folder and a device are refused.
+    let e = net.save(&d).unwrap_err();
+    assert!(e.to_string().contains("folder"), "{e}");
+    let e = net.save("/dev/null").unwrap_err();
+    assert!(e.to_string().contains("not a regular file"), "{e}");
+    use std::os::unix::fs::FileTypeExt;
+    assert!(std::fs::metadata("/dev/null")
+        .unwrap()
+        .file_type()
+        .is_char_device());
+    // A link planted under the old predictable temporary name is not written through.
+    let planted = d.join(format!(".m.safetensors.tmp-{}", std::process::id()));
+    let _ = std::fs::remove_file(&planted);
+    std::os::unix::fs::symlink(&target, &planted).unwrap();
+    net.save(d.join("m.safetensors")).unwrap();
+    assert_eq!(std::fs::read(&target).unwrap(), b"keep me");
+}
+
+#[test]
+fn equal_models_give_equal_bytes() {
+    // safetensors writes metadata in a HashMap's random order; ours is sorted.
+    let dev = Cpu::default();
+    let net = Network::<f32, Cpu>::new(NetworkConfig::siren(2, 1, 8, 1), 0, &dev).unwrap();
+    let first = net.to_safetensors().unwrap();
+    for _ in 0..20 {
+        assert_eq!(net.to_safetensors().unwrap(), first);
+    }
+    let again = Network::<f32, Cpu>::from_safetensors(&first, "m".as_ref(), &dev).unwrap();
+    assert_eq!(again.to_host(), net.to_host());
+}
+
+/// A model file from explicit metadata and tensors.
+fn model_file(config_json: &str, tensors: &[(String, Vec<usize>, Vec<f32>)]) -> Vec<u8> {
+    let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
+        .iter()
+        .map(|(n, s, v)| {
+            (
+                n.clone(),
+                s.clone(),
+                v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+            )
+        })
+        .collect();
+    let views = bytes.iter().map(|(n, s, b)| {
+        (
+            n.as_str(),
+            safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), b).unwrap(),
+        )
+    });
+    let meta = HashMap::from([
+        (FORMAT_KEY.to_string(), "1".to_string()),
+        (CONFIG_KEY.to_string(), config_json.to_string()),
+    ]);
+    safetensors::serialize(views, &Some(meta)).unwrap()
+}
+
+#[test]
+fn hostile_model_files_are_refused_before_allocating() {
+    let dev = Cpu::default();
+    let config = |layers: &str, width: &str| {
+        format!(
+            r#"{{"in_features":2,"out_features":1,"hidden_features":{width},"hidden_layers":{layers},"activation":{{"kind":"relu"}},"encoding":{{"kind":"none"}},"last_layer":"linear"}}"#
+        )
+    };
+    for (layers, width, field) in [
+        ("100000000", "8", "hidden_layers"),
+        ("18446744073709551615", "8", "hidden_layers"),
+        ("1", "1000000", "hidden_features"),
+        ("1000", "16384", "parameters"),
+    ] {
+        let bytes = model_file(&config(layers, width), &[]);
+        let e = Network::<f32, Cpu>::from_safetensors(&bytes, "m".as_ref(), &dev).unwrap_err();
+        assert!(e.to_string().contains(field), "{layers} x {width}: {e}");
+    }
+    // Non-finite weights are an error naming the layer.
+    let net = Network::<f32, Cpu>::new(NetworkConfig::relu(2, 1, 4, 0), 0, &dev).unwrap();
+    let mut tensors = Vec::new();
+    for (i, (w, b)) in net.to_host().into_iter().enumerate() {
+        let (o, n) = (b.len(), w.len() / b.len());
+        let mut w = w;
+        if i == 1 {
+            w[0] = f32::NAN;
+        }
+        tensors.push((weight_name(i), vec![o, n], w));
+        tensors.push((bias_name(i), vec![o], b));
+    }
+    let json = serde_json::to_string(net.config()).unwrap();
+    let bytes = model_file(&json, &tensors);
+    let e = Network::<f32, Cpu>::from_safetensors(&bytes, "m".as_ref(), &dev).unwrap_err();
+    assert!(reason(e).contains("layer 1 holds NaN"));
+}

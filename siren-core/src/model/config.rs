@@ -24,6 +24,17 @@ pub enum Activation {
     Tanh,
 }
 
+/// Most input coordinates a network takes.
+pub const MAX_IN_FEATURES: usize = 64;
+/// Most outputs a network gives.
+pub const MAX_OUT_FEATURES: usize = 4096;
+/// Widest hidden layer.
+pub const MAX_HIDDEN_FEATURES: usize = 16_384;
+/// Most hidden-to-hidden layers.
+pub const MAX_HIDDEN_LAYERS: usize = 1024;
+/// Most trainable scalars (8 GB of f32 weights, before Adam's state).
+pub const MAX_PARAMETERS: u128 = 1 << 31;
+
 /// A fixed (untrained) encoding applied to the input coordinates before the first layer.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
@@ -162,6 +173,14 @@ impl NetworkConfig {
         }
     }
 
+    /// The positional encoding's octaves (0 without one).
+    fn frequencies(&self) -> usize {
+        match self.encoding {
+            Encoding::Positional { frequencies } => frequencies.min(32),
+            Encoding::None => 0,
+        }
+    }
+
     /// `(fan_in, fan_out)` of each weight matrix, first layer first.
     pub fn layer_shapes(&self) -> Vec<(usize, usize)> {
         let h = self.hidden_features;
@@ -187,6 +206,28 @@ impl NetworkConfig {
             if v == 0 {
                 return bad(format!("{name} must be at least 1, got 0"));
             }
+        }
+        // Bounds far beyond any experiment, so that a corrupt or hostile file or flag is an
+        // error here and not an allocation of gigabytes further on.
+        for (name, v, max) in [
+            ("in_features", self.in_features, MAX_IN_FEATURES),
+            ("out_features", self.out_features, MAX_OUT_FEATURES),
+            ("hidden_features", self.hidden_features, MAX_HIDDEN_FEATURES),
+            ("hidden_layers", self.hidden_layers, MAX_HIDDEN_LAYERS),
+        ] {
+            if v > max {
+                return bad(format!("{name} must be at most {max}, got {v}"));
+            }
+        }
+        let (h, layers) = (self.hidden_features as u128, self.hidden_layers as u128);
+        let encoded = self.in_features as u128 * (1 + 2 * self.frequencies() as u128);
+        let count = (encoded + 1) * h + layers * (h + 1) * h + (h + 1) * self.out_features as u128;
+        if count > MAX_PARAMETERS {
+            return bad(format!(
+                "the network would have {count} parameters ({:.1} GB in f32); at most \
+                 {MAX_PARAMETERS} are allowed: use fewer or narrower hidden layers",
+                count as f64 * 4e-9
+            ));
         }
         if let Activation::Sine {
             first_w0,
