@@ -525,6 +525,7 @@ fn eval<D: Backend<f32>>(a: EvalArgs, dev: &D) -> Result<()> {
 }
 
 fn complete<D: Backend<f32>>(a: CompleteArgs, dev: &D) -> Result<()> {
+    crate::output_is_not_an_input(&a.out, &[&a.checkpoint, &a.image])?;
     let (model, _, _) = load_model(&a.checkpoint, dev)?;
     let size = model.config().image_size;
     let level = ContextLevel::parse(&a.context)?;

@@ -192,3 +192,21 @@ pub(crate) fn out_dir(dir: &Path) -> siren_core::Result<PathBuf> {
     })?;
     Ok(dir.to_path_buf())
 }
+
+/// Errors if the output file `out` is one of the command's `inputs` (the same file under any
+/// name): writing it would destroy what the command reads.
+pub(crate) fn output_is_not_an_input(out: &Path, inputs: &[&Path]) -> siren_core::Result<()> {
+    let Ok(target) = out.canonicalize() else {
+        return Ok(()); // nothing there yet
+    };
+    for input in inputs {
+        if input.canonicalize().is_ok_and(|i| i == target) {
+            return Err(siren_core::Error::InvalidInput(format!(
+                "--out {} is the input {}; writing it would destroy it: choose another path",
+                out.display(),
+                input.display()
+            )));
+        }
+    }
+    Ok(())
+}

@@ -89,6 +89,24 @@ fn fit_then_render_at_higher_resolution_and_wider_extent() {
     assert!(ok, "{text}");
     let r = image::open(&big).unwrap();
     assert_eq!((r.width(), r.height()), (96, 64));
+    // Rendering over its own model, or through a link to it, is refused; the model survives.
+    let before = std::fs::read(&model).unwrap();
+    let link = d.join("link.png");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(&model, &link).unwrap();
+    for target in [&model, &link] {
+        let (ok, text) = siren(&[
+            "render",
+            model.to_str().unwrap(),
+            "--out",
+            target.to_str().unwrap(),
+        ]);
+        assert!(!ok && text.contains("would destroy"), "{text}");
+    }
+    assert_eq!(std::fs::read(&model).unwrap(), before);
+    // Outputs replace regular files only.
+    let (ok, text) = siren(&["render", model.to_str().unwrap(), "--out", "/dev/null"]);
+    assert!(!ok && text.contains("not a regular file"), "{text}");
 }
 
 #[test]

@@ -251,6 +251,14 @@ pub fn load(
         if let Ok(faces) = read_cache(cache, &key) {
             return Ok(faces);
         }
+        // A stale cache is rebuilt; anything else at the path is not ours to replace.
+        if cache.exists() && !is_face_cache(cache) {
+            return Err(Error::InvalidInput(format!(
+                "{} exists and is not a face cache written by siren-rs; choose another cache \
+                 path (it would be replaced)",
+                cache.display()
+            )));
+        }
     }
     let bar = if progress {
         let bar = ProgressBar::new(files.len() as u64);
@@ -327,6 +335,36 @@ fn write_cache(path: &Path, faces: &Faces, key: &str) -> Result<()> {
     let bytes = safetensors::serialize(views, &Some(metadata))
         .map_err(|e| Error::InvalidInput(format!("cannot serialise the face cache: {e}")))?;
     write_atomic(path, &bytes)
+}
+
+/// Whether `path` is a face cache (of any listing or size), from its header alone.
+fn is_face_cache(path: &Path) -> bool {
+    use std::io::Read;
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut len = [0u8; 8];
+    if file.read_exact(&mut len).is_err() {
+        return false;
+    }
+    let n = u64::from_le_bytes(len);
+    // A cache's header lists the face names: far below this bound.
+    if n > 1 << 28 {
+        return false;
+    }
+    let mut header = vec![0u8; n as usize];
+    if file.read_exact(&mut header).is_err() {
+        return false;
+    }
+    serde_json::from_slice::<serde_json::Value>(&header)
+        .ok()
+        .and_then(|h| {
+            h["__metadata__"]["siren_rs.kind"]
+                .as_str()
+                .map(String::from)
+        })
+        .as_deref()
+        == Some("celeba-cache")
 }
 
 fn read_cache(path: &Path, key: &str) -> std::result::Result<Faces, ()> {

@@ -64,6 +64,14 @@ fn loads_the_official_layout_with_splits_and_cache() {
     assert_eq!(again.splits, faces.splits);
     // A face is in [-1, 1].
     assert!(faces.signed(0).iter().all(|v| (-1.0..=1.0).contains(v)));
+    // A cache of another size is rebuilt in place; a file that is no cache is left alone.
+    let other = load(&source, 4, Some(&cache), false).unwrap();
+    assert_eq!(other.size, 4);
+    let photo = dir.join("photo.jpg");
+    std::fs::write(&photo, b"not a cache").unwrap();
+    let e = load(&source, 8, Some(&photo), false).unwrap_err();
+    assert!(e.to_string().contains("not a face cache"), "{e}");
+    assert_eq!(std::fs::read(&photo).unwrap(), b"not a cache");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

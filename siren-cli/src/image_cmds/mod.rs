@@ -204,6 +204,7 @@ fn pair<T: std::str::FromStr>(text: &str, sep: char, what: &str) -> Result<(T, T
 pub fn render<D: Backend<f32>>(a: RenderArgs, dev: &D) -> Result<()> {
     let (w, h): (usize, usize) = pair(&a.size, 'x', "--size")?;
     let extent: (f64, f64) = pair(&a.extent, ',', "--extent")?;
+    crate::output_is_not_an_input(&a.out, &[&a.model])?;
     let net = Network::<f32, D>::load(&a.model, dev)?;
     render_image(&net, w, h, extent)?.save_png(&a.out)
 }
