@@ -210,3 +210,33 @@ pub(crate) fn output_is_not_an_input(out: &Path, inputs: &[&Path]) -> siren_core
     }
     Ok(())
 }
+
+/// With `--resume`, errors unless the run folder `dir` (or a folder in it, one per model)
+/// holds a checkpoint: a mistyped `--out` would otherwise start a fresh run silently.
+pub(crate) fn check_resumable(dir: &Path, resume: bool) -> siren_core::Result<()> {
+    if !resume {
+        return Ok(());
+    }
+    let is_checkpoint = |p: &Path| {
+        p.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("checkpoint") && n.ends_with(".safetensors"))
+    };
+    let entries = |d: &Path| -> Vec<PathBuf> {
+        std::fs::read_dir(d)
+            .map(|r| r.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default()
+    };
+    let found = entries(dir)
+        .iter()
+        .any(|p| is_checkpoint(p) || (p.is_dir() && entries(p).iter().any(|q| is_checkpoint(q))));
+    if found {
+        Ok(())
+    } else {
+        Err(siren_core::Error::InvalidInput(format!(
+            "--resume: {} holds no checkpoint to continue; check --out, or run without --resume \
+             to start",
+            dir.display()
+        )))
+    }
+}

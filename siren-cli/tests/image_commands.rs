@@ -216,6 +216,7 @@ fn bad_input_gives_a_message_not_a_panic() {
         b"\x08\x00\x00\x00\x00\x00\x00\x00{}garbage",
     )
     .unwrap();
+    let empty_run = d.join("never-started");
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (
             vec!["fit", "/no/such/image.png", "--out", o],
@@ -310,6 +311,16 @@ fn bad_input_gives_a_message_not_a_panic() {
                 bad_ckpt.to_str().unwrap(),
             ],
             "not a valid siren-rs checkpoint",
+        ),
+        (
+            vec![
+                "fit",
+                img.to_str().unwrap(),
+                "--resume",
+                "--out",
+                empty_run.to_str().unwrap(),
+            ],
+            "holds no checkpoint",
         ),
     ];
     for (args, expected) in cases {

@@ -214,3 +214,11 @@ fn training_settings_out_of_range_are_rejected_with_the_field_named() {
     .validate()
     .is_ok());
 }
+
+#[test]
+fn the_paper_scale_model_builds() {
+    // Its weight heads emit up to 65,536 values each: within siren-core's network bounds.
+    let config = HypernetConfig::paper(EncoderKind::SetSine);
+    let model = Hypernet::<f32, Cpu>::new(config, 0, &Cpu::default());
+    assert!(model.is_ok(), "{:?}", model.err());
+}

@@ -24,10 +24,10 @@ pub enum Activation {
     Tanh,
 }
 
-/// Most input coordinates a network takes.
-pub const MAX_IN_FEATURES: usize = 64;
-/// Most outputs a network gives.
-pub const MAX_OUT_FEATURES: usize = 4096;
+/// Most inputs a network takes (coordinates, or a hypernetwork's latent code).
+pub const MAX_IN_FEATURES: usize = 1 << 16;
+/// Most outputs a network gives (a hypernetwork head emits a whole layer's weights).
+pub const MAX_OUT_FEATURES: usize = 1 << 20;
 /// Widest hidden layer.
 pub const MAX_HIDDEN_FEATURES: usize = 16_384;
 /// Most hidden-to-hidden layers.
