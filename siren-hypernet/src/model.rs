@@ -171,7 +171,40 @@ impl HypernetConfig {
                 "cnn_channels must be at least 2".into(),
             ));
         }
-        self.siren().validate()
+        // Far beyond the paper's sizes (32, 256, 256 x 3): a corrupt or hostile checkpoint is
+        // an error here, before anything is allocated.
+        for (name, v, max) in [
+            ("image_size", self.image_size, 1024),
+            ("latent", self.latent, 65_536),
+            ("hyper_width", self.hyper_width, 16_384),
+            ("hyper_hidden_layers", self.hyper_hidden_layers, 64),
+            ("cnn_channels", self.cnn_channels, 4096),
+            ("cnn_blocks", self.cnn_blocks, 64),
+            ("set_width", self.set_width, 16_384),
+            ("set_hidden_layers", self.set_hidden_layers, 64),
+        ] {
+            if v > max {
+                return Err(Error::InvalidConfig(format!(
+                    "{name} must be at most {max}, got {v}"
+                )));
+            }
+        }
+        // Each head emits one tensor of the generated SIREN from a hyper_width-wide MLP.
+        let siren = self.siren();
+        siren.validate()?;
+        let heads: u128 = siren
+            .layer_shapes()
+            .iter()
+            .map(|&(i, o)| (i as u128 * o as u128 + o as u128) * (self.hyper_width as u128 + 1))
+            .sum();
+        if heads > siren_core::model::config::MAX_PARAMETERS {
+            return Err(Error::InvalidConfig(format!(
+                "the hypernetwork's heads would have {heads} parameters; at most {} are \
+                 allowed: use a smaller siren_width or hyper_width",
+                siren_core::model::config::MAX_PARAMETERS
+            )));
+        }
+        Ok(())
     }
 }
 

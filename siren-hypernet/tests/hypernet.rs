@@ -222,3 +222,42 @@ fn the_paper_scale_model_builds() {
     let model = Hypernet::<f32, Cpu>::new(config, 0, &Cpu::default());
     assert!(model.is_ok(), "{:?}", model.err());
 }
+
+#[test]
+fn model_sizes_out_of_range_are_rejected_before_allocating() {
+    // What a corrupt or hostile checkpoint's metadata could claim.
+    let paper = HypernetConfig::paper(EncoderKind::Cnn);
+    for (name, config) in [
+        (
+            "image_size",
+            HypernetConfig {
+                image_size: 1 << 40,
+                ..paper.clone()
+            },
+        ),
+        (
+            "latent",
+            HypernetConfig {
+                latent: usize::MAX,
+                ..paper.clone()
+            },
+        ),
+        (
+            "hidden_layers",
+            HypernetConfig {
+                siren_hidden_layers: 100_000_000,
+                ..paper.clone()
+            },
+        ),
+        (
+            "heads",
+            HypernetConfig {
+                siren_width: 4096,
+                ..paper.clone()
+            },
+        ),
+    ] {
+        let e = Hypernet::<f32, Cpu>::new(config, 0, &Cpu::default()).unwrap_err();
+        assert!(e.to_string().contains(name), "{name}: {e}");
+    }
+}

@@ -12,6 +12,25 @@ use image::{imageops::FilterType, DynamicImage, GrayImage, RgbImage};
 use siren_core::io::write_atomic;
 use siren_core::{Error, Result};
 
+/// Errors when a `width x height` image would exceed [`MAX_IMAGE_PIXELS`], naming the memory
+/// it would take.
+pub fn check_pixels(width: usize, height: usize) -> Result<()> {
+    let pixels = width as u128 * height as u128;
+    if pixels > MAX_IMAGE_PIXELS as u128 {
+        return Err(Error::InvalidInput(format!(
+            "a {width}x{height} image has {pixels} pixels (about {:.0} GB as RGB f32); at most \
+             {MAX_IMAGE_PIXELS} are made: choose a smaller size",
+            pixels as f64 * 12e-9
+        )));
+    }
+    Ok(())
+}
+
+/// Largest image file [`Image::open`] reads (256 MiB).
+pub const MAX_IMAGE_BYTES: u64 = 1 << 28;
+/// Most pixels [`Image::open`] decodes (16,384 x 16,384).
+pub const MAX_IMAGE_PIXELS: u64 = 1 << 28;
+
 /// A row-major image with `channels` interleaved values per pixel in $[0, 1]$.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Image {
@@ -56,18 +75,48 @@ impl Image {
     }
 
     /// Reads a PNG or JPEG. Grey stays grey (1 channel); colour becomes RGB, alpha dropped.
+    ///
+    /// Only a regular file of at most [`MAX_IMAGE_BYTES`] is read, and the header's size is
+    /// checked against [`MAX_IMAGE_PIXELS`] before anything is decoded, so a device, a pipe or
+    /// a forged header is an error rather than gigabytes of memory.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
+        let bad = |reason: String| Error::BadFile {
+            path: path.to_path_buf(),
+            what: "PNG or JPEG image",
+            reason,
+        };
+        let meta = std::fs::metadata(path).map_err(|source| Error::Io {
+            action: "cannot read image",
+            path: path.to_path_buf(),
+            source,
+        })?;
+        if !meta.is_file() {
+            return Err(bad(
+                "it is not a regular file (a folder, device or pipe)".into()
+            ));
+        }
+        if meta.len() > MAX_IMAGE_BYTES {
+            return Err(bad(format!(
+                "it is {} bytes; images of at most {MAX_IMAGE_BYTES} bytes are read",
+                meta.len()
+            )));
+        }
         let bytes = std::fs::read(path).map_err(|source| Error::Io {
             action: "cannot read image",
             path: path.to_path_buf(),
             source,
         })?;
-        let decoded = image::load_from_memory(&bytes).map_err(|e| Error::BadFile {
-            path: path.to_path_buf(),
-            what: "PNG or JPEG image",
-            reason: e.to_string(),
-        })?;
+        let reader = image::ImageReader::new(std::io::Cursor::new(&bytes))
+            .with_guessed_format()
+            .map_err(|e| bad(e.to_string()))?;
+        let (w, h) = reader.into_dimensions().map_err(|e| bad(e.to_string()))?;
+        if w as u64 * h as u64 > MAX_IMAGE_PIXELS {
+            return Err(bad(format!(
+                "its header says {w}x{h} pixels; at most {MAX_IMAGE_PIXELS} are decoded"
+            )));
+        }
+        let decoded = image::load_from_memory(&bytes).map_err(|e| bad(e.to_string()))?;
         Ok(Self::from_dynamic(&decoded))
     }
 
@@ -117,6 +166,7 @@ impl Image {
                 "cannot resize to {width}x{height}"
             )));
         }
+        check_pixels(width, height)?;
         if (width, height) == (self.width, self.height) {
             return Ok(self.clone());
         }

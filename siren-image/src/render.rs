@@ -28,6 +28,7 @@ pub fn render<E: Float, D: Backend<E>>(
             "cannot render a {width}x{height} image"
         )));
     }
+    crate::raster::check_pixels(width, height)?;
     let c = network.config().out_features;
     if network.config().in_features != 2 || !(c == 1 || c == 3) {
         return Err(Error::InvalidInput(format!(
