@@ -240,3 +240,59 @@ pub(crate) fn check_resumable(dir: &Path, resume: bool) -> siren_core::Result<()
         )))
     }
 }
+
+/// A run folder held by this process: `.siren.lock` with our PID, removed when dropped. A
+/// lock left by a process that no longer runs (killed) is taken over.
+pub(crate) struct RunLock(PathBuf);
+
+impl Drop for RunLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Takes the run folder `dir` for this process, or errors if another live `siren` holds it:
+/// two runs in one folder would interleave their logs and overwrite each other's files.
+pub(crate) fn lock_run_folder(dir: &Path) -> siren_core::Result<RunLock> {
+    use std::io::Write;
+    let path = dir.join(".siren.lock");
+    for _ in 0..2 {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(mut f) => {
+                let _ = write!(f, "{}", std::process::id());
+                return Ok(RunLock(path));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let holder: Option<u32> = std::fs::read_to_string(&path)
+                    .ok()
+                    .and_then(|s| s.trim().parse().ok());
+                let alive = holder.is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
+                if alive {
+                    return Err(siren_core::Error::InvalidInput(format!(
+                        "another siren run (pid {}) is writing to {}; wait for it to finish or \
+                         choose another --out",
+                        holder.unwrap_or(0),
+                        dir.display()
+                    )));
+                }
+                // Left by a killed run: take it over.
+                let _ = std::fs::remove_file(&path);
+            }
+            Err(source) => {
+                return Err(siren_core::Error::Io {
+                    action: "cannot create the run folder's lock file",
+                    path,
+                    source,
+                })
+            }
+        }
+    }
+    Err(siren_core::Error::InvalidInput(format!(
+        "cannot take the lock {}: another run keeps making it",
+        path.display()
+    )))
+}

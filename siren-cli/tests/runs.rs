@@ -128,3 +128,30 @@ fn a_diverging_run_names_the_step_and_term_and_keeps_its_checkpoint() {
     assert!(values.iter().all(|v| v.is_finite()));
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn a_second_run_into_a_busy_folder_is_refused_and_a_dead_runs_lock_is_taken_over() {
+    let d = std::env::temp_dir().join(format!("siren-lock-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    let busy = d.join("busy");
+    let mut first = Command::new(env!("CARGO_BIN_EXE_siren"))
+        .args(fit_args(&busy, &["--steps", "1000000"]))
+        .spawn()
+        .unwrap();
+    let lock = busy.join(".siren.lock");
+    let clock = Instant::now();
+    while !lock.exists() && clock.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let args = fit_args(&busy, &["--steps", "5"]);
+    let (ok, text) = siren(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(!ok && text.contains("another siren run"), "{text}");
+    first.kill().unwrap();
+    first.wait().unwrap();
+    // The killed run's lock is left behind; the next run takes it over, and removes it.
+    assert!(lock.exists());
+    let (ok, text) = siren(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(ok, "{text}");
+    assert!(!lock.exists());
+    let _ = std::fs::remove_dir_all(&d);
+}

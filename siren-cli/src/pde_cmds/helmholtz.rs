@@ -39,6 +39,7 @@ pub fn helmholtz<D: Backend<f32>>(a: HelmholtzArgs, dev: &D) -> Result<()> {
     f.check()?;
     let dir = out_dir(&f.out)?;
     crate::check_resumable(&dir, f.resume)?;
+    let _lock = crate::lock_run_folder(&dir)?;
     let n = f.grid;
     let mut report = String::from(
         "# Helmholtz: relative L2 error against the reference over the physical domain\n\n",
