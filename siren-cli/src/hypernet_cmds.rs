@@ -1,7 +1,6 @@
 //! `siren hypernet train | eval | complete`.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -438,7 +437,7 @@ fn train<D: Backend<f32> + dfdx::tensor::Cache>(a: TrainArgs, dev: &D) -> Result
                 tc.steps
             );
         }
-        let mut log = crate::progress::metrics_log(&sub)?;
+        let mut log = crate::progress::MetricsLog::open(&sub)?;
         let clock = Instant::now();
         let bar = crate::progress::Progress::new(encoder.name(), tc.steps, a.quiet);
         let start = run_train(
@@ -455,7 +454,7 @@ fn train<D: Backend<f32> + dfdx::tensor::Cache>(a: TrainArgs, dev: &D) -> Result
                     "latent": log_step.latent, "params": log_step.params,
                     "grad_norm": log_step.grad_norm, "wall_s": clock.elapsed().as_secs_f64(),
                 });
-                let _ = writeln!(log, "{line}");
+                log.write("", log_step.step, &line);
                 bar.update(
                     log_step.step,
                     log_step.loss,

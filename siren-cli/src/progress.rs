@@ -53,7 +53,7 @@ impl Progress {
 
 /// Opens the run folder's `metrics.jsonl` for appending (a resumed run adds to it); a
 /// symbolic link or anything but a regular file there is an error, not written through.
-pub fn metrics_log(dir: &std::path::Path) -> siren_core::Result<std::fs::File> {
+fn metrics_log(dir: &std::path::Path) -> siren_core::Result<std::fs::File> {
     let path = dir.join("metrics.jsonl");
     siren_core::io::check_replaceable(&path)?;
     std::fs::OpenOptions::new()
@@ -65,4 +65,60 @@ pub fn metrics_log(dir: &std::path::Path) -> siren_core::Result<std::fs::File> {
             path,
             source,
         })
+}
+
+/// A run folder's `metrics.jsonl`: one JSON line per logged step. A resumed run restarts at
+/// its checkpoint's step, so before its first line the lines it is about to rewrite (same
+/// run, that step or later: logged after the checkpoint by the killed run) and any torn line
+/// are removed; each step then appears once.
+pub struct MetricsLog {
+    dir: std::path::PathBuf,
+    file: std::fs::File,
+    started: std::collections::HashSet<String>,
+}
+
+impl MetricsLog {
+    /// Opens (or makes) `dir/metrics.jsonl` for appending.
+    pub fn open(dir: &std::path::Path) -> siren_core::Result<Self> {
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            file: metrics_log(dir)?,
+            started: Default::default(),
+        })
+    }
+
+    /// Appends `line` (which carries `step`) for the run named `run` (`""` when the folder
+    /// holds one run).
+    pub fn write(&mut self, run: &str, step: usize, line: &serde_json::Value) {
+        use std::io::Write;
+        if self.started.insert(run.to_string()) {
+            // Logging must not stop a run: a failure here leaves the old lines.
+            let _ = self.drop_from(run, step);
+        }
+        let _ = writeln!(self.file, "{line}");
+    }
+
+    fn drop_from(&mut self, run: &str, step: usize) -> siren_core::Result<()> {
+        let path = self.dir.join("metrics.jsonl");
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let keep = |l: &str| match serde_json::from_str::<serde_json::Value>(l) {
+            Ok(v) => {
+                let same_run = v["run"].as_str().unwrap_or("") == run;
+                !(same_run && v["step"].as_u64().is_some_and(|s| s as usize >= step))
+            }
+            Err(_) => false,
+        };
+        if text.lines().all(keep) && (text.is_empty() || text.ends_with('\n')) {
+            return Ok(());
+        }
+        let kept: String = text
+            .lines()
+            .filter(|l| keep(l))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        siren_core::io::write_atomic(&path, kept.as_bytes())?;
+        // The rename replaced the file: append to the new one.
+        self.file = metrics_log(&self.dir)?;
+        Ok(())
+    }
 }

@@ -96,6 +96,17 @@ fn a_run_killed_with_sigkill_resumes_to_the_identical_result() {
         tensors(&killed.join("model.safetensors")),
         "the resumed run differs from the uninterrupted one"
     );
+    // Each step is logged once: the lines the killed run wrote after its checkpoint are gone.
+    let steps: Vec<u64> = std::fs::read_to_string(killed.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["step"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(steps, (1..=300).collect::<Vec<u64>>());
     // Resuming with other settings is refused.
     let args = fit_args(&killed, &["--resume", "--lr", "0.001"]);
     let (ok, text) = siren(&args.iter().map(String::as_str).collect::<Vec<_>>());

@@ -9,7 +9,6 @@ pub use antialias::{antialias, AntialiasArgs};
 pub use inpaint::{inpaint, InpaintArgs};
 pub use poisson::{poisson, PoissonArgs};
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -120,7 +119,7 @@ enum BiasArg {
 
 /// Appends step records to `metrics.jsonl` and prints progress.
 struct Log {
-    file: std::fs::File,
+    file: crate::progress::MetricsLog,
     start: Instant,
     quiet: bool,
     label: String,
@@ -129,7 +128,7 @@ struct Log {
 
 impl Log {
     fn new(dir: &Path, label: &str, steps: usize, quiet: bool) -> Result<Self> {
-        let file = crate::progress::metrics_log(dir)?;
+        let file = crate::progress::MetricsLog::open(dir)?;
         Ok(Self {
             file,
             start: Instant::now(),
@@ -151,7 +150,7 @@ impl Log {
             "run": self.label, "step": r.step, "loss": r.loss, "psnr": r.psnr,
             "wall_s": self.start.elapsed().as_secs_f64(),
         });
-        let _ = writeln!(self.file, "{line}");
+        self.file.write(&self.label, r.step, &line);
         self.bar
             .update(r.step, r.loss, r.psnr.map(|p| format!("PSNR {p:.2} dB")));
     }

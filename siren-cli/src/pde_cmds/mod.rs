@@ -7,7 +7,6 @@ mod wave;
 pub use helmholtz::{helmholtz, HelmholtzArgs};
 pub use wave::{wave, WaveArgs};
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -177,7 +176,7 @@ impl PdeFlags {
 /// One network's training log: a progress bar, and a line per step in `metrics.jsonl` (run,
 /// step, loss, learning rate, wall time, and the validation error where measured).
 struct Log {
-    file: std::fs::File,
+    file: crate::progress::MetricsLog,
     bar: Progress,
     label: String,
     start: Instant,
@@ -186,7 +185,7 @@ struct Log {
 impl Log {
     fn new(dir: &Path, quiet: bool, label: String, total: usize) -> Result<Self> {
         Ok(Self {
-            file: crate::progress::metrics_log(dir)?,
+            file: crate::progress::MetricsLog::open(dir)?,
             bar: Progress::new(&label, total, quiet),
             label,
             start: Instant::now(),
@@ -205,7 +204,7 @@ impl Log {
             }
             extra = Some(format!("val {worst:.3}"));
         }
-        let _ = writeln!(self.file, "{line}");
+        self.file.write(&self.label, step, &line);
         self.bar.update(step, loss, extra);
     }
 
