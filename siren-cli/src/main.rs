@@ -10,6 +10,7 @@ mod progress;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 
@@ -161,6 +162,13 @@ fn main() -> ExitCode {
     if let Err(e) = write_resolved(&root, &matches) {
         eprintln!("error: {e}");
         return ExitCode::FAILURE;
+    }
+    // SIGINT and SIGTERM ask the running training to stop after its step, with a checkpoint;
+    // a second one ends the process at once.
+    let stop = siren_core::train::stop_flag();
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        let _ = signal_hook::flag::register_conditional_shutdown(signal, 130, Arc::clone(stop));
+        let _ = signal_hook::flag::register(signal, Arc::clone(stop));
     }
     let d = cli.device;
     let result = match cli.command {

@@ -166,3 +166,52 @@ fn a_second_run_into_a_busy_folder_is_refused_and_a_dead_runs_lock_is_taken_over
     assert!(!lock.exists());
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn sigterm_stops_after_a_step_with_a_checkpoint_and_the_run_resumes_exactly() {
+    let d = std::env::temp_dir().join(format!("siren-term-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    let (straight, stopped) = (d.join("straight"), d.join("stopped"));
+    let args = fit_args(&straight, &[]);
+    let (ok, text) = siren(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(ok, "{text}");
+
+    let child = Command::new(env!("CARGO_BIN_EXE_siren"))
+        .args(fit_args(&stopped, &[]))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = stopped.join("metrics.jsonl");
+    let clock = Instant::now();
+    let logged = || std::fs::read_to_string(&log).map_or(0, |t| t.lines().count());
+    while logged() < 15 && clock.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let steps = logged();
+    assert!(
+        !out.status.success() && stderr.contains("asked to stop") && steps < 300,
+        "{steps} steps, {:?}: {stderr}",
+        out.status
+    );
+    // The checkpoint holds the last logged step, not the last multiple of 10.
+    let meta = siren_core::checkpoint::checkpoint_metadata(&stopped.join("checkpoint.safetensors"))
+        .unwrap();
+    assert_eq!(meta["siren_rs.adam_step"], steps.to_string());
+
+    let args = fit_args(&stopped, &["--resume"]);
+    let (ok, text) = siren(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(ok, "{text}");
+    assert_eq!(
+        tensors(&straight.join("model.safetensors")),
+        tensors(&stopped.join("model.safetensors")),
+        "the resumed run differs from the uninterrupted one"
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -16,6 +16,9 @@ pub enum Error {
     /// Training produced a non-finite loss.
     #[error("training diverged: {0}")]
     Diverged(String),
+    /// A run was asked to stop (a signal) and stopped after a step, its checkpoint saved.
+    #[error("stopped: {0}")]
+    Interrupted(String),
     /// A file could not be read or written.
     #[error("{action} {path}: {source}")]
     Io {

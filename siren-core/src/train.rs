@@ -5,6 +5,8 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use dfdx::prelude::*;
 use rand::seq::SliceRandom;
@@ -177,6 +179,14 @@ pub fn step_rng(seed: u64, step: usize) -> ChaCha8Rng {
     rng
 }
 
+/// The flag that asks every run to stop after its current step: [`run_steps`] then saves its
+/// checkpoint and returns [`Error::Interrupted`]. A program sets it from its SIGINT and
+/// SIGTERM handlers (the `siren` binary does), so a stopped run resumes where it stopped.
+pub fn stop_flag() -> &'static Arc<AtomicBool> {
+    static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+    FLAG.get_or_init(Default::default)
+}
+
 /// What [`run_steps`] needs to know of a run besides its step.
 #[derive(Clone, Debug)]
 pub struct RunPlan<'a> {
@@ -243,10 +253,23 @@ where
             other => other,
         })?;
         after(s, loss, model)?;
+        let stop = stop_flag().load(Ordering::Relaxed);
         if let Some(c) = plan.checkpoint {
-            if s % c.every.max(1) == 0 || s == plan.steps {
+            if stop || s % c.every.max(1) == 0 || s == plan.steps {
                 save_checkpoint(&c.path, model, adam, &metadata)?;
             }
+        }
+        if stop && s < plan.steps {
+            let kept = match plan.checkpoint {
+                Some(c) => format!(
+                    "; the checkpoint at {} holds step {s}: rerun with --resume to continue",
+                    c.path.display()
+                ),
+                None => String::new(),
+            };
+            return Err(Error::Interrupted(format!(
+                "asked to stop, after step {s}{kept}"
+            )));
         }
     }
     Ok(start + 1)
