@@ -102,6 +102,16 @@ pub fn expand(root: &Command, args: Vec<OsString>) -> Result<Vec<OsString>> {
             args.remove(position).to_string_lossy().into_owned()
         }
     };
+    if args.iter().any(|a| {
+        a.to_str()
+            .is_some_and(|s| s == "--config" || s.starts_with("--config="))
+    }) {
+        return Err(Error::InvalidInput(
+            "--config is given twice; merge the files into one (flags on the command line \
+             override the file)"
+                .into(),
+        ));
+    }
     let path = Path::new(&file);
     let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
         action: "cannot read the config file",
@@ -119,9 +129,11 @@ pub fn expand(root: &Command, args: Vec<OsString>) -> Result<Vec<OsString>> {
             "--config applies to a subcommand: put it after one, e.g. `siren fit --config fit.toml`".into(),
         ));
     }
+    // The subcommand's own options, and the global ones (`--device`) it accepts too.
     let options: Vec<&clap::Arg> = cmd
         .get_arguments()
-        .filter(|a| a.get_id() != "help" && a.get_id() != "config")
+        .chain(root.get_arguments().filter(|a| a.is_global_set()))
+        .filter(|a| a.get_id() != "help" && a.get_id() != "config" && a.get_id() != "version")
         .collect();
     let name_of = |a: &clap::Arg| -> String {
         a.get_long()
@@ -170,6 +182,16 @@ pub fn expand(root: &Command, args: Vec<OsString>) -> Result<Vec<OsString>> {
         };
         let text = value_text(key, value, path)?;
         if arg.is_positional() {
+            if text.starts_with('-') {
+                return Err(Error::BadFile {
+                    path: path.to_path_buf(),
+                    what: "siren config file",
+                    reason: format!(
+                        "`{key}` = {text:?} starts with '-' and would be read as an option; \
+                         write the path as ./{text}"
+                    ),
+                });
+            }
             let index = arg.get_index().unwrap_or(0);
             positionals.push((index, text.into()));
         } else if !takes_value(arg) {
@@ -187,8 +209,9 @@ pub fn expand(root: &Command, args: Vec<OsString>) -> Result<Vec<OsString>> {
                 }
             }
         } else {
-            flags.push(format!("--{}", arg.get_long().unwrap_or_default()).into());
-            flags.push(text.into());
+            // One token, so a value that starts with '-' (`steps = -5`) stays the option's
+            // value and gets the option's own error.
+            flags.push(format!("--{}={text}", arg.get_long().unwrap_or_default()).into());
         }
     }
     positionals.sort_by_key(|p| p.0);

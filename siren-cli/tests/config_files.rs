@@ -150,3 +150,61 @@ fn corrupt_config_files_never_panic() {
     }
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn hostile_or_careless_config_files_get_clear_errors() {
+    let d = std::env::temp_dir().join(format!("siren-config-hostile-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    let out = d.join("run");
+    let o = out.to_str().unwrap();
+    let write = |name: &str, text: String| {
+        let p = d.join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_string_lossy().into_owned()
+    };
+    let negative = write(
+        "negative.toml",
+        format!("image = {:?}\nsteps = -5\n", camera()),
+    );
+    let dash = write("dash.toml", "image = \"--resume\"\n".into());
+    let cuda = write(
+        "cuda.toml",
+        format!("image = {:?}\ndevice = \"cuda\"\n", camera()),
+    );
+    let cpu = write(
+        "cpu.toml",
+        format!(
+            "image = {:?}\ndevice = \"cpu\"\nsize = 8\nsteps = 1\nhidden = 8\nquiet = true\n",
+            camera()
+        ),
+    );
+    let mut cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["fit", "--config", &negative, "--out", o],
+            "invalid value '-5'",
+        ),
+        (
+            vec!["fit", "--config", &dash, "--out", o],
+            "starts with '-'",
+        ),
+        (
+            vec!["fit", "--config", &cpu, "--config", &dash, "--out", o],
+            "given twice",
+        ),
+    ];
+    if cfg!(not(feature = "cuda")) {
+        cases.push((
+            vec!["fit", "--config", &cuda, "--out", o],
+            "built without CUDA",
+        ));
+    }
+    for (args, expected) in cases {
+        let (ok, text) = siren(&args);
+        assert!(!ok && text.contains(expected), "{args:?}: {text}");
+        assert!(!text.contains("panicked"), "{args:?}: {text}");
+    }
+    // The global --device is a key like any other.
+    let (ok, text) = siren(&["fit", "--config", &cpu, "--out", o]);
+    assert!(ok, "{text}");
+    let _ = std::fs::remove_dir_all(&d);
+}
