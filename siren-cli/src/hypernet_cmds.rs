@@ -340,8 +340,6 @@ fn splits_line(faces: &Faces) -> String {
 
 fn train<D: Backend<f32> + dfdx::tensor::Cache>(a: TrainArgs, dev: &D) -> Result<()> {
     let dir = out_dir(&a.out)?;
-    crate::check_resumable(&dir, a.resume)?;
-    let _lock = crate::lock_run_folder(&dir)?;
     let encoders: Vec<EncoderKind> = match a.encoder {
         EncoderArg::All => EncoderKind::ALL.to_vec(),
         EncoderArg::Cnn => vec![EncoderKind::Cnn],

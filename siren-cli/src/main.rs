@@ -128,24 +128,53 @@ const RUN_FOLDERS: [&str; 9] = [
     "eval",
 ];
 
-/// Writes the resolved options of the innermost subcommand to `OUT/config.toml`.
-fn write_resolved(root: &clap::Command, matches: &ArgMatches) -> siren_core::Result<()> {
+/// A run folder taken for this command: its lock, and the resolved config to write.
+struct RunFolder {
+    dir: PathBuf,
+    config: String,
+    resume: bool,
+    _lock: RunLock,
+}
+
+/// For a command that writes a run folder: makes and locks the folder (before anything is
+/// written, so a second live run touches nothing), checks that `--resume` has a checkpoint,
+/// and writes the resolved `config.toml` now, or for a resumed run only once it succeeds
+/// (a refused resume leaves the old one).
+fn take_run_folder(
+    root: &clap::Command,
+    matches: &ArgMatches,
+) -> siren_core::Result<Option<RunFolder>> {
     let (mut cmd, mut m) = (root, matches);
     while let Some((name, sub)) = m.subcommand() {
         cmd = cmd.find_subcommand(name).expect("parsed subcommands exist");
         m = sub;
     }
     if !RUN_FOLDERS.contains(&cmd.get_name()) {
-        return Ok(());
+        return Ok(None);
     }
     let Ok(Some(out)) = m.try_get_one::<PathBuf>("out") else {
-        return Ok(());
+        return Ok(None);
     };
     let dir = out_dir(out)?;
-    siren_core::io::write_atomic(
-        &dir.join("config.toml"),
-        config_file::resolved(cmd, m).as_bytes(),
-    )
+    let lock = lock_run_folder(&dir)?;
+    let resume = matches!(m.try_get_one::<bool>("resume"), Ok(Some(true)));
+    check_resumable(&dir, resume)?;
+    let folder = RunFolder {
+        config: config_file::resolved(cmd, m),
+        dir,
+        resume,
+        _lock: lock,
+    };
+    if !resume {
+        folder.write_config()?;
+    }
+    Ok(Some(folder))
+}
+
+impl RunFolder {
+    fn write_config(&self) -> siren_core::Result<()> {
+        siren_core::io::write_atomic(&self.dir.join("config.toml"), self.config.as_bytes())
+    }
 }
 
 fn main() -> ExitCode {
@@ -159,10 +188,13 @@ fn main() -> ExitCode {
     };
     let matches = root.clone().get_matches_from(args);
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    if let Err(e) = write_resolved(&root, &matches) {
-        eprintln!("error: {e}");
-        return ExitCode::FAILURE;
-    }
+    let folder = match take_run_folder(&root, &matches) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     // SIGINT and SIGTERM ask the running training to stop after its step, with a checkpoint;
     // a second one ends the process at once.
     let stop = siren_core::train::stop_flag();
@@ -182,6 +214,11 @@ fn main() -> ExitCode {
         Command::Hypernet(c) => on_device!(d, hypernet_cmds::run, c),
         Command::InitStats(a) => on_device!(d, init_cmds::init_stats, a),
     };
+    let result = result.and_then(|()| match &folder {
+        Some(f) if f.resume => f.write_config(),
+        _ => Ok(()),
+    });
+    drop(folder);
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

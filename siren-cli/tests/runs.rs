@@ -107,10 +107,16 @@ fn a_run_killed_with_sigkill_resumes_to_the_identical_result() {
         })
         .collect();
     assert_eq!(steps, (1..=300).collect::<Vec<u64>>());
-    // Resuming with other settings is refused.
+    // Resuming with other settings is refused, and touches nothing: the resolved config
+    // stays the run's.
+    let config = std::fs::read_to_string(killed.join("config.toml")).unwrap();
     let args = fit_args(&killed, &["--resume", "--lr", "0.001"]);
     let (ok, text) = siren(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(!ok && text.contains("other settings"), "{text}");
+    assert_eq!(
+        std::fs::read_to_string(killed.join("config.toml")).unwrap(),
+        config
+    );
     let _ = std::fs::remove_dir_all(&d);
 }
 
@@ -145,20 +151,38 @@ fn a_second_run_into_a_busy_folder_is_refused_and_a_dead_runs_lock_is_taken_over
     let d = std::env::temp_dir().join(format!("siren-lock-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     let busy = d.join("busy");
-    let mut first = Command::new(env!("CARGO_BIN_EXE_siren"))
-        .args(fit_args(&busy, &["--steps", "1000000"]))
-        .spawn()
-        .unwrap();
+    /// Kills the long first run however the test ends.
+    struct Killed(std::process::Child);
+    impl Drop for Killed {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut first = Killed(
+        Command::new(env!("CARGO_BIN_EXE_siren"))
+            .args(fit_args(&busy, &["--steps", "1000000"]))
+            .spawn()
+            .unwrap(),
+    );
     let lock = busy.join(".siren.lock");
+    // The lock is taken first, then config.toml written: wait for both.
     let clock = Instant::now();
-    while !lock.exists() && clock.elapsed() < Duration::from_secs(60) {
+    while !(lock.exists() && busy.join("config.toml").exists())
+        && clock.elapsed() < Duration::from_secs(60)
+    {
         std::thread::sleep(Duration::from_millis(5));
     }
     let args = fit_args(&busy, &["--steps", "5"]);
+    let config = std::fs::read_to_string(busy.join("config.toml")).unwrap();
     let (ok, text) = siren(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(!ok && text.contains("another siren run"), "{text}");
-    first.kill().unwrap();
-    first.wait().unwrap();
+    assert_eq!(
+        std::fs::read_to_string(busy.join("config.toml")).unwrap(),
+        config
+    );
+    first.0.kill().unwrap();
+    first.0.wait().unwrap();
     // The killed run's lock is left behind; the next run takes it over, and removes it.
     assert!(lock.exists());
     let (ok, text) = siren(&args.iter().map(String::as_str).collect::<Vec<_>>());

@@ -47,8 +47,6 @@ pub fn antialias<D: Backend<f32>>(a: AntialiasArgs, dev: &D) -> Result<()> {
     }
     let mask = parse_mask(&a.mask, img.width, img.height, 0)?;
     let dir = out_dir(&a.train.out)?;
-    crate::check_resumable(&dir, a.train.resume)?;
-    let _lock = crate::lock_run_folder(&dir)?;
     let mut log = Log::new(&dir, "antialias", a.train.steps, a.train.quiet)?;
     let (big_w, big_h) = (img.width * a.factor, img.height * a.factor);
     let nyquist = img.width.min(img.height) as f64 / 2.0;

@@ -93,8 +93,6 @@ pub fn inpaint<D: Backend<f32>>(a: InpaintArgs, dev: &D) -> Result<()> {
     let img = a.train.load(&a.image)?;
     let mask = parse_mask(&a.mask, img.width, img.height, a.mask_seed)?;
     let dir = out_dir(&a.train.out)?;
-    crate::check_resumable(&dir, a.train.resume)?;
-    let _lock = crate::lock_run_folder(&dir)?;
     let missing = mask.missing();
     if !missing.iter().any(|&m| m) {
         return Err(Error::InvalidInput(format!(

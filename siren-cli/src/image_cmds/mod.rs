@@ -167,8 +167,6 @@ pub struct FitArgs {
 pub fn fit<D: Backend<f32>>(a: FitArgs, dev: &D) -> Result<()> {
     let img = a.train.load(&a.image)?;
     let dir = out_dir(&a.train.out)?;
-    crate::check_resumable(&dir, a.train.resume)?;
-    let _lock = crate::lock_run_folder(&dir)?;
     let mut log = Log::new(&dir, "fit", a.train.steps, a.train.quiet)?;
     let config = a.train.config_in(&dir, "checkpoint.safetensors");
     let fitted = fit_image::<f32, D>(&img, &config, dev, |r| log.record(r))?;

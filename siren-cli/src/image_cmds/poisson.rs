@@ -34,8 +34,6 @@ pub struct PoissonArgs {
 pub fn poisson<D: Backend<f32>>(a: PoissonArgs, dev: &D) -> Result<()> {
     let img = a.train.load(&a.image)?;
     let dir = out_dir(&a.train.out)?;
-    crate::check_resumable(&dir, a.train.resume)?;
-    let _lock = crate::lock_run_folder(&dir)?;
     let target = match a.target {
         TargetArg::Gradient => PoissonTarget::Gradient,
         TargetArg::Laplacian => PoissonTarget::Laplacian,

@@ -38,8 +38,6 @@ pub fn helmholtz<D: Backend<f32>>(a: HelmholtzArgs, dev: &D) -> Result<()> {
     let f = &a.flags;
     f.check()?;
     let dir = out_dir(&f.out)?;
-    crate::check_resumable(&dir, f.resume)?;
-    let _lock = crate::lock_run_folder(&dir)?;
     let n = f.grid;
     let mut report = String::from(
         "# Helmholtz: relative L2 error against the reference over the physical domain\n\n",

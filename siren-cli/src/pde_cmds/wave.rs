@@ -54,8 +54,6 @@ pub fn wave<D: Backend<f32>>(a: WaveArgs, dev: &D) -> Result<()> {
     let f = &a.flags;
     f.check()?;
     let dir = out_dir(&f.out)?;
-    crate::check_resumable(&dir, f.resume)?;
-    let _lock = crate::lock_run_folder(&dir)?;
     let times = WAVE_TIMES;
     let n = f.grid;
     let mut report =
