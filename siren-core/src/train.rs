@@ -219,7 +219,7 @@ pub fn run_steps<E, D, P>(
 ) -> Result<usize>
 where
     E: Float,
-    D: Device<E>,
+    D: Device<E> + dfdx::tensor::Cache,
     P: Parameters<E, D>,
 {
     let mut metadata: HashMap<String, String> = plan.metadata.iter().cloned().collect();
@@ -253,6 +253,14 @@ where
             other => other,
         })?;
         after(s, loss, model)?;
+        // dfdx's allocation cache keeps every freed buffer, and the tensors the CPU kernels
+        // build from their own vectors return to it without ever being taken again: it grew
+        // by about 5 KB a step on a small fit. Emptied every 25 steps.
+        if s % 25 == 0 {
+            if let Some(layer) = model.dense().first() {
+                layer.weight.device().empty_cache();
+            }
+        }
         let stop = stop_flag().load(Ordering::Relaxed);
         if let Some(c) = plan.checkpoint {
             if stop || s % c.every.max(1) == 0 || s == plan.steps {

@@ -27,7 +27,7 @@ use crate::Float;
 
 /// A device with an implementation of each kernel. Code generic over the device bounds it by
 /// `D: Backend<E>`; the device type picks the kernels at compile time.
-pub trait Backend<E: Float>: Device<E> {
+pub trait Backend<E: Float>: Device<E> + dfdx::tensor::Cache {
     /// The network's value and what `carry` asks for at `coords` (already checked against the
     /// network), recorded on `tracer`. The caller lists the operators in the jet.
     fn jet<T: Tape<E, Self>>(
