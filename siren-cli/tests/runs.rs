@@ -117,6 +117,10 @@ fn a_run_killed_with_sigkill_resumes_to_the_identical_result() {
         std::fs::read_to_string(killed.join("config.toml")).unwrap(),
         config
     );
+    // So is resuming on other data: the same network on a 24x24 image.
+    let args = fit_args(&killed, &["--resume", "--size", "24"]);
+    let (ok, text) = siren(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(!ok && text.contains("other settings"), "{text}");
     let _ = std::fs::remove_dir_all(&d);
 }
 

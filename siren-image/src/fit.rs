@@ -115,6 +115,7 @@ pub struct Fitted<E: Float, D: Backend<E>> {
 pub(crate) fn run_fit<E: Float, D: Backend<E>>(
     config: &FitConfig,
     outputs: usize,
+    data: &str,
     device: &D,
     mut step: impl FnMut(usize, &mut Network<E, D>, &mut Adam<E, D>) -> Result<f64>,
     mut measure: impl FnMut(&Network<E, D>) -> Result<f64>,
@@ -129,13 +130,14 @@ pub(crate) fn run_fit<E: Float, D: Backend<E>>(
             ..Default::default()
         },
     )?;
-    // What must match for a checkpoint to be resumed (the step count may grow).
+    // What must match for a checkpoint to be resumed (the step count may grow): the settings,
+    // and the task with its data (`data`: the image's fingerprint, the mask, the prior...).
     let identity = {
         let mut c = config.clone();
         c.steps = 0;
         c.eval_every = 0;
         c.checkpoint = None;
-        serde_json::to_string(&(c, outputs)).expect("config serialises")
+        serde_json::to_string(&(c, outputs, data)).expect("config serialises")
     };
     let plan = RunPlan {
         key: "siren_rs.fit",
@@ -188,6 +190,7 @@ pub fn fit_image<E: Float, D: Backend<E>>(
     run_fit(
         config,
         c,
+        &format!("fit {}", image.fingerprint()),
         device,
         |s, network, adam| {
             let (x, y) = match config.batch {

@@ -284,9 +284,20 @@ pub fn inpaint<E: Float, D: Backend<E>>(
     };
     let missing = mask.missing();
     let hidden = missing.iter().any(|&m| m).then_some(missing.as_slice());
+    let data = {
+        let mut settings = config.clone();
+        settings.fit = FitConfig::default();
+        let known: Vec<u8> = mask.missing().iter().map(|&m| u8::from(!m)).collect();
+        format!(
+            "inpaint {} mask {:016x} {settings:?}",
+            image.fingerprint(),
+            crate::raster::fnv1a(&known)
+        )
+    };
     run_fit(
         fit,
         c,
+        &data,
         device,
         step,
         |network| psnr(&predict(network, image.width, image.height)?, image, hidden),

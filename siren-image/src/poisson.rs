@@ -133,6 +133,7 @@ pub fn poisson_reconstruct<E: Float, D: Backend<E>>(
     run_fit(
         config,
         c,
+        &format!("poisson {target:?} {}", image.fingerprint()),
         device,
         |_, network, adam| {
             train_step(network, adam, |net, tr| match target {

@@ -26,6 +26,13 @@ pub fn check_pixels(width: usize, height: usize) -> Result<()> {
     Ok(())
 }
 
+/// FNV-1a of `bytes`: a fingerprint, not a cryptographic hash.
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 /// Largest image file [`Image::open`] reads (256 MiB).
 pub const MAX_IMAGE_BYTES: u64 = 1 << 28;
 /// Most pixels [`Image::open`] decodes (16,384 x 16,384).
@@ -72,6 +79,19 @@ impl Image {
         let decoded = image::load_from_memory(include_bytes!("../data/camera.png"))
             .expect("the embedded camera.png is a valid PNG");
         Self::from_dynamic(&decoded)
+    }
+
+    /// A fingerprint of the image's size and values, e.g. `32x32x1:9a0f...`: what a
+    /// checkpoint records so that it is resumed only on the same image.
+    pub fn fingerprint(&self) -> String {
+        let bytes: Vec<u8> = self.data.iter().flat_map(|v| v.to_le_bytes()).collect();
+        format!(
+            "{}x{}x{}:{:016x}",
+            self.width,
+            self.height,
+            self.channels,
+            fnv1a(&bytes)
+        )
     }
 
     /// Reads a PNG or JPEG. Grey stays grey (1 channel); colour becomes RGB, alpha dropped.
