@@ -9,7 +9,6 @@ use dfdx::prelude::*;
 use crate::backend::{reference, Backend};
 use crate::error::{Error, Result};
 use crate::jet::{Carry, DiagonalOperator, Jet, Order};
-use crate::model::activation::LayerActivation;
 use crate::model::config::Encoding;
 use crate::model::conv::{Conv2d, Patches};
 use crate::model::network::{LayerSignals, Network};
@@ -170,12 +169,9 @@ impl<E: Float, D: Backend<E>> Network<E, D> {
         let mut out = Vec::with_capacity(self.layers().len());
         for (layer, act) in self.layers().iter().zip(self.activations()) {
             let a = reference::preactivation(layer, act, h, &mut tr);
-            h = match act {
-                LayerActivation::Sine(_) => a.clone().sin(),
-                LayerActivation::Tanh => a.clone().tanh(),
-                LayerActivation::Relu => a.clone().relu(),
-                LayerActivation::Identity => a.clone(),
-            };
+            // sigma(a) from the one formula both backends use.
+            let [value, ..] = act.derivatives(&a);
+            h = value;
             out.push(LayerSignals {
                 preactivation: a.as_vec(),
                 output: h.as_vec(),

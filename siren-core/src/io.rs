@@ -109,6 +109,14 @@ pub fn write_atomic_with(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -
     result
 }
 
+/// FNV-1a of `bytes`: a fingerprint of data (a face cache's listing, an image's values), not
+/// a cryptographic hash.
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 /// Errors unless `path` is a regular file or does not exist.
 pub fn check_replaceable(path: &Path) -> Result<()> {
     let refuse = |what: &str| {

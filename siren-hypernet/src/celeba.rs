@@ -246,7 +246,7 @@ pub fn load(
             .collect::<Vec<_>>()
             .join(",")
     );
-    let key = format!("{:016x}", fnv1a(key.as_bytes()));
+    let key = format!("{:016x}", siren_core::io::fnv1a(key.as_bytes()));
     if let Some(cache) = cache {
         if let Ok(faces) = read_cache(cache, &key) {
             return Ok(faces);
@@ -299,12 +299,6 @@ pub fn load(
         write_cache(cache, &faces, &key)?;
     }
     Ok(faces)
-}
-
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf29ce484222325u64, |h, &b| {
-        (h ^ b as u64).wrapping_mul(0x100000001b3)
-    })
 }
 
 fn write_cache(path: &Path, faces: &Faces, key: &str) -> Result<()> {

@@ -291,7 +291,7 @@ pub fn inpaint<E: Float, D: Backend<E>>(
         format!(
             "inpaint {} mask {:016x} {settings:?}",
             image.fingerprint(),
-            crate::raster::fnv1a(&known)
+            siren_core::io::fnv1a(&known)
         )
     };
     run_fit(

@@ -26,13 +26,6 @@ pub fn check_pixels(width: usize, height: usize) -> Result<()> {
     Ok(())
 }
 
-/// FNV-1a of `bytes`: a fingerprint, not a cryptographic hash.
-pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
-        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
 /// Largest image file [`Image::open`] reads (256 MiB).
 pub const MAX_IMAGE_BYTES: u64 = 1 << 28;
 /// Most pixels [`Image::open`] decodes (16,384 x 16,384).
@@ -90,7 +83,7 @@ impl Image {
             self.width,
             self.height,
             self.channels,
-            fnv1a(&bytes)
+            siren_core::io::fnv1a(&bytes)
         )
     }
 
