@@ -73,12 +73,21 @@ fn a_resumed_run_ends_with_the_same_weights_as_an_uninterrupted_one() {
         );
     }
     let report = std::fs::read_to_string(straight.join("results.md")).unwrap();
-    assert!(report.contains("| set-sine |") && report.contains("mean training image"));
+    assert!(report.contains("| set-sine |") && report.contains("mean training face"));
+    assert!(report.contains("| PCA (k = "), "{report}");
+    assert!(report.contains("peak resident memory"), "{report}");
+    assert!(straight.join("completions.png").exists());
     assert!(straight.join("set-sine/completions.png").exists());
 
     // complete one face, and evaluate
     let ckpt = straight.join("set-sine/checkpoint.safetensors");
-    let face = data.join("img_align_celeba/000007.jpg");
+    // any photo, of any size and format, not only a CelebA file
+    let face = data.join("my photo.png");
+    image::RgbImage::from_fn(61, 45, |x, y| {
+        image::Rgb([(x * 4) as u8, (y * 5) as u8, 90])
+    })
+    .save(&face)
+    .unwrap();
     let png = data.join("completed.png");
     let (ok, text) = siren(&[
         "hypernet",
@@ -104,7 +113,42 @@ fn a_resumed_run_ends_with_the_same_weights_as_an_uninterrupted_one() {
         data.join("eval").to_str().unwrap(),
     ]);
     assert!(ok, "{text}");
-    assert!(data.join("eval/results.md").exists());
+    // evaluated as trained: its mean-face row is the mean of the faces it learned from
+    let eval = std::fs::read_to_string(data.join("eval/results.md")).unwrap();
+    assert!(eval.contains("training faces (stored with it)"), "{eval}");
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+#[test]
+fn the_cnp_trains_with_several_seeds_into_one_table() {
+    let data = celeba("cnp");
+    let out = data.join("out");
+    let (ok, text) = siren(&[
+        "hypernet",
+        "train",
+        "--celeba",
+        data.to_str().unwrap(),
+        "--encoder",
+        "cnp",
+        "--seeds",
+        "2",
+        "--steps",
+        "2",
+        "--batch",
+        "4",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{text}");
+    assert!(out.join("cnp/checkpoint.safetensors").exists());
+    assert!(out.join("cnp/seed-1/checkpoint.safetensors").exists());
+    let report = std::fs::read_to_string(out.join("results.md")).unwrap();
+    assert!(
+        report.contains("| cnp | ") && report.contains(" ± "),
+        "{report}"
+    );
+    assert!(report.contains("mean over 2 seeds"), "{report}");
     let _ = std::fs::remove_dir_all(&data);
 }
 

@@ -114,30 +114,46 @@ impl Faces {
             .collect()
     }
 
-    /// Uses a deterministic split when the partition gives no test image among the faces
-    /// present: the last `test_share` of the training faces in name order become the test
-    /// set. Sets [`Faces::split_note`] when it does so.
-    pub fn ensure_test_split(&mut self, test_share: f64) {
-        if !self.indices(Split::Test).is_empty() {
-            return;
+    /// Makes deterministic test and validation splits where the partition lists none among
+    /// the faces present (the shared 7,500-face sample is all official training images): the
+    /// last `test_share` of the training faces in name order become the test set, and the
+    /// `val_share` before them the validation set (for choices such as the PCA baseline's
+    /// rank, never made on the test faces). Sets [`Faces::split_note`] when it does so.
+    pub fn ensure_splits(&mut self, test_share: f64, val_share: f64) {
+        let mut notes = Vec::new();
+        for (split, share) in [(Split::Test, test_share), (Split::Val, val_share)] {
+            if !self.indices(split).is_empty() || share <= 0.0 {
+                continue;
+            }
+            let train = self.indices(Split::Train);
+            let count = ((self.len() as f64 * share).round() as usize)
+                .max(1)
+                .min(train.len().saturating_sub(1));
+            if count == 0 {
+                continue;
+            }
+            for &i in &train[train.len() - count..] {
+                self.splits[i] = split;
+            }
+            notes.push(format!(
+                "{count} faces ({} .. {}) as the {} set",
+                self.names[train[train.len() - count]],
+                self.names[train[train.len() - 1]],
+                if split == Split::Test {
+                    "test"
+                } else {
+                    "validation"
+                },
+            ));
         }
-        let train = self.indices(Split::Train);
-        let count = ((train.len() as f64 * test_share).round() as usize)
-            .max(1)
-            .min(train.len().saturating_sub(1));
-        if count == 0 {
-            return;
+        if !notes.is_empty() {
+            self.split_note = Some(format!(
+                "the partition file lists no such image among the {} faces present, so the last \
+                 training faces by name are used: {}",
+                self.len(),
+                notes.join("; ")
+            ));
         }
-        for &i in &train[train.len() - count..] {
-            self.splits[i] = Split::Test;
-        }
-        self.split_note = Some(format!(
-            "the partition file lists no test image among the {} faces present, so the last {count} \
-             training faces by name ({} .. {}) are used as the test set",
-            self.len(),
-            self.names[train[train.len() - count]],
-            self.names[train[train.len() - 1]],
-        ));
     }
 }
 

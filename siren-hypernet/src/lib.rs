@@ -10,6 +10,8 @@
 //!   hypernetwork, and the batched evaluation of the generated SIRENs.
 //! - [`training`]: context sampling, the loss, training with checkpoints, and evaluation by
 //!   the number of context pixels.
+//! - [`pca`]: the PCA baseline, the training faces' principal components fitted to the
+//!   context pixels.
 //!
 //! The loss for a batch of $B$ faces with targets $b_i$ at the $HW$ pixel centres $x_p$:
 //! $$\mathcal L = \frac{1}{3BHW}\sum_{i,p} \lVert \Phi_i(x_p) - b_{i,p} \rVert^2 +
@@ -62,7 +64,8 @@
 
 pub mod celeba;
 pub mod model;
+pub mod pca;
 pub mod training;
 
 pub use celeba::{CelebaSource, Faces, Split};
-pub use model::{Context, EncoderKind, Generated, Hypernet, HypernetConfig};
+pub use model::{Context, DecoderKind, EncoderKind, Generated, Hypernet, HypernetConfig};

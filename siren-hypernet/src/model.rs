@@ -56,6 +56,18 @@ impl EncoderKind {
     }
 }
 
+/// What turns a latent code into pixels.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DecoderKind {
+    /// The hypernetwork: one ReLU MLP per tensor of a SIREN, which then renders the face.
+    #[default]
+    Hypernet,
+    /// A conditional neural process's decoder (Garnelo et al. 2018): one ReLU MLP on the
+    /// pixel coordinate and the latent code, `(x, z) -> rgb`, shared by every face.
+    Mlp,
+}
+
 /// Shape of the whole model.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -90,6 +102,10 @@ pub struct HypernetConfig {
     pub set_width: usize,
     /// Hidden layers of the set encoders.
     pub set_hidden_layers: usize,
+    /// The decoder. With [`DecoderKind::Mlp`] the `siren_*` fields are unused, and the MLP has
+    /// width `hyper_width` and `hyper_hidden_layers + 2` hidden layers.
+    #[serde(default)]
+    pub decoder: DecoderKind,
 }
 
 impl HypernetConfig {
@@ -110,6 +126,7 @@ impl HypernetConfig {
             cnn_mask_channel: false,
             set_width: 256,
             set_hidden_layers: 2,
+            decoder: DecoderKind::Hypernet,
         }
     }
 
@@ -130,6 +147,26 @@ impl HypernetConfig {
             cnn_mask_channel: true,
             set_width: 128,
             set_hidden_layers: 2,
+            decoder: DecoderKind::Hypernet,
+        }
+    }
+
+    /// The conditional neural process of Garnelo et al. (2018) at the sizes of `like`: its ReLU
+    /// set encoder with mean aggregation, and an MLP decoder on `(x, y, z)` (see
+    /// [`DecoderKind::Mlp`]).
+    pub fn cnp(like: &Self) -> Self {
+        Self {
+            encoder: EncoderKind::SetRelu,
+            decoder: DecoderKind::Mlp,
+            ..like.clone()
+        }
+    }
+
+    /// Name in tables and output folders: the encoder's, or `cnp`.
+    pub fn name(&self) -> &'static str {
+        match self.decoder {
+            DecoderKind::Hypernet => self.encoder.name(),
+            DecoderKind::Mlp => "cnp",
         }
     }
 
@@ -240,12 +277,31 @@ enum Encoder<E: Float, D: Backend<E>> {
     },
 }
 
-/// Encoder + hypernetwork; see the module docs.
+/// The decoder's layers.
+#[derive(Clone, Debug)]
+enum Decoder<E: Float, D: Backend<E>> {
+    /// One MLP per generated SIREN tensor: weights and biases of each layer in turn.
+    Heads(Vec<Network<E, D>>),
+    /// The first layer's map of the latent code and of the coordinate (its two blocks of
+    /// columns, kept apart so the code is mapped once per face, not once per pixel), then
+    /// the rest of the MLP.
+    Mlp(Box<MlpDecoder<E, D>>),
+}
+
+/// See [`Decoder::Mlp`].
+#[derive(Clone, Debug)]
+struct MlpDecoder<E: Float, D: Backend<E>> {
+    latent_map: Dense<E, D>,
+    coord_map: Dense<E, D>,
+    rest: Network<E, D>,
+}
+
+/// Encoder + decoder (a hypernetwork, or a CNP's MLP); see the module docs.
 #[derive(Clone, Debug)]
 pub struct Hypernet<E: Float, D: Backend<E>> {
     config: HypernetConfig,
     encoder: Encoder<E, D>,
-    heads: Vec<Network<E, D>>,
+    decoder: Decoder<E, D>,
     device: D,
 }
 
@@ -272,8 +328,17 @@ impl<E: Float, D: Backend<E>> Parameters<E, D> for Hypernet<E, D> {
                 .chain(std::iter::once(positions))
                 .collect(),
         };
-        for h in &self.heads {
-            out.extend(h.dense());
+        match &self.decoder {
+            Decoder::Heads(heads) => heads.iter().for_each(|h| out.extend(h.dense())),
+            Decoder::Mlp(mlp) => {
+                let MlpDecoder {
+                    latent_map,
+                    coord_map,
+                    rest,
+                } = &**mlp;
+                out.extend([latent_map, coord_map]);
+                out.extend(rest.dense());
+            }
         }
         out
     }
@@ -288,8 +353,17 @@ impl<E: Float, D: Backend<E>> Parameters<E, D> for Hypernet<E, D> {
                 .chain(std::iter::once(positions))
                 .collect(),
         };
-        for h in &mut self.heads {
-            out.extend(h.dense_mut());
+        match &mut self.decoder {
+            Decoder::Heads(heads) => heads.iter_mut().for_each(|h| out.extend(h.dense_mut())),
+            Decoder::Mlp(mlp) => {
+                let MlpDecoder {
+                    latent_map,
+                    coord_map,
+                    rest,
+                } = &mut **mlp;
+                out.extend([latent_map, coord_map]);
+                out.extend(rest.dense_mut());
+            }
         }
         out
     }
@@ -360,35 +434,65 @@ impl<E: Float, D: Backend<E>> Hypernet<E, D> {
                 }
             }
         };
-        let mut heads = Vec::new();
-        for (fan_in, fan_out) in config.siren().layer_shapes() {
-            for is_bias in [false, true] {
-                let numel = if is_bias { fan_out } else { fan_in * fan_out };
-                let head_config = NetworkConfig::relu(
-                    config.latent,
-                    numel,
-                    config.hyper_width,
-                    config.hyper_hidden_layers,
-                );
-                let mut head = Network::new(head_config, rng.gen(), device)?;
-                let last = head.layers_mut().last_mut().expect("an MLP has layers");
-                last.weight = last.weight.clone() * E::of(0.01);
-                let bound = if is_bias {
-                    1.0 / (config.hyper_width as f64).sqrt()
-                } else {
-                    1.0 / fan_in as f64
-                };
-                let bias: Vec<E> = (0..numel)
-                    .map(|_| E::of(rng.gen_range(-bound..bound)))
-                    .collect();
-                last.bias = device.tensor_from_vec(bias, (numel,));
-                heads.push(head);
+        let decoder = match config.decoder {
+            DecoderKind::Hypernet => {
+                let mut heads = Vec::new();
+                for (fan_in, fan_out) in config.siren().layer_shapes() {
+                    for is_bias in [false, true] {
+                        let numel = if is_bias { fan_out } else { fan_in * fan_out };
+                        let head_config = NetworkConfig::relu(
+                            config.latent,
+                            numel,
+                            config.hyper_width,
+                            config.hyper_hidden_layers,
+                        );
+                        let mut head = Network::new(head_config, rng.gen(), device)?;
+                        let last = head.layers_mut().last_mut().expect("an MLP has layers");
+                        last.weight = last.weight.clone() * E::of(0.01);
+                        let bound = if is_bias {
+                            1.0 / (config.hyper_width as f64).sqrt()
+                        } else {
+                            1.0 / fan_in as f64
+                        };
+                        let bias: Vec<E> = (0..numel)
+                            .map(|_| E::of(rng.gen_range(-bound..bound)))
+                            .collect();
+                        last.bias = device.tensor_from_vec(bias, (numel,));
+                        heads.push(head);
+                    }
+                }
+                Decoder::Heads(heads)
             }
-        }
+            DecoderKind::Mlp => {
+                // PyTorch's default init of the first layer, U(+-1/sqrt(fan_in)) over its
+                // k + 2 inputs, drawn as one layer and split by columns.
+                let (k, m) = (config.latent, config.hyper_width);
+                let bound = 1.0 / ((k + 2) as f64).sqrt();
+                let mut draw = |count: usize| -> Vec<E> {
+                    (0..count)
+                        .map(|_| E::of(rng.gen_range(-bound..bound)))
+                        .collect()
+                };
+                let latent_map = Dense {
+                    weight: device.tensor_from_vec(draw(m * k), (m, k)),
+                    bias: device.tensor_from_vec(draw(m), (m,)),
+                };
+                let coord_map = Dense {
+                    weight: device.tensor_from_vec(draw(m * 2), (m, 2)),
+                    bias: device.tensor_from_vec(vec![E::zero(); m], (m,)),
+                };
+                let rest_config = NetworkConfig::relu(m, 3, m, config.hyper_hidden_layers);
+                Decoder::Mlp(Box::new(MlpDecoder {
+                    latent_map,
+                    coord_map,
+                    rest: Network::new(rest_config, rng.gen(), device)?,
+                }))
+            }
+        };
         Ok(Self {
             config,
             encoder,
-            heads,
+            decoder,
             device: device.clone(),
         })
     }
@@ -558,9 +662,14 @@ impl<E: Float, D: Backend<E>> Hypernet<E, D> {
         z: Matrix<E, D>,
         tr: &mut Tracer<E, D, T>,
     ) -> Result<Generated<E, D>> {
+        let Decoder::Heads(heads) = &self.decoder else {
+            return Err(Error::InvalidInput(
+                "a CNP's decoder generates no SIREN; use `complete`".into(),
+            ));
+        };
         let shapes = self.config.siren().layer_shapes();
         let mut layers = Vec::with_capacity(shapes.len());
-        for pair in self.heads.chunks(2) {
+        for pair in heads.chunks(2) {
             let w = pair[0].jet(&z, Order::Value, tr)?.value;
             let b = pair[1].jet(&z, Order::Value, tr)?.value;
             layers.push((w, b));
@@ -621,19 +730,37 @@ impl<E: Float, D: Backend<E>> Hypernet<E, D> {
         tr: &mut Tracer<E, D, T>,
     ) -> Result<(Generated<E, D>, Stack<E, D>)> {
         let z = self.encode(context, tr)?;
-        let generated = self.generate(z, tr)?;
         let s = self.config.image_size;
         let coords = siren_core::train::to_matrix::<E, D>(
             &self.device,
             &siren_core::train::grid(&[s, s]),
             2,
         );
-        let image = self.render(&generated, &coords, tr)?;
-        Ok((generated, image))
+        match &self.decoder {
+            Decoder::Heads(_) => {
+                let generated = self.generate(z, tr)?;
+                let image = self.render(&generated, &coords, tr)?;
+                Ok((generated, image))
+            }
+            Decoder::Mlp(mlp) => {
+                let image = decode_mlp(mlp, z.clone(), &coords, tr)?;
+                let generated = Generated {
+                    layers: Vec::new(),
+                    shapes: Vec::new(),
+                    latent: z,
+                };
+                Ok((generated, image))
+            }
+        }
     }
 
     /// Face `i`'s generated SIREN as a siren-core [`Network`].
     pub fn siren_of(&self, generated: &Generated<E, D>, i: usize) -> Result<Network<E, D>> {
+        if generated.layers.is_empty() {
+            return Err(Error::InvalidInput(
+                "a CNP's decoder generates no SIREN".into(),
+            ));
+        }
         let layers = generated
             .layers
             .iter()
@@ -648,4 +775,44 @@ impl<E: Float, D: Backend<E>> Hypernet<E, D> {
             .collect();
         Network::from_host(self.config.siren(), layers, &self.device)
     }
+}
+
+/// The CNP decoder at every coordinate of every face: `(batch, n, 3)`.
+///
+/// Its first layer is $W_z z + W_x x + b$, the MLP's first layer on the concatenation
+/// $(z, x)$; mapping $z$ once per face and $x$ once per coordinate and adding the two by
+/// broadcasting costs $O(B k m + n m)$ instead of the $O(B n k m)$ of a concatenated input.
+fn decode_mlp<E: Float, D: Backend<E>, T: Tape<E, D>>(
+    mlp: &MlpDecoder<E, D>,
+    z: Matrix<E, D>,
+    coords: &Matrix<E, D>,
+    tr: &mut Tracer<E, D, T>,
+) -> Result<Stack<E, D>> {
+    let MlpDecoder {
+        latent_map,
+        coord_map,
+        rest,
+    } = mlp;
+    let (b, _) = *z.shape();
+    let (n, _) = *coords.shape();
+    let m = latent_map.weight.shape().0;
+    let hz = tr.apply2(z, latent_map.weight.clone(), |z, w| {
+        z.matmul(w.permute::<(usize, usize), Axes2<1, 0>>())
+    });
+    let hz = tr.apply2(hz, latent_map.bias.clone(), |h, bias| {
+        h + bias.broadcast_like::<_, Axis<0>>(&(b, m))
+    });
+    let hx = tr.apply2(coords.clone(), coord_map.weight.clone(), |x, w| {
+        x.matmul(w.permute::<(usize, usize), Axes2<1, 0>>())
+    });
+    let hx = tr.apply2(hx, coord_map.bias.clone(), |h, bias| {
+        h + bias.broadcast_like::<_, Axis<0>>(&(n, m))
+    });
+    let h = tr.apply2(hz, hx, |hz, hx| {
+        (hz.broadcast_like::<_, Axis<1>>(&(b, n, m)) + hx.broadcast_like::<_, Axis<0>>(&(b, n, m)))
+            .relu()
+            .reshape_like(&(b * n, m))
+    });
+    let y = rest.jet(&h, Order::Value, tr)?.value;
+    Ok(tr.apply(y, |y| y.reshape_like(&(b, n, 3))))
 }

@@ -231,7 +231,9 @@ pub fn loss_terms<E: Float, D: Backend<E>>(
             Some(p) => tr.apply2(p, s, |a, b| a + b),
         });
     }
-    Ok([image_mse, latent, params.expect("a SIREN has layers")])
+    // A CNP generates nothing: its penalty is a constant 0.
+    let params = params.unwrap_or_else(|| model.device().zeros());
+    Ok([image_mse, latent, params])
 }
 
 /// Metadata key of a hypernetwork run's identity in its checkpoints.
@@ -375,7 +377,8 @@ pub fn face_mse(prediction: &[f64], truth: &[f64]) -> f64 {
         / n
 }
 
-fn summarise(mses: &[f64]) -> Errors {
+/// The mean of per-face errors.
+pub fn summarise(mses: &[f64]) -> Errors {
     let n = mses.len().max(1) as f64;
     Errors {
         mse: mses.iter().sum::<f64>() / n,
@@ -417,6 +420,9 @@ pub fn evaluate<E: Float, D: Backend<E>>(
                 .collect();
             let context = context_of(faces, chunk, masks);
             let prediction = predict(model, &context)?;
+            // dfdx keeps every freed buffer for reuse, and the set encoders' inputs change
+            // size with every batch: without this the cache grew to gigabytes.
+            model.device().empty_cache();
             let n = faces.size * faces.size * 3;
             for (j, &i) in chunk.iter().enumerate() {
                 mses.push(face_mse(&prediction[j * n..(j + 1) * n], &faces.signed(i)));
@@ -427,9 +433,8 @@ pub fn evaluate<E: Float, D: Backend<E>>(
     Ok(out)
 }
 
-/// The "mean training image" baseline: predict the per-pixel mean of the training faces for
-/// every test face, whatever the context.
-pub fn mean_image_errors(faces: &Faces, train: &[usize], test: &[usize]) -> Errors {
+/// The mean training face: `size * size * 3` values in $[-1, 1]$.
+pub fn mean_face(faces: &Faces, train: &[usize]) -> Vec<f64> {
     let n = faces.size * faces.size * 3;
     let mut mean = vec![0.0; n];
     for &i in train {
@@ -437,9 +442,15 @@ pub fn mean_image_errors(faces: &Faces, train: &[usize], test: &[usize]) -> Erro
             *m += v / train.len() as f64;
         }
     }
+    mean
+}
+
+/// The "mean training image" baseline: predict `mean` (see [`mean_face`]) for every test
+/// face, whatever the context.
+pub fn mean_face_errors(mean: &[f64], faces: &Faces, test: &[usize]) -> Errors {
     let mses: Vec<f64> = test
         .iter()
-        .map(|&i| face_mse(&mean, &faces.signed(i)))
+        .map(|&i| face_mse(mean, &faces.signed(i)))
         .collect();
     summarise(&mses)
 }

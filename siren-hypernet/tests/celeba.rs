@@ -76,19 +76,26 @@ fn loads_the_official_layout_with_splits_and_cache() {
 }
 
 #[test]
-fn a_deterministic_test_split_is_made_and_reported_when_none_is_listed() {
+fn deterministic_test_and_validation_splits_are_made_and_reported_when_none_is_listed() {
     let dir = temp_dir("split");
     synthetic(&dir, 10, 16, 16, |_| 0);
     let mut faces = load(&CelebaSource::official(&dir), 8, None, false).unwrap();
-    faces.ensure_test_split(0.2);
-    let test: Vec<&str> = faces
-        .indices(Split::Test)
-        .iter()
-        .map(|&i| faces.names[i].as_str())
-        .collect();
-    assert_eq!(test, ["000009.jpg", "000010.jpg"]);
+    faces.ensure_splits(0.2, 0.1);
+    let names = |split| -> Vec<&str> {
+        faces
+            .indices(split)
+            .iter()
+            .map(|&i| faces.names[i].as_str())
+            .collect()
+    };
+    assert_eq!(names(Split::Test), ["000009.jpg", "000010.jpg"]);
+    assert_eq!(names(Split::Val), ["000008.jpg"]);
+    assert_eq!(names(Split::Train).len(), 7);
     let note = faces.split_note.as_deref().unwrap();
-    assert!(note.contains("no test image"), "{note}");
+    assert!(
+        note.contains("test set") && note.contains("validation set"),
+        "{note}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

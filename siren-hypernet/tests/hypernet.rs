@@ -7,7 +7,7 @@ use siren_core::train::{grid, to_matrix};
 use siren_core::Parameters;
 use siren_core::Tracer;
 use siren_hypernet::training::{loss_terms, ContextLevel};
-use siren_hypernet::{Context, EncoderKind, Hypernet, HypernetConfig};
+use siren_hypernet::{Context, DecoderKind, EncoderKind, Hypernet, HypernetConfig};
 
 fn tiny(encoder: EncoderKind) -> HypernetConfig {
     HypernetConfig {
@@ -24,7 +24,15 @@ fn tiny(encoder: EncoderKind) -> HypernetConfig {
         cnn_mask_channel: encoder == EncoderKind::Cnn,
         set_width: 8,
         set_hidden_layers: 1,
+        decoder: DecoderKind::Hypernet,
     }
+}
+
+/// Every model the table trains: the four hypernetworks and the CNP.
+fn tiny_models() -> Vec<HypernetConfig> {
+    let mut out: Vec<HypernetConfig> = EncoderKind::ALL.map(tiny).to_vec();
+    out.push(HypernetConfig::cnp(&tiny(EncoderKind::SetRelu)));
+    out
 }
 
 fn random_context(size: usize, batch: usize, known: &[usize], seed: u64) -> Context {
@@ -148,8 +156,9 @@ fn total_loss(model: &Hypernet<f64, Cpu>, context: &Context) -> f64 {
 #[test]
 fn weight_gradients_match_finite_differences() {
     let dev = Cpu::default();
-    for encoder in EncoderKind::ALL {
-        let mut model = Hypernet::<f64, Cpu>::new(tiny(encoder), 7, &dev).unwrap();
+    for config in tiny_models() {
+        let name = config.name();
+        let mut model = Hypernet::<f64, Cpu>::new(config, 7, &dev).unwrap();
         let context = random_context(6, 2, &[6, 25], 9);
         let mut tr = model.recording_tracer();
         let [a, b, c] = loss_terms(&model, &context, &mut tr).unwrap();
@@ -179,7 +188,7 @@ fn weight_gradients_match_finite_differences() {
             let fd = (up - down) / (2.0 * h);
             assert!(
                 (fd - g).abs() <= 1e-5 * fd.abs().max(1e-3),
-                "{encoder:?}: layer {l} weight {j}: finite difference {fd:e}, gradient {g:e}"
+                "{name}: layer {l} weight {j}: finite difference {fd:e}, gradient {g:e}"
             );
         }
     }

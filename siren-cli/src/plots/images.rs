@@ -102,3 +102,129 @@ pub fn image_figure(
     }
     encode_png(path, w as u32, h as u32, rgb)
 }
+
+/// One block of a [`grid_figure`]: images in rows and columns, with a caption above.
+pub struct GridBlock<'a> {
+    /// Caption above the block.
+    pub caption: String,
+    /// `rows x columns` images, all of one size.
+    pub images: Vec<Vec<&'a siren_image::Image>>,
+}
+
+/// Writes a PNG of blocks laid out `per_line` to a line, each a grid of images enlarged
+/// `zoom` times, with `column_labels` above every block's columns, `row_labels` left of every
+/// line of blocks, and a title and a note on top (the seed's Figure 5 layout: one block per
+/// face, rows = context sizes, columns = models).
+#[allow(clippy::too_many_arguments)]
+pub fn grid_figure(
+    path: &std::path::Path,
+    title: &str,
+    note: &str,
+    row_labels: &[String],
+    column_labels: &[String],
+    blocks: &[GridBlock],
+    per_line: usize,
+    zoom: usize,
+) -> Result<()> {
+    use plotters::prelude::*;
+    use plotters::style::text_anchor::{HPos, Pos, VPos};
+    let first = blocks
+        .first()
+        .and_then(|b| b.images.first())
+        .and_then(|r| r.first())
+        .ok_or_else(|| Error::InvalidInput("a grid figure needs images".into()))?;
+    let (iw, ih) = (first.width, first.height);
+    let (rows, cols) = (row_labels.len(), column_labels.len());
+    let fits = blocks.iter().all(|b| {
+        b.images.len() == rows
+            && b.images
+                .iter()
+                .all(|r| r.len() == cols && r.iter().all(|i| (i.width, i.height) == (iw, ih)))
+    });
+    if !fits || per_line == 0 || zoom == 0 {
+        return Err(Error::InvalidInput(
+            "a grid figure's blocks must all be rows x columns images of one size".into(),
+        ));
+    }
+    register_font()?;
+    let (pw, ph) = (iw * zoom, ih * zoom);
+    let (top, caption, labels, left, gap, block_gap, margin) =
+        (56usize, 22usize, 18usize, 70usize, 2usize, 20usize, 12usize);
+    let lines = blocks.len().div_ceil(per_line);
+    let across = per_line.min(blocks.len());
+    let block_w = cols * pw + (cols - 1) * gap;
+    let block_h = caption + labels + rows * ph + (rows - 1) * gap;
+    let w = margin + left + across * block_w + (across - 1) * block_gap + margin;
+    let h = top + lines * block_h + (lines - 1) * block_gap + margin;
+    let mut rgb = vec![255u8; w * h * 3];
+    let origin = |b: usize| {
+        let (line, slot) = (b / per_line, b % per_line);
+        (
+            margin + left + slot * (block_w + block_gap),
+            top + line * (block_h + block_gap),
+        )
+    };
+    for (b, block) in blocks.iter().enumerate() {
+        let (bx, by) = origin(b);
+        for (r, row) in block.images.iter().enumerate() {
+            for (c, img) in row.iter().enumerate() {
+                let (x0, y0) = (bx + c * (pw + gap), by + caption + labels + r * (ph + gap));
+                for py in 0..ph {
+                    for px in 0..pw {
+                        let p = (py / zoom) * iw + px / zoom;
+                        let v = |ch: usize| {
+                            let ch = if img.channels == 1 { 0 } else { ch };
+                            (img.data[p * img.channels + ch].clamp(0.0, 1.0) * 255.0).round() as u8
+                        };
+                        let o = ((y0 + py) * w + x0 + px) * 3;
+                        rgb[o..o + 3].copy_from_slice(&[v(0), v(1), v(2)]);
+                    }
+                }
+            }
+        }
+    }
+    {
+        let area = BitMapBackend::with_buffer(&mut rgb, (w as u32, h as u32)).into_drawing_area();
+        let font = |size: u32| (SANS, size).into_font().color(&BLACK);
+        area.draw(&Text::new(title, (margin as i32, 8), font(20)))
+            .map_err(draw_error)?;
+        area.draw(&Text::new(
+            note,
+            (margin as i32, 32),
+            (SANS, 13).into_font().color(&RGBColor(90, 90, 90)),
+        ))
+        .map_err(draw_error)?;
+        for (b, block) in blocks.iter().enumerate() {
+            let (bx, by) = origin(b);
+            area.draw(&Text::new(
+                block.caption.as_str(),
+                (bx as i32, by as i32 + 2),
+                font(15),
+            ))
+            .map_err(draw_error)?;
+            for (c, label) in column_labels.iter().enumerate() {
+                let centre = (bx + c * (pw + gap) + pw / 2) as i32;
+                let style = (SANS, 12)
+                    .into_font()
+                    .color(&RGBColor(60, 60, 60))
+                    .pos(Pos::new(HPos::Center, VPos::Top));
+                area.draw(&Text::new(
+                    label.as_str(),
+                    (centre, (by + caption) as i32),
+                    style,
+                ))
+                .map_err(draw_error)?;
+            }
+            if b % per_line == 0 {
+                for (r, label) in row_labels.iter().enumerate() {
+                    let y = (by + caption + labels + r * (ph + gap) + ph / 2) as i32;
+                    let style = font(13).pos(Pos::new(HPos::Right, VPos::Center));
+                    area.draw(&Text::new(label.as_str(), ((bx - 8) as i32, y), style))
+                        .map_err(draw_error)?;
+                }
+            }
+        }
+        area.present().map_err(draw_error)?;
+    }
+    encode_png(path, w as u32, h as u32, rgb)
+}
