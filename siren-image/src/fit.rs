@@ -105,7 +105,8 @@ pub struct StepRecord {
 pub struct Fitted<E: Float, D: Backend<E>> {
     /// The network.
     pub network: Network<E, D>,
-    /// One record per step.
+    /// The records of the measuring steps and of the last step (every step's record goes to
+    /// the `observe` callback; keeping them all would grow by one record a step).
     pub history: Vec<StepRecord>,
 }
 
@@ -164,7 +165,9 @@ pub(crate) fn run_fit<E: Float, D: Backend<E>>(
                 psnr,
             };
             observe(&record);
-            history.push(record);
+            if record.psnr.is_some() || s == config.steps {
+                history.push(record);
+            }
             Ok(())
         },
     )?;

@@ -24,6 +24,20 @@ fn small(steps: usize) -> FitConfig {
 }
 
 #[test]
+fn a_fit_keeps_the_measured_steps_not_one_record_a_step() {
+    let dev = device::cpu();
+    let config = FitConfig {
+        eval_every: 10,
+        ..small(25)
+    };
+    let mut observed = 0;
+    let fitted = fit_image::<f32, Cpu>(&camera(8), &config, &dev, |_| observed += 1).unwrap();
+    assert_eq!(observed, 25);
+    let steps: Vec<usize> = fitted.history.iter().map(|r| r.step).collect();
+    assert_eq!(steps, [10, 20, 25]);
+}
+
+#[test]
 fn fit_renders_at_any_resolution_and_extent() {
     let dev = device::cpu();
     let img = camera(32);
