@@ -338,3 +338,22 @@ fn help_shows_examples() {
         assert!(ok && text.contains("Example"), "{cmd}: {text}");
     }
 }
+
+#[test]
+fn a_full_batch_step_too_large_for_memory_is_refused_with_its_estimate() {
+    let image = std::env::temp_dir().join("siren-cli-huge-step.png");
+    image::GrayImage::from_pixel(8, 8, image::Luma([90]))
+        .save(&image)
+        .unwrap();
+    let out = std::env::temp_dir().join("siren-cli-huge-step");
+    let (ok, text) = siren(&[
+        "fit",
+        image.to_str().unwrap(),
+        "--size",
+        "16000",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!ok && text.contains("GB of memory"), "{text}");
+    assert!(text.contains("--batch"), "{text}");
+}

@@ -81,6 +81,15 @@ fn pde_commands_reject_bad_numbers() {
         "/tmp/siren-cli-bad-lr",
     ]);
     assert!(!ok && text.contains("lr > 0"), "{text}");
+    // a grid whose reference solver would not fit in memory is refused up front, with the
+    // estimate, before anything is allocated or written
+    for cmd in ["wave", "helmholtz"] {
+        let out = std::env::temp_dir().join(format!("siren-cli-huge-grid-{cmd}"));
+        let (ok, text) = siren(&[cmd, "--grid", "100000", "--out", out.to_str().unwrap()]);
+        assert!(!ok && text.contains("GB of memory"), "{cmd}: {text}");
+        assert!(text.contains("choose a smaller --grid"), "{cmd}: {text}");
+        assert!(!out.join("metrics.jsonl").exists());
+    }
 }
 
 fn tiny_run(cmd: &str, out: &Path, extra: &[&str]) -> Vec<String> {

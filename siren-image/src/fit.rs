@@ -174,6 +174,22 @@ pub(crate) fn run_fit<E: Float, D: Backend<E>>(
     Ok(Fitted { network, history })
 }
 
+/// Refuses a step over `points` coordinates whose activations would not fit in memory: per
+/// point and hidden unit, the pre-activation and activation kept for the reverse pass and
+/// about one gradient at a time (3 values of at most 8 bytes).
+pub fn check_step_memory(config: &FitConfig, points: usize) -> Result<()> {
+    let units = config.hidden_features as u128 * (config.hidden_layers as u128 + 2);
+    siren_core::device::check_memory(
+        points as u128 * units * 24,
+        &format!(
+            "a training step over {points} points with {} hidden layers of {}",
+            config.hidden_layers + 1,
+            config.hidden_features
+        ),
+        "give --batch (points per step) or a smaller --size or --hidden",
+    )
+}
+
 /// Fits `image` (coordinates per [`Image::coords`]) and reports each step to `observe`.
 pub fn fit_image<E: Float, D: Backend<E>>(
     image: &Image,
@@ -183,13 +199,14 @@ pub fn fit_image<E: Float, D: Backend<E>>(
 ) -> Result<Fitted<E, D>> {
     config.validate()?;
     let c = image.channels;
+    let pixels = image.width * image.height;
+    check_step_memory(config, config.batch.unwrap_or(pixels).min(pixels))?;
     let coords = image.coords();
     let values = image.to_signed();
     let full = (
         to_matrix::<E, D>(device, &coords, 2),
         to_matrix::<E, D>(device, &values, c),
     );
-    let pixels = image.width * image.height;
     run_fit(
         config,
         c,

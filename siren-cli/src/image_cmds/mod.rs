@@ -102,8 +102,16 @@ impl TrainFlags {
         }
     }
 
+    /// Opens the image at its training size, after checking that a training step over it
+    /// fits in memory (before the resize allocates anything).
     fn load(&self, path: &Path) -> Result<Image> {
         let img = Image::open(path)?;
+        let pixels = match self.size {
+            Some(s) => s.saturating_mul(s),
+            None => img.width * img.height,
+        };
+        let points = self.batch.unwrap_or(pixels).min(pixels);
+        siren_image::fit::check_step_memory(&self.config(), points)?;
         match self.size {
             Some(s) => img.centre_square().resized(s, s),
             None => Ok(img),

@@ -36,7 +36,7 @@ pub struct HelmholtzArgs {
 
 pub fn helmholtz<D: Backend<f32>>(a: HelmholtzArgs, dev: &D) -> Result<()> {
     let f = &a.flags;
-    f.check()?;
+    f.check(super::helmholtz_bytes_per_node)?;
     let dir = out_dir(&f.out)?;
     let n = f.grid;
     let mut report = String::from(

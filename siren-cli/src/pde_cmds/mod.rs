@@ -42,6 +42,19 @@ pub enum MediumArg {
     Both,
 }
 
+/// The wave's memory per grid node: f64 snapshots at five times for the reference and up to
+/// three models, the solver's few work fields, with room to spare (32 values).
+pub(crate) fn wave_bytes_per_node(_nodes: u128) -> u128 {
+    8 * 32
+}
+
+/// Helmholtz's memory per grid node: the sparse LU factors of the 5-point operator (complex,
+/// fill growing like $\log_2$ of the unknowns under nested dissection) and the fields.
+pub(crate) fn helmholtz_bytes_per_node(nodes: u128) -> u128 {
+    let log2 = 128 - nodes.max(2).leading_zeros() as u128;
+    16 * (8 * log2 + 16)
+}
+
 /// Flags shared by the PDE commands. Unset numbers take the scale's value.
 #[derive(Args, Debug)]
 pub struct PdeFlags {
@@ -146,13 +159,21 @@ impl PdeFlags {
             .collect())
     }
 
-    fn check(&self) -> Result<()> {
+    /// Checks the flags; `solver_bytes_per_node` is the reference solver's memory per grid
+    /// node (see [`wave_bytes_per_node`], [`helmholtz_bytes_per_node`]).
+    fn check(&self, solver_bytes_per_node: impl Fn(u128) -> u128) -> Result<()> {
         if self.grid < 17 {
             return Err(Error::InvalidInput(format!(
                 "--grid must be at least 17, got {}",
                 self.grid
             )));
         }
+        let nodes = self.grid as u128 * self.grid as u128;
+        siren_core::device::check_memory(
+            nodes * solver_bytes_per_node(nodes),
+            &format!("a {0}x{0} reference grid", self.grid),
+            "choose a smaller --grid",
+        )?;
         if self.steps == Some(0) {
             return Err(Error::InvalidConfig("steps must be at least 1".into()));
         }

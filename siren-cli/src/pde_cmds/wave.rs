@@ -52,7 +52,7 @@ const WAVE_VALIDATION_TIMES: [f64; 4] = [0.05, 0.15, 0.25, 0.35];
 
 pub fn wave<D: Backend<f32>>(a: WaveArgs, dev: &D) -> Result<()> {
     let f = &a.flags;
-    f.check()?;
+    f.check(super::wave_bytes_per_node)?;
     let dir = out_dir(&f.out)?;
     let times = WAVE_TIMES;
     let n = f.grid;
