@@ -25,6 +25,10 @@ struct Cli {
     /// Where to compute: the CPU, or CUDA GPU 0 (needs a build with `--features cuda`).
     #[arg(long, global = true, value_enum, default_value_t = DeviceArg::Cpu)]
     device: DeviceArg,
+    /// Stop a training run whose loss exceeds this many times its lowest value so far and its
+    /// first value (a diverged run, like a NaN loss); 0 turns the check off.
+    #[arg(long, global = true, default_value_t = siren_core::train::DEFAULT_DIVERGENCE_FACTOR)]
+    divergence_factor: f64,
     #[command(subcommand)]
     command: Command,
 }
@@ -202,6 +206,14 @@ fn main() -> ExitCode {
         let _ = signal_hook::flag::register_conditional_shutdown(signal, 130, Arc::clone(stop));
         let _ = signal_hook::flag::register(signal, Arc::clone(stop));
     }
+    if !(cli.divergence_factor == 0.0 || cli.divergence_factor > 1.0) {
+        eprintln!(
+            "error: --divergence-factor must be 0 (off) or above 1, got {}",
+            cli.divergence_factor
+        );
+        return ExitCode::FAILURE;
+    }
+    siren_core::train::set_divergence_factor(Some(cli.divergence_factor));
     let d = cli.device;
     let result = match cli.command {
         Command::Fit(a) => on_device!(d, image_cmds::fit, a),

@@ -357,3 +357,37 @@ fn a_full_batch_step_too_large_for_memory_is_refused_with_its_estimate() {
     assert!(!ok && text.contains("GB of memory"), "{text}");
     assert!(text.contains("--batch"), "{text}");
 }
+
+#[test]
+fn a_diverging_fit_stops_with_an_error_unless_the_check_is_off() {
+    let dir = scratch("diverge");
+    let image = dir.join("flat.png");
+    image::GrayImage::from_fn(16, 16, |x, y| image::Luma([(x * 9 + y * 7) as u8]))
+        .save(&image)
+        .unwrap();
+    let run = |extra: &[&str], out: &str| {
+        let out = dir.join(out);
+        let mut args = vec![
+            "fit",
+            image.to_str().unwrap(),
+            "--steps",
+            "5",
+            "--lr",
+            "1e3",
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        siren(&args)
+    };
+    let (ok, text) = run(&[], "a");
+    assert!(
+        !ok && text.contains("diverged") && text.contains("--divergence-factor 0"),
+        "{text}"
+    );
+    let (ok, text) = run(&["--divergence-factor", "0"], "b");
+    assert!(ok, "{text}");
+    let (ok, text) = run(&["--divergence-factor", "0.5"], "c");
+    assert!(!ok && text.contains("0 (off) or above 1"), "{text}");
+}

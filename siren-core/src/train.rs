@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use dfdx::prelude::*;
@@ -187,6 +187,35 @@ pub fn stop_flag() -> &'static Arc<AtomicBool> {
     FLAG.get_or_init(Default::default)
 }
 
+/// The factor by which a loss may exceed its running minimum before [`run_steps`] calls the
+/// run diverged (when it is also above the run's first loss): 1000.
+pub const DEFAULT_DIVERGENCE_FACTOR: f64 = 1e3;
+
+fn divergence_bits() -> &'static AtomicU64 {
+    static BITS: OnceLock<AtomicU64> = OnceLock::new();
+    BITS.get_or_init(|| AtomicU64::new(DEFAULT_DIVERGENCE_FACTOR.to_bits()))
+}
+
+/// Sets the divergence rule of every later run: a step whose loss exceeds `factor` times the
+/// lowest loss so far *and* the first step's loss stops the run with [`Error::Diverged`], as a
+/// non-finite loss does. `None` (or a factor that is not finite and > 1) turns the rule off.
+///
+/// Both conditions, because healthy runs do both alone: a SIREN fit near $10^{-7}$ spikes by
+/// orders of magnitude and recovers, staying far below where it began; a PDE curriculum's
+/// loss rises as its time window widens, by at most 5x its minimum in this repository's
+/// runs. A learning rate a thousand times too large took a fit from 0.27 to $2 \cdot 10^5$.
+pub fn set_divergence_factor(factor: Option<f64>) {
+    let f = factor
+        .filter(|f| f.is_finite() && *f > 1.0)
+        .unwrap_or(f64::INFINITY);
+    divergence_bits().store(f.to_bits(), Ordering::Relaxed);
+}
+
+/// The factor set by [`set_divergence_factor`] (infinite when the rule is off).
+pub fn divergence_factor() -> f64 {
+    f64::from_bits(divergence_bits().load(Ordering::Relaxed))
+}
+
 /// What [`run_steps`] needs to know of a run besides its step.
 #[derive(Clone, Debug)]
 pub struct RunPlan<'a> {
@@ -239,19 +268,30 @@ where
         }
         start = adam.steps_taken() as usize;
     }
+    let kept = || match plan.checkpoint {
+        Some(c) if c.path.exists() => {
+            format!("; the last good checkpoint is kept at {}", c.path.display())
+        }
+        _ => String::new(),
+    };
+    let factor = divergence_factor();
+    let (mut first, mut lowest) = (None::<f64>, f64::INFINITY);
     for s in start + 1..=plan.steps {
         let loss = step(s, model, adam).map_err(|e| match e {
-            Error::Diverged(m) => {
-                let kept = match plan.checkpoint {
-                    Some(c) if c.path.exists() => {
-                        format!("; the last good checkpoint is kept at {}", c.path.display())
-                    }
-                    _ => String::new(),
-                };
-                Error::Diverged(format!("at step {s}, {m}{kept}"))
-            }
+            Error::Diverged(m) => Error::Diverged(format!("at step {s}, {m}{}", kept())),
             other => other,
         })?;
+        let first = *first.get_or_insert(loss);
+        if loss > factor * lowest && loss > first {
+            return Err(Error::Diverged(format!(
+                "at step {s}, the loss {loss:.3e} grew to {:.0}x its lowest value so far \
+                 ({lowest:.3e}) and above its first ({first:.3e}); lower the learning rate, or \
+                 pass --divergence-factor 0 to let it run{}",
+                loss / lowest,
+                kept()
+            )));
+        }
+        lowest = lowest.min(loss);
         after(s, loss, model)?;
         // dfdx's allocation cache keeps every freed buffer, and the tensors the CPU kernels
         // build from their own vectors return to it without ever being taken again: it grew

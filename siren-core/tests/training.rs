@@ -146,3 +146,39 @@ fn poisson_loss_recovers_a_function_from_its_laplacian() {
         .sqrt();
     assert!(err / norm < 0.05, "relative L2 error {}", err / norm);
 }
+
+/// Runs `losses` through `run_steps` (the model is never changed) and returns the outcome.
+fn run_losses(losses: &[f64]) -> siren_core::Result<usize> {
+    use siren_core::train::{run_steps, RunPlan};
+    let dev = Cpu::default();
+    let mut net = Network::<f32, Cpu>::new(NetworkConfig::siren(1, 1, 4, 1), 0, &dev).unwrap();
+    let mut adam = Adam::new(&net, AdamConfig::default()).unwrap();
+    let plan = RunPlan {
+        key: "test",
+        identity: String::new(),
+        steps: losses.len(),
+        checkpoint: None,
+        metadata: Vec::new(),
+    };
+    run_steps(
+        &mut net,
+        &mut adam,
+        &plan,
+        |s, _, _| Ok(losses[s - 1]),
+        |_, _, _| Ok(()),
+    )
+}
+
+#[test]
+fn a_loss_that_grows_far_beyond_its_minimum_and_its_start_is_divergence() {
+    // the default rule: 1000x the lowest loss and above the first
+    let e = run_losses(&[0.27, 0.1, 0.05, 2.2e5]).unwrap_err();
+    assert!(
+        matches!(&e, siren_core::Error::Diverged(m) if m.contains("at step 4")),
+        "{e}"
+    );
+    // a late spike of a well-fitted model stays below where it began: not divergence
+    assert!(run_losses(&[0.27, 1e-3, 1e-7, 1e-3, 1e-7]).is_ok());
+    // a loss that rises a few times (a widening PDE curriculum) is not divergence either
+    assert!(run_losses(&[1e-4, 1e-5, 5e-5, 1e-4]).is_ok());
+}
