@@ -107,7 +107,10 @@ impl TrainFlags {
     fn load(&self, path: &Path) -> Result<Image> {
         let img = Image::open(path)?;
         let pixels = match self.size {
-            Some(s) => s.saturating_mul(s),
+            Some(s) => {
+                siren_image::raster::check_pixels(s, s)?;
+                s * s
+            }
             None => img.width * img.height,
         };
         let points = self.batch.unwrap_or(pixels).min(pixels);
