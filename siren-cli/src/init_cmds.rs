@@ -74,8 +74,20 @@ pub fn init_stats<D: Backend<f64>>(a: InitStatsArgs, dev: &D) -> Result<()> {
             "--width and --points must be >= 1 and --wrong-scale > 0".into(),
         ));
     }
-    let dir = out_dir(&a.out)?;
     let config = NetworkConfig::siren(1, 1, a.width, a.layers).with_w0(a.w0, a.w0);
+    config.validate()?;
+    // Two networks of f64 weights, and per layer the pre-activations and activations of every
+    // point for both (kept for the statistics and the figure).
+    let (w, l, p) = (a.width as u128, a.layers as u128 + 2, a.points as u128);
+    siren_core::device::check_memory(
+        8 * (2 * l * w * w + 4 * l * p * w),
+        &format!(
+            "init-stats with {} points through {} layers of {}",
+            a.points, l, a.width
+        ),
+        "choose a smaller --width, --layers or --points",
+    )?;
+    let dir = out_dir(&a.out)?;
     let net = Network::<f64, D>::new(config.clone(), a.seed, dev)?;
     let mut wrong = net.clone();
     let last = wrong.layers().len() - 1;
