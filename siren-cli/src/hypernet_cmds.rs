@@ -881,6 +881,17 @@ fn train<D: Backend<f32> + dfdx::tensor::Cache>(a: TrainArgs, dev: &D) -> Result
             tc.latent_weight = a.latent_weight.unwrap_or(tc.latent_weight);
             tc.seed = seed;
             tc.validate()?;
+            // A step renders every pixel of every face of the batch through the generated
+            // SIREN, keeping each layer's pre-activation, activation and a gradient (f32).
+            let hw = (config.image_size * config.image_size) as u128;
+            let faces_per_step = tc.batch.min(train_idx.len()) as u128;
+            let units = (config.siren_width.max(config.hyper_width)) as u128
+                * (config.siren_hidden_layers as u128 + 2);
+            siren_core::device::check_memory(
+                faces_per_step * hw * units * 12,
+                &format!("a step of {faces_per_step} faces"),
+                "choose a smaller --batch",
+            )?;
             let name = config.name().to_string();
             // The first seed in NAME/, each further one in NAME/seed-S/.
             let sub = if s == 0 {
