@@ -339,6 +339,12 @@ fn section_text(section: &str, scale: Scale, out: &Path) -> String {
             if out.join("hypernet/completions.png").exists() {
                 text += "\n![completions](hypernet/completions.png)\n";
             }
+            for level in ["100", "full"] {
+                let chart = format!("hypernet/validation_{level}.png");
+                if out.join(&chart).exists() {
+                    text += &format!("\n![validation error, {level}]({chart})\n");
+                }
+            }
             for e in ["cnn", "set-sine", "set-relu", "partial-cnn", "cnp"] {
                 if out.join(format!("hypernet/{e}/curves.png")).exists() {
                     text += &format!(
