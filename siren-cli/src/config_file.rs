@@ -264,5 +264,12 @@ pub fn resolved(cmd: &Command, matches: &ArgMatches) -> String {
             table.insert(key, value);
         }
     }
-    toml::to_string(&table).unwrap_or_default()
+    let commit = option_env!("SIREN_GIT_COMMIT")
+        .map(|c| format!(", commit {c}"))
+        .unwrap_or_default();
+    format!(
+        "# written by siren-rs {}{commit}; `--config` reads it back\n{}",
+        env!("CARGO_PKG_VERSION"),
+        toml::to_string(&table).unwrap_or_default()
+    )
 }

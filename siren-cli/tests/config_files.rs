@@ -48,6 +48,14 @@ fn a_config_file_sets_options_and_flags_override_it() {
         resolved.contains("steps = 3") && resolved.contains("hidden = 16"),
         "{resolved}"
     );
+    // It names the version (and the commit, built inside a git checkout) that wrote it.
+    assert!(
+        resolved.starts_with(&format!(
+            "# written by siren-rs {}",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{resolved}"
+    );
     // The resolved config runs again as is.
     let again = d.join("again");
     let (ok, text) = siren(&[
