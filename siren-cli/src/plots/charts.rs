@@ -97,7 +97,7 @@ pub fn histogram_grid(
 }
 
 /// Writes a PNG of panels side by side (400 x 240 each), each with its series as polylines
-/// (colours in order: blue, red, green, orange, purple, black), a frame, and light grid lines
+/// (colours in order: blue, red, green, orange, purple, black, brown, grey), a frame, and light grid lines
 /// at the decades of a log axis. `log_y[p]` plots panel `p` on a log scale.
 pub fn line_chart(
     path: &std::path::Path,
@@ -230,7 +230,7 @@ pub struct Series {
 }
 
 /// Writes a line chart with a title, named axes with ticks, and a legend (colours in order:
-/// blue, red, green, orange, purple, black).
+/// blue, red, green, orange, purple, black, brown, grey).
 pub fn labelled_chart(
     path: &std::path::Path,
     title: &str,

@@ -61,11 +61,13 @@ fn draw_error<E: std::fmt::Debug>(e: E) -> Error {
 }
 
 /// Colours of successive series in a line chart.
-const SERIES: [Rgb<u8>; 6] = [
+const SERIES: [Rgb<u8>; 8] = [
     Rgb([31, 119, 180]),
     Rgb([214, 39, 40]),
     Rgb([44, 160, 44]),
     Rgb([255, 127, 14]),
     Rgb([148, 103, 189]),
     Rgb([0, 0, 0]),
+    Rgb([140, 86, 75]),
+    Rgb([127, 127, 127]),
 ];
