@@ -29,6 +29,10 @@ struct Cli {
     /// first value (a diverged run, like a NaN loss); 0 turns the check off.
     #[arg(long, global = true, default_value_t = siren_core::train::DEFAULT_DIVERGENCE_FACTOR)]
     divergence_factor: f64,
+    /// Replace the run a run folder (`--out`) already holds; without it (or `--resume`) a
+    /// folder with a previous run's `config.toml`, `metrics.jsonl` or checkpoint is refused.
+    #[arg(long, global = true)]
+    overwrite: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -162,7 +166,8 @@ fn take_run_folder(
     let dir = out_dir(out)?;
     let lock = lock_run_folder(&dir)?;
     let resume = matches!(m.try_get_one::<bool>("resume"), Ok(Some(true)));
-    check_resumable(&dir, resume)?;
+    let overwrite = matches!(matches.try_get_one::<bool>("overwrite"), Ok(Some(true)));
+    check_run_folder(&dir, resume, overwrite)?;
     let folder = RunFolder {
         config: config_file::resolved(cmd, m),
         dir,
@@ -270,24 +275,32 @@ pub(crate) fn output_is_not_an_input(out: &Path, inputs: &[&Path]) -> siren_core
 
 /// With `--resume`, errors unless the run folder `dir` (or a folder in it, one per model)
 /// holds a checkpoint: a mistyped `--out` would otherwise start a fresh run silently.
-pub(crate) fn check_resumable(dir: &Path, resume: bool) -> siren_core::Result<()> {
+/// A run folder holds a run to continue (`--resume`: a checkpoint must be there) or none: a
+/// fresh run into a folder that holds one (a non-empty `metrics.jsonl` or a checkpoint, in it
+/// or one folder below; the first `metrics.jsonl` found is the one weighed) is refused unless `--overwrite` says to replace it, so two runs never mix.
+/// Other files (the user's, a face cache, the `config.toml` of a run refused before its first
+/// step) do not count.
+pub(crate) fn check_run_folder(
+    dir: &Path,
+    resume: bool,
+    overwrite: bool,
+) -> siren_core::Result<()> {
     if !resume {
-        return Ok(());
+        // An empty log is a run refused before its first step: nothing to mix with.
+        let previous = find_in_run(dir, &|n| n == "metrics.jsonl")
+            .filter(|p| std::fs::metadata(p).is_ok_and(|m| m.len() > 0))
+            .or_else(|| find_checkpoint(dir));
+        return match previous {
+            Some(p) if !overwrite => Err(siren_core::Error::InvalidInput(format!(
+                "{} holds a previous run ({}): pass --resume to continue it, --overwrite to \
+                 replace it, or choose another --out",
+                dir.display(),
+                p.display()
+            ))),
+            _ => Ok(()),
+        };
     }
-    let is_checkpoint = |p: &Path| {
-        p.file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.starts_with("checkpoint") && n.ends_with(".safetensors"))
-    };
-    let entries = |d: &Path| -> Vec<PathBuf> {
-        std::fs::read_dir(d)
-            .map(|r| r.filter_map(|e| e.ok().map(|e| e.path())).collect())
-            .unwrap_or_default()
-    };
-    let found = entries(dir)
-        .iter()
-        .any(|p| is_checkpoint(p) || (p.is_dir() && entries(p).iter().any(|q| is_checkpoint(q))));
-    if found {
+    if find_checkpoint(dir).is_some() {
         Ok(())
     } else {
         Err(siren_core::Error::InvalidInput(format!(
@@ -296,6 +309,32 @@ pub(crate) fn check_resumable(dir: &Path, resume: bool) -> siren_core::Result<()
             dir.display()
         )))
     }
+}
+
+/// A checkpoint in `dir` or one folder below it.
+fn find_checkpoint(dir: &Path) -> Option<PathBuf> {
+    find_in_run(dir, &|n| {
+        n.starts_with("checkpoint") && n.ends_with(".safetensors")
+    })
+}
+
+/// A file whose name passes `wanted`, in `dir` or one folder below it.
+fn find_in_run(dir: &Path, wanted: &dyn Fn(&str) -> bool) -> Option<PathBuf> {
+    let matches = |p: &Path| p.file_name().and_then(|n| n.to_str()).is_some_and(wanted);
+    let entries = |d: &Path| -> Vec<PathBuf> {
+        std::fs::read_dir(d)
+            .map(|r| r.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default()
+    };
+    entries(dir).into_iter().find_map(|p| {
+        if matches(&p) {
+            Some(p)
+        } else if p.is_dir() {
+            entries(&p).into_iter().find(|q| matches(q))
+        } else {
+            None
+        }
+    })
 }
 
 /// A run folder held by this process: `.siren.lock` with our PID, removed when dropped. A

@@ -132,6 +132,19 @@ fn every_hostile_command_line_gets_a_clear_error_and_touches_nothing() {
             ],
             "other settings",
         ),
+        (
+            vec![
+                "fit",
+                &p("img.png"),
+                "--hidden",
+                "8",
+                "--steps",
+                "2",
+                "--out",
+                &p("run"),
+            ],
+            "holds a previous run",
+        ),
         // silent wrong results
         (
             vec![
@@ -194,6 +207,22 @@ fn every_hostile_command_line_gets_a_clear_error_and_touches_nothing() {
         .file_type()
         .is_symlink());
     assert!(dir.join("folder.png").is_dir());
+    // --overwrite replaces the previous run; --resume continues it
+    for flag in ["--overwrite", "--resume"] {
+        let (ok, text) = siren(&[
+            "fit",
+            &p("img.png"),
+            "--hidden",
+            "8",
+            "--steps",
+            "3",
+            "--quiet",
+            flag,
+            "--out",
+            &p("run"),
+        ]);
+        assert!(ok, "{flag}: {text}");
+    }
     use std::os::unix::fs::FileTypeExt;
     assert!(std::fs::metadata("/dev/null")
         .unwrap()

@@ -174,7 +174,7 @@ fn antialias_measures_energy_above_nyquist_with_and_without_the_kernel() {
         "--factor",
         "1",
         "--out",
-        out.to_str().unwrap(),
+        d.join("aa1").to_str().unwrap(),
     ]);
     assert!(!ok && text.contains("--factor must be 2 to 8"), "{text}");
 }
@@ -345,7 +345,7 @@ fn a_full_batch_step_too_large_for_memory_is_refused_with_its_estimate() {
     image::GrayImage::from_pixel(8, 8, image::Luma([90]))
         .save(&image)
         .unwrap();
-    let out = std::env::temp_dir().join("siren-cli-huge-step");
+    let out = std::env::temp_dir().join(format!("siren-cli-huge-step-{}", std::process::id()));
     let (ok, text) = siren(&[
         "fit",
         image.to_str().unwrap(),

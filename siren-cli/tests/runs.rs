@@ -187,9 +187,12 @@ fn a_second_run_into_a_busy_folder_is_refused_and_a_dead_runs_lock_is_taken_over
     );
     first.0.kill().unwrap();
     first.0.wait().unwrap();
-    // The killed run's lock is left behind; the next run takes it over, and removes it.
+    // The killed run's lock is left behind; the next run takes it over, and removes it
+    // (replacing the killed run's steps, if it logged any: `--overwrite`).
     assert!(lock.exists());
-    let (ok, text) = siren(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let mut replace: Vec<&str> = args.iter().map(String::as_str).collect();
+    replace.push("--overwrite");
+    let (ok, text) = siren(&replace);
     assert!(ok, "{text}");
     assert!(!lock.exists());
     let _ = std::fs::remove_dir_all(&d);

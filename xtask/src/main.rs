@@ -449,7 +449,8 @@ fn reproduce(a: ReproduceArgs) -> Result<(), String> {
                 .collect();
             body += &format!("siren {}\n", shown.join(" "));
             eprintln!("[{section}] siren {}", args.join(" "));
-            let result = Command::new(&siren).args(args).output();
+            // A report replaces the one before it: its run folders are overwritten.
+            let result = Command::new(&siren).args(args).arg("--overwrite").output();
             match result {
                 Ok(o) if o.status.success() => {}
                 Ok(o) => {
