@@ -626,14 +626,6 @@ fn ordering_lines(rows: &[(String, Vec<Vec<Errors>>)]) -> String {
     out
 }
 
-/// Peak resident memory of this process so far, from /proc (Linux), in bytes.
-fn peak_rss() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
-}
-
 /// The PCA baseline's errors on the test faces, its rank chosen per level on the validation
 /// faces, and the completions of `shown` (per level) for the figure.
 struct PcaResult {
@@ -940,7 +932,7 @@ fn train<D: Backend<f32> + dfdx::tensor::Cache>(a: TrainArgs, dev: &D) -> Result
         "mean face".into(),
         vec![vec![baseline; ContextLevel::TABLE.len()]],
     ));
-    let memory = peak_rss()
+    let memory = siren_core::device::peak_memory()
         .map(|b| format!("; peak resident memory {:.2} GB", b as f64 / 1e9))
         .unwrap_or_default();
     let seeds_note = if a.seeds > 1 {

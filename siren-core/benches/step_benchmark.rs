@@ -29,19 +29,6 @@ use siren_core::jet::Carry;
 use siren_core::train::{mse, train_step};
 use siren_core::{device, Adam, AdamConfig, DiagonalOperator, Network, NetworkConfig, Order};
 
-/// Peak resident set size of this process, from /proc (0 where there is none).
-fn peak_rss_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<u64>().ok())
-        })
-        .map_or(0, |kb| kb * 1024)
-}
-
 /// Matrix-product FLOPs of one training step of the CPU backend: forward, weight gradient and
 /// input gradient (not for the first layer) of every layer, over `rows` stacked rows.
 fn step_flops(config: &NetworkConfig, rows: usize) -> f64 {
@@ -204,6 +191,6 @@ fn main() {
         "{{\"workload\": \"{workload}\", \"path\": \"{}\", \"median_s\": {median:.5}, \"times_s\": {times:?}, \"gflops\": {:.1}, \"peak_rss_bytes\": {}}}",
         if plain { "reference" } else { "cpu" },
         flops / median / 1e9,
-        peak_rss_bytes()
+        device::peak_memory().unwrap_or(0)
     );
 }

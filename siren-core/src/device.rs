@@ -18,13 +18,26 @@ pub fn cuda(ordinal: usize) -> Result<Cuda, dfdx::tensor::CudaError> {
     Ok(dev)
 }
 
+/// The `key:` line of a /proc file (`NAME: N kB`), in bytes; `None` where it cannot be read.
+fn proc_bytes(file: &str, key: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(file).ok()?;
+    let value = text
+        .lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))?;
+    let kb: u64 = value.split_whitespace().next()?.parse().ok()?;
+    Some(kb * 1024)
+}
+
 /// Memory the host can still give this process, in bytes: `MemAvailable` from
 /// `/proc/meminfo` (Linux); `None` where it cannot be read.
 pub fn available_memory() -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
+    proc_bytes("/proc/meminfo", "MemAvailable")
+}
+
+/// Peak resident memory of this process so far, in bytes: `VmHWM` from `/proc/self/status`
+/// (Linux); `None` where it cannot be read.
+pub fn peak_memory() -> Option<u64> {
+    proc_bytes("/proc/self/status", "VmHWM")
 }
 
 /// Refuses work whose estimated memory, `bytes`, exceeds what the host has available, before
@@ -41,4 +54,14 @@ pub fn check_memory(bytes: u128, what: &str, fix: &str) -> crate::Result<()> {
         )));
     }
     Ok(())
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    #[test]
+    fn proc_memory_figures_are_read() {
+        let peak = super::peak_memory().expect("VmHWM");
+        let available = super::available_memory().expect("MemAvailable");
+        assert!(peak > 1 << 20 && available > 1 << 20, "{peak} {available}");
+    }
 }

@@ -4,6 +4,28 @@ use siren_core::{Error, Result};
 
 use super::{draw_error, encode_png, register_font, SANS};
 
+/// Paints `img` enlarged `zoom` times (nearest neighbour; grey as RGB) into the `width`-wide
+/// RGB buffer `rgb` with its top-left corner at `(x0, y0)`.
+fn paint(
+    rgb: &mut [u8],
+    width: usize,
+    img: &siren_image::Image,
+    zoom: usize,
+    (x0, y0): (usize, usize),
+) {
+    for py in 0..img.height * zoom {
+        for px in 0..img.width * zoom {
+            let p = (py / zoom) * img.width + px / zoom;
+            let v = |ch: usize| {
+                let ch = if img.channels == 1 { 0 } else { ch };
+                (img.data[p * img.channels + ch].clamp(0.0, 1.0) * 255.0).round() as u8
+            };
+            let o = ((y0 + py) * width + x0 + px) * 3;
+            rgb[o..o + 3].copy_from_slice(&[v(0), v(1), v(2)]);
+        }
+    }
+}
+
 /// One image of an [`image_figure`], with its caption.
 pub struct ImagePanel<'a> {
     /// The image (grey or RGB).
@@ -53,18 +75,7 @@ pub fn image_figure(
     };
     for (k, panel) in panels.iter().enumerate() {
         let (x0, y0) = origin(k);
-        let img = panel.image;
-        for py in 0..ph {
-            for px in 0..pw {
-                let p = (py / zoom) * iw + px / zoom;
-                let v = |ch: usize| {
-                    let ch = if img.channels == 1 { 0 } else { ch };
-                    (img.data[p * img.channels + ch].clamp(0.0, 1.0) * 255.0).round() as u8
-                };
-                let o = ((y0 + caption + py) * w + x0 + px) * 3;
-                rgb[o..o + 3].copy_from_slice(&[v(0), v(1), v(2)]);
-            }
-        }
+        paint(&mut rgb, w, panel.image, zoom, (x0, y0 + caption));
     }
     {
         let area = BitMapBackend::with_buffer(&mut rgb, (w as u32, h as u32)).into_drawing_area();
@@ -169,17 +180,7 @@ pub fn grid_figure(
         for (r, row) in block.images.iter().enumerate() {
             for (c, img) in row.iter().enumerate() {
                 let (x0, y0) = (bx + c * (pw + gap), by + caption + labels + r * (ph + gap));
-                for py in 0..ph {
-                    for px in 0..pw {
-                        let p = (py / zoom) * iw + px / zoom;
-                        let v = |ch: usize| {
-                            let ch = if img.channels == 1 { 0 } else { ch };
-                            (img.data[p * img.channels + ch].clamp(0.0, 1.0) * 255.0).round() as u8
-                        };
-                        let o = ((y0 + py) * w + x0 + px) * 3;
-                        rgb[o..o + 3].copy_from_slice(&[v(0), v(1), v(2)]);
-                    }
-                }
+                paint(&mut rgb, w, img, zoom, (x0, y0));
             }
         }
     }
