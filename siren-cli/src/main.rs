@@ -7,6 +7,7 @@ mod init_cmds;
 mod pde_cmds;
 mod plots;
 mod progress;
+mod signal_cmds;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -80,6 +81,24 @@ enum Command {
     /// (N(0,1) pre-activations, arcsine activations), and of a wrongly scaled init.
     #[command(after_help = "Example:\n  siren init-stats --width 2048 --layers 6 --out runs/init")]
     InitStats(init_cmds::InitStatsArgs),
+    /// Fit a WAV clip with a SIREN (first-layer omega_0 of its own) and the ReLU +
+    /// positional-encoding baseline; write the reconstructions, waveform and residual figures.
+    #[command(
+        after_help = "Examples:\n  siren audio ../shared/data/audio/gt_bach.wav --out runs/bach\n  siren audio ../shared/data/audio/gt_bach.wav --steps 2000 --batch 16384 --hidden 128 --out runs/bach-quick"
+    )]
+    Audio(signal_cmds::AudioArgs),
+    /// Fit a video (MP4 with H.264, or a folder of frames) with a SIREN on random pixel
+    /// batches; PSNR per frame, frames at any resolution and between frames.
+    #[command(
+        after_help = "Examples:\n  siren video ../shared/data/video/bikes.mp4 --out runs/bikes\n  siren video ../shared/data/video/bikes.mp4 --size 160x68 --hidden 256 --batch 8192 --steps 1500 --out runs/bikes-small"
+    )]
+    Video(signal_cmds::VideoArgs),
+    /// Fit a signed distance function to an oriented point cloud (from a mesh or an .xyz
+    /// file), extract its zero level set by marching cubes, compare and draw it.
+    #[command(
+        after_help = "Examples:\n  siren sdf ../shared/data/meshes/bunny.obj --out runs/bunny\n  siren sdf ../shared/data/meshes/bunny.obj --steps 1000 --hidden 128 --resolution 96 --format ply --out runs/bunny-quick"
+    )]
+    Sdf(signal_cmds::SdfArgs),
     /// Encoders + hypernetwork that emit a SIREN per face from a few of its pixels (CelebA).
     #[command(subcommand)]
     Hypernet(hypernet_cmds::HypernetCommand),
@@ -124,8 +143,11 @@ fn overriding(cmd: clap::Command) -> clap::Command {
 }
 
 /// Subcommands whose `--out` is a run folder, which gets the resolved `config.toml`.
-const RUN_FOLDERS: [&str; 9] = [
+const RUN_FOLDERS: [&str; 12] = [
     "fit",
+    "audio",
+    "video",
+    "sdf",
     "inpaint",
     "antialias",
     "poisson",
@@ -228,6 +250,9 @@ fn main() -> ExitCode {
         Command::Poisson(a) => on_device!(d, image_cmds::poisson, a),
         Command::Wave(a) => on_device!(d, pde_cmds::wave, a),
         Command::Helmholtz(a) => on_device!(d, pde_cmds::helmholtz, a),
+        Command::Audio(a) => on_device!(d, signal_cmds::audio, a),
+        Command::Video(a) => on_device!(d, signal_cmds::video, a),
+        Command::Sdf(a) => on_device!(d, signal_cmds::sdf, a),
         Command::Hypernet(c) => on_device!(d, hypernet_cmds::run, c),
         Command::InitStats(a) => on_device!(d, init_cmds::init_stats, a),
     };

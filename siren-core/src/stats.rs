@@ -119,3 +119,10 @@ pub fn ks_distance(f: impl Fn(f64) -> f64, g: impl Fn(f64) -> f64, lo: f64, hi: 
         })
         .fold(0.0, f64::max)
 }
+
+/// Peak signal-to-noise ratio in dB of a mean squared error against a signal whose values
+/// span `peak` (1 for images on $[0, 1]$, 2 for audio on $[-1, 1]$):
+/// $10 \log_{10}(\mathrm{peak}^2 / \mathrm{MSE})$; a zero error gives `f64::INFINITY`.
+pub fn psnr_from_mse(mse: f64, peak: f64) -> f64 {
+    10.0 * (peak * peak / mse).log10()
+}

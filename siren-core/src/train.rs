@@ -146,6 +146,23 @@ where
     P: Parameters<E, D>,
     F: FnOnce(&P, &mut TrainTracer<E, D>) -> Result<Tensor<(), E, D>>,
 {
+    train_step_clipped(model, adam, None, loss)
+}
+
+/// [`train_step`] with the gradient clipped to global L2 norm `max_norm` first (PyTorch's
+/// `clip_grad_norm_`, [`Adam::update_clipped`]) when one is given.
+pub fn train_step_clipped<E, D, P, F>(
+    model: &mut P,
+    adam: &mut Adam<E, D>,
+    max_norm: Option<f64>,
+    loss: F,
+) -> Result<f64>
+where
+    E: Float,
+    D: Device<E>,
+    P: Parameters<E, D>,
+    F: FnOnce(&P, &mut TrainTracer<E, D>) -> Result<Tensor<(), E, D>>,
+{
     let mut tracer = model.recording_tracer();
     let value = loss(model, &mut tracer)?;
     let scalar = value.as_vec()[0].as_f64();
@@ -155,7 +172,12 @@ where
         )));
     }
     let grads = tracer.attach(value).backward();
-    adam.update(model, &grads);
+    match max_norm {
+        Some(m) => {
+            adam.update_clipped(model, &grads, m);
+        }
+        None => adam.update(model, &grads),
+    }
     Ok(scalar)
 }
 

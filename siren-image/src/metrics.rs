@@ -39,7 +39,7 @@ pub fn psnr(estimate: &Image, truth: &Image, mask: Option<&[bool]>) -> Result<f6
     if count == 0 {
         return Err(Error::InvalidInput("the mask selects no pixels".into()));
     }
-    Ok(-10.0 * (sum / count as f64).log10())
+    Ok(siren_core::stats::psnr_from_mse(sum / count as f64, 1.0))
 }
 
 /// SSIM (Wang et al. 2004) as scikit-image's `structural_similarity(gaussian_weights=True,

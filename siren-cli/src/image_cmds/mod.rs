@@ -123,7 +123,7 @@ impl TrainFlags {
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
-enum BiasArg {
+pub(crate) enum BiasArg {
     WeightLaw,
     Pytorch,
 }
@@ -202,7 +202,7 @@ pub struct RenderArgs {
     out: PathBuf,
 }
 
-fn pair<T: std::str::FromStr>(text: &str, sep: char, what: &str) -> Result<(T, T)> {
+pub(crate) fn pair<T: std::str::FromStr>(text: &str, sep: char, what: &str) -> Result<(T, T)> {
     let bad = || Error::InvalidInput(format!("{what} must look like A{sep}B, got {text:?}"));
     let (a, b) = text.split_once(sep).ok_or_else(bad)?;
     Ok((
