@@ -97,6 +97,29 @@ fn every_hostile_command_line_gets_a_clear_error_and_touches_nothing() {
             vec!["init-stats", "--width", "1000000", "--out", &p("c")],
             "hidden_features must be at most",
         ),
+        // the signal commands: devices, foreign files, bad numbers
+        (
+            vec!["audio", "/dev/zero", "--out", &p("au")],
+            "not a regular file",
+        ),
+        (vec!["audio", &p("keep.txt"), "--out", &p("au")], "WAV file"),
+        (
+            vec!["video", &p("keep.txt"), "--out", &p("vi")],
+            "MP4 video",
+        ),
+        (
+            vec!["video", &p("img.png"), "--frames", "0", "--out", &p("vi")],
+            "--frames must be at least 1",
+        ),
+        (vec!["sdf", &p("keep.txt"), "--out", &p("sd")], "no faces"),
+        (
+            vec!["sdf", "/dev/zero", "--out", &p("sd")],
+            "not a regular file",
+        ),
+        (
+            vec!["sdf", &p("keep.txt"), "--extent", "2", "--out", &p("sd")],
+            "--extent must be in (0, 1]",
+        ),
         (
             vec!["wave", "--grid", "100000", "--out", &p("d")],
             "GB of memory",

@@ -220,7 +220,7 @@ fn bad_input_gives_a_message_not_a_panic() {
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (
             vec!["fit", "/no/such/image.png", "--out", o],
-            "cannot read image",
+            "cannot read the input",
         ),
         (
             vec!["fit", corrupt.to_str().unwrap(), "--out", o],

@@ -117,6 +117,34 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
+/// Checks an input file before reading it: it must be a regular file (not a folder, device
+/// or pipe, whose reading might never end) of at most `max_bytes`. Returns its size; errors
+/// name the file and `what` it should be.
+pub fn check_input_file(path: &Path, what: &'static str, max_bytes: u64) -> Result<u64> {
+    let meta = std::fs::metadata(path).map_err(|source| Error::Io {
+        action: "cannot read the input",
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let bad = |reason: String| Error::BadFile {
+        path: path.to_path_buf(),
+        what,
+        reason,
+    };
+    if !meta.is_file() {
+        return Err(bad(
+            "it is not a regular file (a folder, device or pipe)".into()
+        ));
+    }
+    if meta.len() > max_bytes {
+        return Err(bad(format!(
+            "it is {} bytes; at most {max_bytes} are read",
+            meta.len()
+        )));
+    }
+    Ok(meta.len())
+}
+
 /// Errors unless `path` is a regular file or does not exist.
 pub fn check_replaceable(path: &Path) -> Result<()> {
     let refuse = |what: &str| {

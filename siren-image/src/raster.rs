@@ -99,22 +99,7 @@ impl Image {
             what: "PNG or JPEG image",
             reason,
         };
-        let meta = std::fs::metadata(path).map_err(|source| Error::Io {
-            action: "cannot read image",
-            path: path.to_path_buf(),
-            source,
-        })?;
-        if !meta.is_file() {
-            return Err(bad(
-                "it is not a regular file (a folder, device or pipe)".into()
-            ));
-        }
-        if meta.len() > MAX_IMAGE_BYTES {
-            return Err(bad(format!(
-                "it is {} bytes; images of at most {MAX_IMAGE_BYTES} bytes are read",
-                meta.len()
-            )));
-        }
+        siren_core::io::check_input_file(path, "PNG or JPEG image", MAX_IMAGE_BYTES)?;
         let bytes = std::fs::read(path).map_err(|source| Error::Io {
             action: "cannot read image",
             path: path.to_path_buf(),

@@ -45,6 +45,7 @@ impl Audio {
     /// Reads a WAV file: integer PCM of 8 to 32 bits or 32-bit float, any rate and channels.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
+        siren_core::io::check_input_file(path, "WAV file", 4 * MAX_SAMPLES + (1 << 20))?;
         let reader = hound::WavReader::open(path).map_err(|e| match e {
             hound::Error::IoError(source) => Error::Io {
                 action: "cannot read the WAV file",

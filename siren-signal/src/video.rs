@@ -122,6 +122,7 @@ impl Video {
     }
 
     fn open_mp4(path: &Path, limit: usize) -> Result<Self> {
+        siren_core::io::check_input_file(path, "MP4 video", 1 << 34)?;
         let file = std::fs::File::open(path).map_err(|source| Error::Io {
             action: "cannot open the video",
             path: path.to_path_buf(),

@@ -1,5 +1,5 @@
 //! Bounded fuzzing of every loader that reads user files: model files, training checkpoints,
-//! images (PNG/JPEG) and CelebA faces. Valid files are truncated, bit-flipped and overwritten
+//! images (PNG/JPEG), CelebA faces, WAV clips, OBJ meshes and `.xyz` point clouds. Valid files are truncated, bit-flipped and overwritten
 //! at random; each loader must return a clear error or a value, never panic.
 
 use dfdx::prelude::*;
@@ -44,6 +44,23 @@ fn jpeg_bytes() -> Vec<u8> {
     let path = dir().join("valid.jpg");
     img.save(&path).unwrap();
     std::fs::read(path).unwrap()
+}
+
+fn wav_bytes() -> Vec<u8> {
+    let path = dir().join("valid.wav");
+    let samples = (0..600).map(|i| (i as f32 * 0.1).sin() * 0.5).collect();
+    siren_signal::audio::Audio {
+        rate: 8000,
+        channels: 2,
+        samples,
+    }
+    .save(&path)
+    .unwrap();
+    std::fs::read(path).unwrap()
+}
+
+fn obj_bytes() -> Vec<u8> {
+    b"v 0 0 0\nv 1 0 0\nv 0 1 0\nv 0 0 1\nf 1 3 2\nf 1 2 4\nf 1 4 3\nf 2 3 4\n".to_vec()
 }
 
 /// A corruption of `bytes`: truncation, flipped bytes, or an overwritten run.
@@ -92,6 +109,24 @@ proptest! {
         std::fs::write(&png, corrupt(&png_bytes(), kind, at, value, len)).unwrap();
         if let Err(e) = Image::open(&png) {
             prop_assert!(e.to_string().contains("image.png"), "{}", e);
+        }
+
+        let wav = d.join("clip.wav");
+        std::fs::write(&wav, corrupt(&wav_bytes(), kind, at, value, len)).unwrap();
+        if let Err(e) = siren_signal::audio::Audio::open(&wav) {
+            prop_assert!(e.to_string().contains("clip.wav"), "{}", e);
+        }
+
+        let obj = d.join("mesh.obj");
+        std::fs::write(&obj, corrupt(&obj_bytes(), kind, at % 64, value, len)).unwrap();
+        if let Err(e) = siren_signal::sdf::Mesh::open_obj(&obj) {
+            prop_assert!(e.to_string().contains("mesh.obj"), "{}", e);
+        }
+
+        let xyz = d.join("cloud.xyz");
+        std::fs::write(&xyz, corrupt(b"0 0 0 0 0 1\n0.5 0 0 1 0 0\n", kind, at % 24, value, len)).unwrap();
+        if let Err(e) = siren_signal::sdf::OrientedPoints::open_xyz(&xyz) {
+            prop_assert!(e.to_string().contains("cloud.xyz"), "{}", e);
         }
 
         let jpg = d.join("face.jpg");

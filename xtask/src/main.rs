@@ -16,6 +16,7 @@ use clap::{Parser, Subcommand};
 mod bench_compare;
 mod common;
 mod inpaint;
+mod signals;
 
 use common::{psnr_at, read, root, Scale};
 use inpaint::{inpaint_images, inpaint_table, InpaintSettings, INPAINT_MASKS};
@@ -47,7 +48,8 @@ struct ReproduceArgs {
     /// run their quick settings at the default scale.
     #[arg(long, value_enum, default_value_t = Scale::Default)]
     scale: Scale,
-    /// Run only these experiments (init, fit, inpaint, poisson, wave, helmholtz, hypernet).
+    /// Run only these experiments (init, fit, inpaint, poisson, wave, helmholtz, hypernet,
+    /// audio, video, sdf).
     #[arg(long, num_args = 1..)]
     only: Vec<String>,
     /// Report folder.
@@ -59,9 +61,13 @@ struct ReproduceArgs {
     /// Image folder inside the CelebA root, if not img_align_celeba.
     #[arg(long)]
     celeba_images: Option<String>,
+    /// The shared data folder (audio/, video/, meshes/); default: SIREN_DATA, else
+    /// ../shared/data beside the repository.
+    #[arg(long)]
+    data: Option<PathBuf>,
 }
 
-const SECTIONS: [&str; 7] = [
+const SECTIONS: [&str; 10] = [
     "init",
     "fit",
     "inpaint",
@@ -69,6 +75,9 @@ const SECTIONS: [&str; 7] = [
     "wave",
     "helmholtz",
     "hypernet",
+    "audio",
+    "video",
+    "sdf",
 ];
 
 /// One experiment's commands (arguments of `siren`), run in order.
@@ -77,6 +86,7 @@ fn commands(
     scale: Scale,
     out: &Path,
     celeba: &Option<(PathBuf, Option<String>)>,
+    data: &Option<PathBuf>,
 ) -> Vec<Vec<String>> {
     let camera = root().join("siren-image/data/camera.png");
     let camera = camera.to_string_lossy().into_owned();
@@ -258,6 +268,7 @@ fn commands(
                 vec![args]
             }
         },
+        "audio" | "video" | "sdf" => signals::commands(section, scale, out, data),
         _ => unreachable!("sections are checked"),
     }
 }
@@ -354,11 +365,12 @@ fn section_text(section: &str, scale: Scale, out: &Path) -> String {
             }
             text
         }
+        "audio" | "video" | "sdf" => signals::section_text(section, scale, out),
         _ => String::new(),
     }
 }
 
-const TITLES: [(&str, &str); 7] = [
+const TITLES: [(&str, &str); 10] = [
     (
         "init",
         "Initialisation statistics (paper Section 2, Figure 1 right)",
@@ -377,6 +389,15 @@ const TITLES: [(&str, &str); 7] = [
     (
         "hypernet",
         "Faces from a few pixels: hypernetwork over SIRENs (paper Section 4.4, Figure 5)",
+    ),
+    (
+        "audio",
+        "Audio: the Bach clip (paper Section 4.1, Figure 4)",
+    ),
+    ("video", "Video: the bikes clip (paper Section 4.1)"),
+    (
+        "sdf",
+        "Shapes: a signed distance function of the Stanford bunny (paper Section 4.2)",
     ),
 ];
 
@@ -426,7 +447,14 @@ fn reproduce(a: ReproduceArgs) -> Result<(), String> {
             .map(|t| t.1)
             .unwrap_or(section);
         body += &format!("## {title}\n\n");
-        let cmds = commands(section, a.scale, &out, &celeba);
+        let cmds = commands(section, a.scale, &out, &celeba, &a.data);
+        if cmds.is_empty() && ["audio", "video", "sdf"].contains(section) {
+            body +=
+                "Skipped: the shared data folder (audio/, video/, meshes/) was not found; pass \
+                     `--data DIR` or set `SIREN_DATA`.\n\n";
+            timing += &format!("| {section} | - | skipped (no data) |\n");
+            continue;
+        }
         if cmds.is_empty() {
             body += "Skipped: no CelebA. Download CelebA's Align&Cropped images (`img_align_celeba/`) and \
                      `list_eval_partition.txt` from http://mmlab.ie.cuhk.edu.hk/projects/CelebA.html, then run \
@@ -462,6 +490,10 @@ fn reproduce(a: ReproduceArgs) -> Result<(), String> {
                     break;
                 }
             }
+        }
+        if failed.is_none() && *section == "audio" {
+            body += "python bench/audio_reference.py (the PyTorch twin, when torch is there)\n";
+            failed = signals::audio_twin(a.scale, &out, &a.data).err();
         }
         body += "```\n\n";
         let secs = clock.elapsed().as_secs_f64();

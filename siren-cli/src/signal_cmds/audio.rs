@@ -150,16 +150,18 @@ fn draw(
             .map(|i| (ms(i), v[i * c] as f64))
             .collect()
     };
-    let mut series = vec![Series {
-        name: "ground truth".into(),
-        points: channel0(truth),
-    }];
-    for (name, r) in reconstructions {
-        series.push(Series {
+    // The models first, so each keeps its colour in both figures.
+    let mut series: Vec<Series> = reconstructions
+        .iter()
+        .map(|(name, r)| Series {
             name: name.clone(),
             points: channel0(r),
-        });
-    }
+        })
+        .collect();
+    series.push(Series {
+        name: "ground truth".into(),
+        points: channel0(truth),
+    });
     labelled_chart(
         &dir.join("waveform.png"),
         &format!("Waveform, 20 ms from the middle of the clip (channel 1 of {c})"),

@@ -158,7 +158,7 @@ pub fn sdf<D: Backend<f32>>(a: SdfArgs, dev: &D) -> Result<()> {
         &dir.join("shaded.png"),
         "Signed distance function: zero level set",
         &format!(
-            "{} surface points; the box drawn is [-1, 1]^3",
+            "{} surface points; each view spans [-1, 1]^3",
             cloud.points.len()
         ),
         &panels,

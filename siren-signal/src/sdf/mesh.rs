@@ -18,6 +18,9 @@ pub struct Mesh {
 /// Most vertices or faces read from a file.
 pub const MAX_ELEMENTS: usize = 1 << 26;
 
+/// Largest mesh or point-cloud file read (4 GB).
+pub const MAX_FILE_BYTES: u64 = 1 << 32;
+
 pub(crate) fn sub(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
     [a[0] - b[0], a[1] - b[1], a[2] - b[2]]
 }
@@ -48,6 +51,7 @@ impl Mesh {
     /// indices, `a/t/n` forms; polygons are fanned into triangles; other lines are skipped).
     pub fn open_obj(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
+        siren_core::io::check_input_file(path, "OBJ mesh", MAX_FILE_BYTES)?;
         let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
             action: "cannot read the mesh",
             path: path.to_path_buf(),

@@ -33,7 +33,7 @@ use crate::fit::{predict_points, run_fit, Fitted, SignalConfig, StepRecord};
 
 pub use compare::{surface_distance, NearestPoints, SurfaceDistance};
 pub use marching::marching_cubes;
-pub use mesh::{Mesh, MAX_ELEMENTS};
+pub use mesh::{Mesh, MAX_ELEMENTS, MAX_FILE_BYTES};
 pub use shade::shade;
 
 /// Points on a surface with their outward unit normals.
@@ -62,6 +62,7 @@ impl OrientedPoints {
     /// Reads the original code's `.xyz` format: one `x y z nx ny nz` line per point.
     pub fn open_xyz(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
+        siren_core::io::check_input_file(path, "point cloud", MAX_FILE_BYTES)?;
         let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
             action: "cannot read the point cloud",
             path: path.to_path_buf(),
