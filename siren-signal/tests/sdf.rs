@@ -167,3 +167,50 @@ fn a_fitted_sphere_is_within_a_small_chamfer_distance_of_the_truth() {
     .unwrap();
     assert!(v[0] < -0.2 && v[1] > 0.2 && v[2] > 0.2, "field {v:?}");
 }
+
+#[test]
+fn the_sdf_losss_weight_gradients_match_finite_differences() {
+    use siren_core::{Network, Order, Parameters};
+    use siren_signal::sdf::sdf_loss;
+    let dev = Cpu::default();
+    let cfg = SignalConfig::siren(16, 1, 3.0, 30.0).network(3, 1);
+    let net = Network::<f64, Cpu>::new(cfg.clone(), 0, &dev).unwrap();
+    let (on, n) = (3, 6);
+    let pts = vec![
+        0.1, 0.2, -0.3, 0.5, -0.5, 0.2, 0.3, 0.3, 0.1, -0.2, 0.7, 0.0, 0.4, 0.1, -0.6, 0.0, 0.0,
+        0.9,
+    ];
+    let mut nrm = vec![0.0f64; 3 * n];
+    for r in 0..on {
+        for k in 0..3 {
+            nrm[k * n + r] = [0.6, 0.0, 0.8][k];
+        }
+    }
+    let normals = dev.tensor_from_vec(nrm, (3, n, 1));
+    let x = siren_core::train::to_matrix::<f64, Cpu>(&dev, &pts, 3);
+    let loss_of = |net: &Network<f64, Cpu>| {
+        let mut tr = net.recording_tracer();
+        let jet = net.jet(&x, Order::Gradient, &mut tr).unwrap();
+        let l = sdf_loss(&mut tr, &jet, on, &normals, &SdfWeights::default()).unwrap();
+        (l.as_vec()[0], tr.attach(l).backward())
+    };
+    let (_, grads) = loss_of(&net);
+    for layer in 0..3 {
+        let g = grads.get(&net.layers()[layer].weight).as_vec();
+        for idx in [0usize, 5] {
+            let h = 1e-6;
+            let mut plus = net.to_host();
+            plus[layer].0[idx] += h;
+            let mut minus = net.to_host();
+            minus[layer].0[idx] -= h;
+            let lp = loss_of(&Network::from_host(cfg.clone(), plus, &dev).unwrap()).0;
+            let lm = loss_of(&Network::from_host(cfg.clone(), minus, &dev).unwrap()).0;
+            let fd = (lp - lm) / (2.0 * h);
+            assert!(
+                (g[idx] - fd).abs() <= 1e-5 * fd.abs().max(1.0),
+                "layer {layer} weight {idx}: backward {} vs {fd}",
+                g[idx]
+            );
+        }
+    }
+}

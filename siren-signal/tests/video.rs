@@ -24,7 +24,10 @@ fn bikes() -> Option<std::path::PathBuf> {
 /// Frames of bikes.mp4 as FFmpeg 6 (PyAV 14, `to_ndarray(format="rgb24")`) decodes them:
 /// (frame, mean over all values, pixel (row, col) -> RGB). The two decoders' YUV-to-RGB
 /// conversions differ by a few levels; frame order and content must agree.
-const REFERENCE: [(usize, f64, [((usize, usize), [f64; 3]); 3]); 5] = [
+/// A pixel (row, col) and its RGB levels.
+type Pixel = ((usize, usize), [f64; 3]);
+
+const REFERENCE: [(usize, f64, [Pixel; 3]); 5] = [
     (
         0,
         134.788,

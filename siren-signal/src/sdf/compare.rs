@@ -1,7 +1,7 @@
 //! Comparing two surfaces through point samples, as Occupancy Networks (Mescheder et al.
 //! 2019) do: with $A$, $B$ sampled on the two meshes (area-weighted, with face normals),
-//! $$\mathrm{CD} = \tfrac12 \Big( \tfrac{1}{|A|} \sum_{a} \min_b \lVert a - b \rVert
-//!   + \tfrac{1}{|B|} \sum_{b} \min_a \lVert a - b \rVert \Big),$$
+//! $$\mathrm{CD} = \tfrac12 \Big( \tfrac{1}{|A|} \sum_{a} \min_b \lVert a - b \rVert +
+//!   \tfrac{1}{|B|} \sum_{b} \min_a \lVert a - b \rVert \Big),$$
 //! its two halves (accuracy: the first surface to the second; completeness: back), and the
 //! normal consistency, the mean of $|n_a \cdot n_{b(a)}|$ over both directions,
 //! $b(a)$ the nearest sample of the other surface.

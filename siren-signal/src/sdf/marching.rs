@@ -153,7 +153,7 @@ pub fn marching_cubes(
             values.len()
         )));
     }
-    if !(hi > lo) {
+    if hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater) {
         return Err(Error::InvalidInput(format!("empty box [{lo}, {hi}]")));
     }
     let table = table();

@@ -4,10 +4,10 @@
 //! The loss is the original code's (paper Section 4.2), on a batch of $N$ surface points
 //! $\Omega_0$ and $N$ points $\Omega$ uniform in $[-1, 1]^3$, each term averaged over all
 //! $2N$ points (so the surface terms count half):
-//! $$\mathcal{L} = 3000\, \overline{|\phi|}_{\Omega_0}
-//!   + 100\, \overline{1 - \cos(\nabla\phi, n)}_{\Omega_0}
-//!   + 50\, \overline{\big|\, \lVert \nabla\phi \rVert - 1 \big|}_{\Omega_0 \cup \Omega}
-//!   + 100\, \overline{e^{-100 |\phi|}}_{\Omega},$$
+//! $$\mathcal{L} = 3000\, \overline{|\phi|}_{\Omega_0} +
+//!   100\, \overline{1 - \cos(\nabla\phi, n)}_{\Omega_0} +
+//!   50\, \overline{\big|\, \lVert \nabla\phi \rVert - 1 \big|}_{\Omega_0 \cup \Omega} +
+//!   100\, \overline{e^{-100 |\phi|}}_{\Omega},$$
 //! the last keeping the zero set off the empty space, the Eikonal term making $\phi$ a
 //! distance. $\nabla\phi$ comes from [`siren_core::Network::jet`] with
 //! [`siren_core::Order::Gradient`] (carried forward, one reverse pass for the weights). As in
