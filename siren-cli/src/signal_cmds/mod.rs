@@ -46,9 +46,10 @@ pub struct SignalFlags {
     /// Seed of the initialisation and sampling.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Bias init of the sine layers: the init theory's law, or PyTorch's default as the
-    /// original code.
-    #[arg(long, value_enum, default_value_t = crate::image_cmds::BiasArg::WeightLaw)]
+    /// Bias init of the sine layers: PyTorch's default as the original code (on the bunny's
+    /// SDF it left far fewer spurious surfaces than the init theory's law: Chamfer 0.029 vs
+    /// 0.114 at 3000 steps), or the init theory's law.
+    #[arg(long, value_enum, default_value_t = crate::image_cmds::BiasArg::Pytorch)]
     bias_init: crate::image_cmds::BiasArg,
     /// Measure quality every N steps (and at the end).
     #[arg(long, default_value_t = 100)]
