@@ -4,11 +4,12 @@
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
+use rand::SeedableRng;
 use siren_core::{Backend, Error, Result};
 use siren_image::Image;
 use siren_signal::sdf::{
-    extract_mesh, fit_sdf, shade, surface_distance, Mesh, OrientedPoints, SdfWeights,
-    SurfaceDistance,
+    extract_mesh, fit_sdf, sample_distance, shade, surface_distance, Mesh, OrientedPoints,
+    SdfWeights, SurfaceDistance,
 };
 
 use super::{Defaults, SignalFlags, SignalLog};
@@ -116,21 +117,23 @@ pub fn sdf<D: Backend<f32>>(a: SdfArgs, dev: &D) -> Result<()> {
             "mesh.ply"
         }
     };
-    // Against the input mesh, or the input points taken as a surface of tiny triangles.
-    let reference = match &truth {
-        Some(m) => m.clone(),
-        None => Mesh {
-            vertices: cloud
+    // Against the input mesh, or against the input points themselves.
+    let d: SurfaceDistance = match &truth {
+        Some(m) => surface_distance(&mesh, m, a.compare_samples, a.train.seed)?,
+        None => {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(a.train.seed);
+            let fit = mesh.sample_surface(a.compare_samples, &mut rng);
+            let step = (cloud.points.len() / a.compare_samples.max(1)).max(1);
+            let input: Vec<_> = cloud
                 .points
                 .iter()
-                .flat_map(|p| [*p, [p[0] + 1e-6, p[1], p[2]], [p[0], p[1] + 1e-6, p[2]]])
-                .collect(),
-            faces: (0..cloud.points.len())
-                .map(|i| [3 * i, 3 * i + 1, 3 * i + 2])
-                .collect(),
-        },
+                .zip(&cloud.normals)
+                .step_by(step)
+                .map(|(p, n)| (*p, *n))
+                .collect();
+            sample_distance(&fit, &input)?
+        }
     };
-    let d: SurfaceDistance = surface_distance(&mesh, &reference, a.compare_samples, a.train.seed)?;
     let fit_pic = picture(&mesh, 1.0)?;
     let mut panels = vec![ImagePanel {
         image: &fit_pic,
@@ -150,7 +153,7 @@ pub fn sdf<D: Backend<f32>>(a: SdfArgs, dev: &D) -> Result<()> {
             ImagePanel {
                 image: p,
                 label: "input mesh".into(),
-                detail: format!("{} faces", reference.faces.len()),
+                detail: format!("{} faces", truth.as_ref().map_or(0, |m| m.faces.len())),
             },
         );
     }

@@ -89,6 +89,9 @@ pub struct SurfaceDistance {
     pub normal_consistency: f64,
 }
 
+/// Oriented samples of a surface: positions with unit normals.
+pub type Samples = [([f64; 3], [f64; 3])];
+
 /// Compares `a` and `b` with `count` samples on each (seeded).
 pub fn surface_distance(a: &Mesh, b: &Mesh, count: usize, seed: u64) -> Result<SurfaceDistance> {
     if a.faces.is_empty() || b.faces.is_empty() || count == 0 {
@@ -99,7 +102,18 @@ pub fn surface_distance(a: &Mesh, b: &Mesh, count: usize, seed: u64) -> Result<S
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let sa = a.sample_surface(count, &mut rng);
     let sb = b.sample_surface(count, &mut rng);
-    let one_way = |from: &[([f64; 3], [f64; 3])], to: &[([f64; 3], [f64; 3])]| {
+    sample_distance(&sa, &sb)
+}
+
+/// The distances of [`SurfaceDistance`] between two sets of oriented samples (e.g. a mesh's
+/// and an input point cloud's).
+pub fn sample_distance(sa: &Samples, sb: &Samples) -> Result<SurfaceDistance> {
+    if sa.is_empty() || sb.is_empty() {
+        return Err(Error::InvalidInput(
+            "comparing surfaces needs samples on both".into(),
+        ));
+    }
+    let one_way = |from: &Samples, to: &Samples| {
         let tree = NearestPoints::new(to.iter().map(|p| p.0).collect());
         let (mut dist, mut normal) = (0.0, 0.0);
         for (p, n) in from {
@@ -109,8 +123,8 @@ pub fn surface_distance(a: &Mesh, b: &Mesh, count: usize, seed: u64) -> Result<S
         }
         (dist / from.len() as f64, normal / from.len() as f64)
     };
-    let (dab, nab) = one_way(&sa, &sb);
-    let (dba, nba) = one_way(&sb, &sa);
+    let (dab, nab) = one_way(sa, sb);
+    let (dba, nba) = one_way(sb, sa);
     Ok(SurfaceDistance {
         chamfer: (dab + dba) / 2.0,
         accuracy: dab,

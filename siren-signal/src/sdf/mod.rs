@@ -31,7 +31,7 @@ use siren_core::{Error, Float, Jet, Network, Order, Result};
 
 use crate::fit::{predict_points, run_fit, Fitted, SignalConfig, StepRecord};
 
-pub use compare::{surface_distance, NearestPoints, SurfaceDistance};
+pub use compare::{sample_distance, surface_distance, NearestPoints, Samples, SurfaceDistance};
 pub use marching::marching_cubes;
 pub use mesh::{Mesh, MAX_ELEMENTS, MAX_FILE_BYTES};
 pub use shade::shade;
