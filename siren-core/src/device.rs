@@ -56,6 +56,29 @@ pub fn check_memory(bytes: u128, what: &str, fix: &str) -> crate::Result<()> {
     Ok(())
 }
 
+/// Refuses a training step of a coordinate network (`layers` hidden-to-hidden layers of
+/// `hidden` units) over `points` points carrying `passes` forward passes (1 for the value,
+/// 1 + d with the gradient of d inputs) whose activations would not fit in memory: per point,
+/// unit and pass, the pre-activation and activation kept for the reverse pass and about one
+/// gradient (3 values of at most 8 bytes). `fix` says what to change.
+pub fn check_step_memory(
+    hidden: usize,
+    layers: usize,
+    points: usize,
+    passes: usize,
+    fix: &str,
+) -> crate::Result<()> {
+    let units = hidden as u128 * (layers as u128 + 2);
+    check_memory(
+        points as u128 * units * passes as u128 * 24,
+        &format!(
+            "a training step over {points} points with {} hidden layers of {hidden}",
+            layers + 1
+        ),
+        fix,
+    )
+}
+
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
     #[test]

@@ -174,18 +174,14 @@ pub(crate) fn run_fit<E: Float, D: Backend<E>>(
     Ok(Fitted { network, history })
 }
 
-/// Refuses a step over `points` coordinates whose activations would not fit in memory: per
-/// point and hidden unit, the pre-activation and activation kept for the reverse pass and
-/// about one gradient at a time (3 values of at most 8 bytes).
+/// Refuses a step over `points` pixels whose activations would not fit in memory
+/// ([`siren_core::device::check_step_memory`]).
 pub fn check_step_memory(config: &FitConfig, points: usize) -> Result<()> {
-    let units = config.hidden_features as u128 * (config.hidden_layers as u128 + 2);
-    siren_core::device::check_memory(
-        points as u128 * units * 24,
-        &format!(
-            "a training step over {points} points with {} hidden layers of {}",
-            config.hidden_layers + 1,
-            config.hidden_features
-        ),
+    siren_core::device::check_step_memory(
+        config.hidden_features,
+        config.hidden_layers,
+        points,
+        1,
         "give --batch (points per step) or a smaller --size or --hidden",
     )
 }

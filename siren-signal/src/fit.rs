@@ -121,19 +121,14 @@ impl SignalConfig {
         step == self.steps || (self.eval_every > 0 && step % self.eval_every == 0)
     }
 
-    /// Refuses a step over `points` points carrying `passes` forward passes (1 for the value,
-    /// 1 + d with the gradient) whose activations would not fit in memory: per point, unit
-    /// and pass, the pre-activation and activation kept for the reverse pass and about one
-    /// gradient (3 values of at most 8 bytes).
+    /// Refuses a step over `points` points carrying `passes` forward passes that would not
+    /// fit in memory ([`siren_core::device::check_step_memory`]).
     pub fn check_step_memory(&self, points: usize, passes: usize) -> Result<()> {
-        let units = self.hidden_features as u128 * (self.hidden_layers as u128 + 2);
-        siren_core::device::check_memory(
-            points as u128 * units * passes as u128 * 24,
-            &format!(
-                "a training step over {points} points with {} hidden layers of {}",
-                self.hidden_layers + 1,
-                self.hidden_features
-            ),
+        siren_core::device::check_step_memory(
+            self.hidden_features,
+            self.hidden_layers,
+            points,
+            passes,
             "give a smaller --batch or --hidden",
         )
     }

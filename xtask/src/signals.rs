@@ -36,7 +36,7 @@ fn audio_flags(scale: Scale) -> Vec<&'static str> {
     pick(
         scale,
         &["--steps", "500", "--batch", "8192", "--hidden", "128"],
-        &["--steps", "2000", "--batch", "8192", "--hidden", "256"],
+        &["--steps", "1600", "--batch", "8192", "--hidden", "256"],
         &["--steps", "1000", "--hidden", "256"],
     )
 }
