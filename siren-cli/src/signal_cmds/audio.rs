@@ -142,7 +142,7 @@ fn draw(
 ) -> Result<()> {
     let c = clip.channels;
     let n = clip.frames();
-    let window = ((clip.rate as usize) / 50).clamp(2, n);
+    let window = ((clip.rate as usize) / 50).max(2).min(n);
     let from = (n - window) / 2;
     let ms = |i: usize| i as f64 * 1000.0 / clip.rate as f64;
     let channel0 = |v: &[f32]| -> Vec<(f64, f64)> {
