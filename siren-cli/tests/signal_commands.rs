@@ -72,6 +72,28 @@ fn audio_writes_both_reconstructions_figures_and_results() {
         (2, 8000, 800)
     );
     let results = std::fs::read_to_string(out.join("results.md")).unwrap();
+    // A clip of one sample is fitted too (nothing to draw a window of, but no panic).
+    let spec = hound::WavSpec {
+        channels: 1,
+        ..spec
+    };
+    let mut w = hound::WavWriter::create(d.join("one.wav"), spec).unwrap();
+    w.write_sample(1000i16).unwrap();
+    w.finalize().unwrap();
+    let (ok, text) = siren(&[
+        "audio",
+        &s(&d.join("one.wav")),
+        "--steps",
+        "2",
+        "--hidden",
+        "8",
+        "--layers",
+        "1",
+        "--quiet",
+        "--out",
+        &s(&d.join("one")),
+    ]);
+    assert!(ok, "{text}");
     assert!(
         results.contains("| SIREN |") && results.contains("| ReLU + PE |"),
         "{results}"

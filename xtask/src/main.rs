@@ -492,7 +492,7 @@ fn reproduce(a: ReproduceArgs) -> Result<(), String> {
             }
         }
         if failed.is_none() && *section == "audio" {
-            body += "python bench/audio_reference.py (the PyTorch twin, when torch is there)\n";
+            body += &signals::audio_twin_command(a.scale, &a.data);
             failed = signals::audio_twin(a.scale, &out, &a.data).err();
         }
         body += "```\n\n";

@@ -161,6 +161,16 @@ fn torch_python() -> Option<PathBuf> {
     })
 }
 
+/// The twin's command line as the report shows it (run when a python with torch is found).
+pub fn audio_twin_command(scale: Scale, data: &Option<PathBuf>) -> String {
+    let wav = data_file(data, "audio/gt_bach.wav")
+        .map_or("gt_bach.wav".into(), |p| p.to_string_lossy().into_owned());
+    format!(
+        "python bench/audio_reference.py {wav} {}  # the PyTorch twin, when torch is there\n",
+        audio_flags(scale).join(" ")
+    )
+}
+
 /// Runs `bench/audio_reference.py` at the section's settings into `audio/torch_reference.json`
 /// (skipped, with a note in the report, when no python with torch is found).
 pub fn audio_twin(scale: Scale, out: &Path, data: &Option<PathBuf>) -> Result<(), String> {
