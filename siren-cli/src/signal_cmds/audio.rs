@@ -71,12 +71,12 @@ pub fn audio<D: Backend<f32>>(a: AudioArgs, dev: &D) -> Result<()> {
         truth = fit.normalised;
     }
     log.finish();
-    write_results(&dir, &a, &clip, &runs[0].1, &rows)?;
+    write_tables(&dir, &a, &clip, &runs[0].1, &rows)?;
     draw(&dir, &clip, &truth, &reconstructions)?;
     crate::plots::curves_from_log(&dir, "snr")
 }
 
-fn write_results(
+fn write_tables(
     dir: &std::path::Path,
     a: &AudioArgs,
     clip: &Audio,
@@ -123,13 +123,7 @@ fn write_results(
         );
         json.push(serde_json::json!({"model": name, "mse": q.mse, "snr": q.snr, "psnr": q.psnr, "train_s": secs}));
     }
-    siren_core::io::write_atomic(&dir.join("results.md"), md.as_bytes())?;
-    siren_core::io::write_atomic(
-        &dir.join("results.json"),
-        serde_json::to_string_pretty(&json)
-            .expect("json")
-            .as_bytes(),
-    )
+    super::write_results(dir, &md, &serde_json::Value::Array(json))
 }
 
 /// `waveform.png`: 20 ms from the middle of the clip, truth and each model; `residual.png`:

@@ -151,3 +151,10 @@ impl SignalLog {
         self.bar.finish();
     }
 }
+
+/// Writes a command's `results.md` and `results.json` (atomically).
+fn write_results(dir: &Path, md: &str, json: &serde_json::Value) -> Result<()> {
+    siren_core::io::write_atomic(&dir.join("results.md"), md.as_bytes())?;
+    let json = serde_json::to_string_pretty(json).unwrap_or_default();
+    siren_core::io::write_atomic(&dir.join("results.json"), json.as_bytes())
+}

@@ -193,15 +193,9 @@ pub fn sdf<D: Backend<f32>>(a: SdfArgs, dev: &D) -> Result<()> {
         d.normal_consistency,
         e = a.extent,
     );
-    siren_core::io::write_atomic(&dir.join("results.md"), md.as_bytes())?;
     let json = serde_json::json!({"chamfer": d.chamfer, "accuracy": d.accuracy,
         "completeness": d.completeness, "normal_consistency": d.normal_consistency,
         "faces": mesh.faces.len(), "train_s": secs});
-    siren_core::io::write_atomic(
-        &dir.join("results.json"),
-        serde_json::to_string_pretty(&json)
-            .expect("json")
-            .as_bytes(),
-    )?;
+    super::write_results(&dir, &md, &json)?;
     crate::plots::curves_from_log(&dir, "surface_abs")
 }

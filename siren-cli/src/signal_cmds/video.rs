@@ -180,14 +180,8 @@ pub fn video<D: Backend<f32>>(a: VideoArgs, dev: &D) -> Result<()> {
         config.lr,
         secs / 60.0
     );
-    siren_core::io::write_atomic(&dir.join("results.md"), md.as_bytes())?;
     let json = serde_json::json!({"frames": f, "width": w, "height": h, "mean_psnr": mean,
         "min_psnr": lo, "max_psnr": hi, "psnr_per_frame": psnr, "train_s": secs});
-    siren_core::io::write_atomic(
-        &dir.join("results.json"),
-        serde_json::to_string_pretty(&json)
-            .expect("json")
-            .as_bytes(),
-    )?;
+    super::write_results(&dir, &md, &json)?;
     crate::plots::curves_from_log(&dir, "psnr")
 }

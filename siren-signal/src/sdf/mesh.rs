@@ -183,35 +183,14 @@ impl Mesh {
 
     /// Centre and half-extent of the bounding box.
     pub fn bounds(&self) -> ([f64; 3], f64) {
-        let mut lo = [f64::MAX; 3];
-        let mut hi = [f64::MIN; 3];
-        for v in &self.vertices {
-            for k in 0..3 {
-                lo[k] = lo[k].min(v[k]);
-                hi[k] = hi[k].max(v[k]);
-            }
-        }
-        let centre = [0, 1, 2].map(|k| (lo[k] + hi[k]) / 2.0);
-        let half = (0..3).map(|k| (hi[k] - lo[k]) / 2.0).fold(0.0, f64::max);
-        (centre, half)
+        bounds(&self.vertices)
     }
 
     /// The mesh moved and scaled uniformly so its bounding box is centred at 0 with its
     /// largest half-extent `extent`.
     pub fn normalised(&self, extent: f64) -> Result<Self> {
-        let (c, half) = self.bounds();
-        if half <= 0.0 || !half.is_finite() {
-            return Err(Error::InvalidInput(
-                "the mesh has no extent (all vertices coincide)".into(),
-            ));
-        }
-        let s = extent / half;
         Ok(Self {
-            vertices: self
-                .vertices
-                .iter()
-                .map(|v| [0, 1, 2].map(|k| (v[k] - c[k]) * s))
-                .collect(),
+            vertices: normalised(&self.vertices, extent)?,
             faces: self.faces.clone(),
         })
     }
@@ -241,4 +220,35 @@ impl Mesh {
             })
             .collect()
     }
+}
+
+/// Centre and largest half-extent of the bounding box of `points`.
+pub(crate) fn bounds(points: &[[f64; 3]]) -> ([f64; 3], f64) {
+    let mut lo = [f64::MAX; 3];
+    let mut hi = [f64::MIN; 3];
+    for v in points {
+        for k in 0..3 {
+            lo[k] = lo[k].min(v[k]);
+            hi[k] = hi[k].max(v[k]);
+        }
+    }
+    let centre = [0, 1, 2].map(|k| (lo[k] + hi[k]) / 2.0);
+    let half = (0..3).map(|k| (hi[k] - lo[k]) / 2.0).fold(0.0, f64::max);
+    (centre, half)
+}
+
+/// `points` moved and scaled uniformly so their bounding box is centred at 0 with largest
+/// half-extent `extent`.
+pub(crate) fn normalised(points: &[[f64; 3]], extent: f64) -> Result<Vec<[f64; 3]>> {
+    let (c, half) = bounds(points);
+    if half <= 0.0 || !half.is_finite() {
+        return Err(Error::InvalidInput(
+            "the shape has no extent (all its points coincide)".into(),
+        ));
+    }
+    let s = extent / half;
+    Ok(points
+        .iter()
+        .map(|v| [0, 1, 2].map(|k| (v[k] - c[k]) * s))
+        .collect())
 }

@@ -117,27 +117,14 @@ impl OrientedPoints {
 
     /// Centre and half-extent of the bounding box.
     pub fn bounds(&self) -> ([f64; 3], f64) {
-        Mesh {
-            vertices: self.points.clone(),
-            faces: Vec::new(),
-        }
-        .bounds()
+        mesh::bounds(&self.points)
     }
 
     /// The cloud moved and scaled so its bounding box is centred at 0 with largest
     /// half-extent `extent`.
     pub fn normalised(&self, extent: f64) -> Result<Self> {
-        let (c, half) = self.bounds();
-        if half <= 0.0 || !half.is_finite() {
-            return Err(Error::InvalidInput("the points have no extent".into()));
-        }
-        let s = extent / half;
         Ok(Self {
-            points: self
-                .points
-                .iter()
-                .map(|p| [0, 1, 2].map(|k| (p[k] - c[k]) * s))
-                .collect(),
+            points: mesh::normalised(&self.points, extent)?,
             normals: self.normals.clone(),
         })
     }
