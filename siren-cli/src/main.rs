@@ -7,6 +7,7 @@ mod init_cmds;
 mod pde_cmds;
 mod plots;
 mod progress;
+mod serve;
 mod signal_cmds;
 
 use std::path::{Path, PathBuf};
@@ -99,6 +100,12 @@ enum Command {
         after_help = "Examples:\n  siren sdf ../shared/data/meshes/bunny.obj --out runs/bunny\n  siren sdf ../shared/data/meshes/bunny.obj --steps 1000 --hidden 128 --resolution 96 --format ply --out runs/bunny-quick"
     )]
     Sdf(signal_cmds::SdfArgs),
+    /// The interactive app in the browser: fit, Poisson and inpainting runs trained live side
+    /// by side, and any trained network explored at any zoom and extent.
+    #[command(
+        after_help = "Examples:\n  siren serve --open\n  siren serve --port 0 --root runs/app --data ../shared/data"
+    )]
+    Serve(serve::ServeArgs),
     /// Encoders + hypernetwork that emit a SIREN per face from a few of its pixels (CelebA).
     #[command(subcommand)]
     Hypernet(hypernet_cmds::HypernetCommand),
@@ -254,6 +261,7 @@ fn main() -> ExitCode {
         Command::Video(a) => on_device!(d, signal_cmds::video, a),
         Command::Sdf(a) => on_device!(d, signal_cmds::sdf, a),
         Command::Hypernet(c) => on_device!(d, hypernet_cmds::run, c),
+        Command::Serve(a) => serve::serve(a),
         Command::InitStats(a) => on_device!(d, init_cmds::init_stats, a),
     };
     let result = result.and_then(|()| match &folder {

@@ -19,7 +19,8 @@ use safetensors::tensor::{SafeTensors, TensorView};
 
 use crate::error::{Error, Result};
 use crate::io::{serialize_sorted, write_atomic, FORMAT_KEY, FORMAT_VERSION};
-use crate::model::network::Parameters;
+use crate::model::config::NetworkConfig;
+use crate::model::network::{Network, Parameters};
 use crate::optim::Adam;
 use crate::Float;
 
@@ -192,4 +193,37 @@ pub fn load_checkpoint<E: Float, D: Device<E>>(
     }
     adam.step = step;
     Ok(meta)
+}
+
+/// The metadata key under which the checkpoints of a one-network run carry its
+/// [`NetworkConfig`] as JSON, so a reader (a viewer, `siren serve`'s live previews) can rebuild
+/// the network without knowing the run's settings.
+pub const NETWORK_KEY: &str = "siren_rs.network";
+
+/// The metadata entry [`load_network`] reads: `network`'s config under [`NETWORK_KEY`].
+pub fn network_entry<E: Float, D: Device<E>>(network: &Network<E, D>) -> (String, String) {
+    let json = serde_json::to_string(network.config()).expect("a network config serialises");
+    (NETWORK_KEY.to_string(), json)
+}
+
+/// The network of a checkpoint written with a [`network_entry`] (its weights at that step;
+/// Adam's moments are read and dropped).
+pub fn load_network<E: Float, D: Device<E>>(path: &Path, device: &D) -> Result<Network<E, D>> {
+    let meta = checkpoint_metadata(path)?;
+    let json = meta.get(NETWORK_KEY).ok_or_else(|| {
+        bad(
+            path,
+            format!("it does not say which network it holds (no {NETWORK_KEY}); it was written by another kind of run"),
+        )
+    })?;
+    let config: NetworkConfig = serde_json::from_str(json).map_err(|e| {
+        bad(
+            path,
+            format!("its {NETWORK_KEY} is not a network config ({e})"),
+        )
+    })?;
+    let mut network = Network::new(config, 0, device)?;
+    let mut adam = Adam::new(&network, crate::AdamConfig::default())?;
+    load_checkpoint(path, &mut network, &mut adam)?;
+    Ok(network)
 }

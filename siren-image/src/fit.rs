@@ -13,10 +13,43 @@ use crate::metrics::psnr;
 use crate::raster::Image;
 use crate::render::predict;
 
+/// The network an image is fitted with: the SIREN, or one of the baselines the paper
+/// compares it with (Figure 1).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ImageModel {
+    /// Sine layers with [`FitConfig::w0`].
+    #[default]
+    Siren,
+    /// A ReLU MLP on the raw coordinates.
+    Relu,
+    /// A ReLU MLP on a positional encoding with this many octaves.
+    ReluPositional {
+        /// Octaves $L$ ([`siren_core::Encoding::nyquist_frequencies`] is the original's rule).
+        frequencies: usize,
+    },
+    /// A tanh MLP on the raw coordinates.
+    Tanh,
+}
+
+impl ImageModel {
+    /// Short name for tables, file names and the command line.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ImageModel::Siren => "siren",
+            ImageModel::Relu => "relu",
+            ImageModel::ReluPositional { .. } => "relu-pe",
+            ImageModel::Tanh => "tanh",
+        }
+    }
+}
+
 /// Network and optimisation settings shared by every image experiment.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct FitConfig {
+    /// The network kind.
+    pub model: ImageModel,
     /// Hidden width.
     pub hidden_features: usize,
     /// Hidden-to-hidden layers.
@@ -44,6 +77,7 @@ impl Default for FitConfig {
     /// The paper's image settings: 3 hidden layers of 256, $\omega_0 = 30$, Adam $10^{-4}$.
     fn default() -> Self {
         Self {
+            model: ImageModel::Siren,
             hidden_features: 256,
             hidden_layers: 3,
             w0: 30.0,
@@ -77,11 +111,19 @@ impl FitConfig {
         self.network(2, 1).validate()
     }
 
-    /// The SIREN these settings describe, for `inputs` coordinates and `outputs` channels.
+    /// The network these settings describe, for `inputs` coordinates and `outputs` channels.
     pub fn network(&self, inputs: usize, outputs: usize) -> NetworkConfig {
-        NetworkConfig::siren(inputs, outputs, self.hidden_features, self.hidden_layers)
-            .with_w0(self.w0, self.w0)
-            .with_bias_init(self.bias_init)
+        let (h, l) = (self.hidden_features, self.hidden_layers);
+        match self.model {
+            ImageModel::Siren => NetworkConfig::siren(inputs, outputs, h, l)
+                .with_w0(self.w0, self.w0)
+                .with_bias_init(self.bias_init),
+            ImageModel::Relu => NetworkConfig::relu(inputs, outputs, h, l),
+            ImageModel::ReluPositional { frequencies } => {
+                NetworkConfig::relu_positional(inputs, outputs, h, l, frequencies)
+            }
+            ImageModel::Tanh => NetworkConfig::tanh(inputs, outputs, h, l),
+        }
     }
 
     /// Whether step `step` (1-based) is a measuring step.
@@ -145,7 +187,7 @@ pub(crate) fn run_fit<E: Float, D: Backend<E>>(
         identity,
         steps: config.steps,
         checkpoint: config.checkpoint.as_ref(),
-        metadata: Vec::new(),
+        metadata: vec![siren_core::checkpoint::network_entry(&network)],
     };
     let mut history = Vec::new();
     run_steps(

@@ -42,9 +42,9 @@ pub mod raster;
 pub mod render;
 pub mod spectrum;
 
-pub use fit::{fit_image, FitConfig, Fitted, StepRecord};
+pub use fit::{fit_image, FitConfig, Fitted, ImageModel, StepRecord};
 pub use inpaint::{inpaint, InpaintConfig};
 pub use mask::Mask;
 pub use priors::Prior;
 pub use raster::Image;
-pub use render::{predict, render};
+pub use render::{predict, render, render_derivative, render_region, Derivative};

@@ -234,12 +234,16 @@ impl Image {
 
     /// Writes an 8-bit PNG atomically (values clipped to $[0, 1]$).
     pub fn save_png(&self, path: impl AsRef<Path>) -> Result<()> {
-        let path = path.as_ref();
+        write_atomic(path.as_ref(), &self.to_png()?)
+    }
+
+    /// The image as 8-bit PNG bytes (values clipped to $[0, 1]$).
+    pub fn to_png(&self) -> Result<Vec<u8>> {
         let mut bytes = std::io::Cursor::new(Vec::new());
         self.to_dynamic()
             .write_to(&mut bytes, image::ImageFormat::Png)
             .map_err(|e| Error::InvalidInput(format!("cannot encode PNG: {e}")))?;
-        write_atomic(path, bytes.get_ref())
+        Ok(bytes.into_inner())
     }
 
     /// Values mapped to $[-1, 1]$, row-major `(H*W, channels)`.

@@ -187,7 +187,7 @@ pub(crate) fn run_fit<E: Float, D: Backend<E>>(
         identity,
         steps: config.steps,
         checkpoint: config.checkpoint.as_ref(),
-        metadata: Vec::new(),
+        metadata: vec![siren_core::checkpoint::network_entry(&network)],
     };
     let mut history = Vec::new();
     run_steps(

@@ -66,7 +66,7 @@ pub fn antialias<D: Backend<f32>>(a: AntialiasArgs, dev: &D) -> Result<()> {
         let config = InpaintConfig {
             fit: a
                 .train
-                .config_in(&dir, &format!("checkpoint_{file}.safetensors")),
+                .config_in(&img, &dir, &format!("checkpoint_{file}.safetensors")),
             prior: Prior::None,
             prior_points: 0,
             data_loss: DataLoss::Mse,

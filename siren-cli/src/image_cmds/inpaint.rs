@@ -115,7 +115,7 @@ pub fn inpaint<D: Backend<f32>>(a: InpaintArgs, dev: &D) -> Result<()> {
         let config = InpaintConfig {
             fit: a
                 .train
-                .config_in(&dir, &format!("checkpoint_{name}.safetensors")),
+                .config_in(&img, &dir, &format!("checkpoint_{name}.safetensors")),
             prior,
             prior_points: a.prior_points,
             data_loss,

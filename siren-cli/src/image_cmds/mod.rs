@@ -16,7 +16,9 @@ use clap::{Args, ValueEnum};
 use siren_core::train::Checkpointing;
 use siren_core::Backend;
 use siren_core::{BiasInit, Error, Network, Result};
-use siren_image::{fit_image, predict, render as render_image, FitConfig, Image, Mask, StepRecord};
+use siren_image::{
+    fit_image, predict, render as render_image, FitConfig, Image, ImageModel, Mask, StepRecord,
+};
 
 use crate::out_dir;
 use crate::progress::Progress;
@@ -24,6 +26,14 @@ use crate::progress::Progress;
 /// Network and optimiser flags shared by the image commands.
 #[derive(Args, Clone, Debug)]
 pub struct TrainFlags {
+    /// The network: a SIREN, or a baseline the paper compares it with (ReLU, ReLU on a
+    /// positional encoding, tanh).
+    #[arg(long, value_enum, default_value_t = ModelArg::Siren)]
+    model: ModelArg,
+    /// Octaves of `--model relu-pe`'s positional encoding; default: the original's Nyquist
+    /// rule for the image's shorter side, floor(log2(side / 4)).
+    #[arg(long)]
+    pe_frequencies: Option<usize>,
     /// Crop the image to its centred square and resize it to SIZE x SIZE (bilinear);
     /// default: keep it as it is.
     #[arg(long)]
@@ -72,8 +82,19 @@ pub struct TrainFlags {
 }
 
 impl TrainFlags {
-    fn config(&self) -> FitConfig {
+    /// The settings, for an image whose shorter side is `side` pixels.
+    fn config(&self, side: usize) -> FitConfig {
         FitConfig {
+            model: match self.model {
+                ModelArg::Siren => ImageModel::Siren,
+                ModelArg::Relu => ImageModel::Relu,
+                ModelArg::ReluPe => ImageModel::ReluPositional {
+                    frequencies: self
+                        .pe_frequencies
+                        .unwrap_or_else(|| siren_core::Encoding::nyquist_frequencies(side)),
+                },
+                ModelArg::Tanh => ImageModel::Tanh,
+            },
             hidden_features: self.hidden,
             hidden_layers: self.layers,
             w0: self.w0,
@@ -90,15 +111,15 @@ impl TrainFlags {
         }
     }
 
-    /// The config with checkpoints in `dir` under `name`.
-    fn config_in(&self, dir: &Path, name: &str) -> FitConfig {
+    /// The config for `image` with checkpoints in `dir` under `name`.
+    fn config_in(&self, image: &Image, dir: &Path, name: &str) -> FitConfig {
         FitConfig {
             checkpoint: Some(Checkpointing {
                 path: dir.join(name),
                 every: self.checkpoint_every,
                 resume: self.resume,
             }),
-            ..self.config()
+            ..self.config(image.width.min(image.height))
         }
     }
 
@@ -114,12 +135,20 @@ impl TrainFlags {
             None => img.width * img.height,
         };
         let points = self.batch.unwrap_or(pixels).min(pixels);
-        siren_image::fit::check_step_memory(&self.config(), points)?;
+        siren_image::fit::check_step_memory(&self.config(self.size.unwrap_or(1)), points)?;
         match self.size {
             Some(s) => img.centre_square().resized(s, s),
             None => Ok(img),
         }
     }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, ValueEnum)]
+pub(crate) enum ModelArg {
+    Siren,
+    Relu,
+    ReluPe,
+    Tanh,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -179,7 +208,7 @@ pub fn fit<D: Backend<f32>>(a: FitArgs, dev: &D) -> Result<()> {
     let img = a.train.load(&a.image)?;
     let dir = out_dir(&a.train.out)?;
     let mut log = Log::new(&dir, "fit", a.train.steps, a.train.quiet)?;
-    let config = a.train.config_in(&dir, "checkpoint.safetensors");
+    let config = a.train.config_in(&img, &dir, "checkpoint.safetensors");
     let fitted = fit_image::<f32, D>(&img, &config, dev, |r| log.record(r))?;
     fitted.network.save(dir.join("model.safetensors"))?;
     predict(&fitted.network, img.width, img.height)?.save_png(dir.join("fit.png"))?;
@@ -227,7 +256,7 @@ pub struct KernelFlags {
     footprint: f64,
 }
 
-fn parse_mask(spec: &str, w: usize, h: usize, seed: u64) -> Result<Mask> {
+pub(crate) fn parse_mask(spec: &str, w: usize, h: usize, seed: u64) -> Result<Mask> {
     let fraction = |f: &str| -> Result<f64> {
         f.parse()
             .map_err(|_| Error::InvalidInput(format!("bad fraction in --mask {spec}")))

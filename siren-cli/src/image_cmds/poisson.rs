@@ -39,7 +39,7 @@ pub fn poisson<D: Backend<f32>>(a: PoissonArgs, dev: &D) -> Result<()> {
         TargetArg::Laplacian => PoissonTarget::Laplacian,
     };
     let mut log = Log::new(&dir, "poisson", a.train.steps, a.train.quiet)?;
-    let mut config = a.train.config_in(&dir, "checkpoint.safetensors");
+    let mut config = a.train.config_in(&img, &dir, "checkpoint.safetensors");
     config.batch = None;
     let fitted = poisson_reconstruct::<f32, D>(&img, target, &config, dev, |r| log.record(r))?;
     fitted.network.save(dir.join("model.safetensors"))?;

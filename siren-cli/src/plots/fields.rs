@@ -6,7 +6,7 @@ use siren_core::{Error, Result};
 use super::{draw_error, encode_png, register_font, tick, SANS};
 
 /// Blue (negative) - white - red (positive), `v` in [-1, 1].
-fn diverging(v: f64) -> Rgb<u8> {
+pub fn diverging(v: f64) -> Rgb<u8> {
     let v = v.clamp(-1.0, 1.0);
     let fade = |t: f64| (255.0 * (1.0 - t)).round() as u8;
     if v >= 0.0 {

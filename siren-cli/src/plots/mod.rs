@@ -7,7 +7,7 @@ mod fields;
 mod images;
 
 pub use charts::{curves_from_log, histogram_grid, labelled_chart, Histogram, Series};
-pub use fields::{circle_outline, field_figure, square_outline, FieldFigure, Outline};
+pub use fields::{circle_outline, diverging, field_figure, square_outline, FieldFigure, Outline};
 pub use images::{grid_figure, image_figure, GridBlock, ImagePanel};
 
 use image::{Rgb, RgbImage};

@@ -43,6 +43,14 @@ impl Feature {
 }
 
 impl Encoding {
+    /// Octaves of a positional encoding for a signal of `samples` samples per side: the
+    /// original code's Nyquist rule $L = \lfloor \log_2 (\text{samples} / 4) \rfloor$ (at
+    /// least 1), so the highest frequency stays below the grid's Nyquist rate.
+    pub fn nyquist_frequencies(samples: usize) -> usize {
+        let rate = samples as f64 / 4.0;
+        (rate.log2().floor().max(1.0)) as usize
+    }
+
     /// The features of `d` coordinates, in column order.
     pub fn features(self, d: usize) -> Vec<Feature> {
         let mut out: Vec<Feature> = (0..d).map(|coord| Feature { coord, sine: None }).collect();
