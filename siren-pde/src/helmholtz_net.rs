@@ -325,7 +325,7 @@ pub fn train_helmholtz<E: Float, D: Backend<E>>(
         identity,
         steps: exp.steps,
         checkpoint,
-        metadata: Vec::new(),
+        metadata: vec![siren_core::checkpoint::network_entry(&net)],
     };
     let medium = exp.medium;
     let step = |s: usize, net: &mut Network<E, D>, adam: &mut Adam<E, D>| {

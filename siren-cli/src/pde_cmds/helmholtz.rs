@@ -10,7 +10,7 @@ use super::{medium_outline, write_fields, write_report, Log, PdeFlags};
 use crate::out_dir;
 use crate::plots::{field_figure, square_outline, FieldFigure, Outline};
 use siren_pde::helmholtz_net::{
-    helmholtz_error, helmholtz_reference, train_helmholtz, HelmholtzExperiment, HelmholtzLoss,
+    helmholtz_error, helmholtz_reference, train_helmholtz, HelmholtzLoss,
 };
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -45,11 +45,7 @@ pub fn helmholtz<D: Backend<f32>>(a: HelmholtzArgs, dev: &D) -> Result<()> {
     let mut json = Vec::new();
     let mut fields = vec![Field::grid(n)?];
     for (name, hetero) in f.media() {
-        let mut exp = if hetero {
-            HelmholtzExperiment::heterogeneous(f.scale())
-        } else {
-            HelmholtzExperiment::uniform(f.scale())
-        };
+        let mut exp = super::helmholtz_experiment(f.scale(), hetero);
         let medium = exp.medium;
         exp.seed = f.seed;
         exp.size = f.size(exp.size);

@@ -15,7 +15,9 @@ use siren_core::io::write_atomic;
 use siren_core::train::Checkpointing;
 use siren_core::{Error, NetworkConfig, Result};
 use siren_pde::export::Field;
+use siren_pde::helmholtz_net::HelmholtzExperiment;
 use siren_pde::models::{compared_models, Scale, Size};
+use siren_pde::wave::experiment::WaveExperiment;
 use siren_pde::wave::Medium;
 
 use crate::plots::{circle_outline, square_outline, Outline};
@@ -278,4 +280,26 @@ fn write_report(dir: &Path, report: &str, json: &[serde_json::Value]) -> Result<
     write_atomic(&dir.join("errors.json"), json.as_bytes())?;
     println!("{report}");
     Ok(())
+}
+
+/// The wave experiment of `scale` in the uniform medium or the heterogeneous one (a slow
+/// square), before any flag overrides it: what `siren wave` starts from, and what `siren serve`
+/// rebuilds to draw a run's reference.
+pub(crate) fn wave_experiment(scale: Scale, heterogeneous: bool) -> WaveExperiment {
+    let medium = if heterogeneous {
+        Medium::slow_square()
+    } else {
+        Medium::Uniform(1.0)
+    };
+    WaveExperiment::at(scale, medium)
+}
+
+/// The Helmholtz experiment of `scale` in either medium, before any flag overrides it (see
+/// [`wave_experiment`]).
+pub(crate) fn helmholtz_experiment(scale: Scale, heterogeneous: bool) -> HelmholtzExperiment {
+    if heterogeneous {
+        HelmholtzExperiment::heterogeneous(scale)
+    } else {
+        HelmholtzExperiment::uniform(scale)
+    }
 }

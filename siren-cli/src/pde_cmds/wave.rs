@@ -9,8 +9,8 @@ use siren_pde::report::{self as tables, settings_line};
 use super::{medium_outline, write_fields, write_report, Log, PdeFlags};
 use crate::out_dir;
 use crate::plots::{field_figure, FieldFigure};
-use siren_pde::wave::experiment::{train_wave, wave_errors, wave_reference, WaveExperiment};
-use siren_pde::wave::{LossForm, Medium};
+use siren_pde::wave::experiment::{train_wave, wave_errors, wave_reference};
+use siren_pde::wave::LossForm;
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum WaveLossArg {
@@ -64,12 +64,8 @@ pub fn wave<D: Backend<f32>>(a: WaveArgs, dev: &D) -> Result<()> {
         Field::new("wave/times", vec![times.len()], times.to_vec())?,
     ];
     for (name, hetero) in f.media() {
-        let medium = if hetero {
-            Medium::slow_square()
-        } else {
-            Medium::Uniform(1.0)
-        };
-        let mut exp = WaveExperiment::at(f.scale(), medium);
+        let mut exp = super::wave_experiment(f.scale(), hetero);
+        let medium = exp.medium.clone();
         exp.seed = f.seed;
         exp.size = f.size(exp.size);
         if let Some(s) = f.steps {

@@ -13,7 +13,7 @@ use axum::extract::{Path as UrlPath, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::stream::{self, Stream};
 
-use super::runs::{newest_file, Status};
+use super::runs::{newest_network, Status};
 use super::{ApiResult, Shared};
 
 /// How often the run folders are read.
@@ -22,6 +22,7 @@ const POLL: Duration = Duration::from_millis(250);
 /// What the stream has sent of one member.
 struct Seen {
     name: String,
+    prefix: &'static str,
     dir: PathBuf,
     offset: u64,
     network: Option<SystemTime>,
@@ -46,6 +47,7 @@ pub(super) async fn run_events(
             .iter()
             .map(|m| Seen {
                 name: m.name.clone(),
+                prefix: run.request.network_prefix(),
                 dir: m.dir.clone(),
                 offset: 0,
                 network: None,
@@ -99,11 +101,7 @@ fn poll(s: &mut Stream_) {
                     .push_back(Event::default().event("metric").data(v.to_string()));
             }
         }
-        let network = ["model", "checkpoint"]
-            .iter()
-            .filter_map(|p| newest_file(&m.dir, p))
-            .map(|(_, t)| t)
-            .max();
+        let network = newest_network(&m.dir, m.prefix).map(|(_, t)| t);
         if network.is_some() && network != m.network {
             m.network = network;
             let stamp = network

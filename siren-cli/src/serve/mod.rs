@@ -21,6 +21,7 @@
 //! | `GET /api/render.png?model&x0&x1&y0&y1&w&h&layer` | a network over any rectangle |
 
 mod events;
+mod fields;
 pub mod runs;
 pub mod views;
 
@@ -75,6 +76,7 @@ struct App {
     exe: PathBuf,
     max_processes: usize,
     runs: Mutex<HashMap<String, Run>>,
+    references: fields::ReferenceCache,
 }
 
 type Shared = Arc<App>;
@@ -195,6 +197,7 @@ pub fn serve(a: ServeArgs) -> Result<()> {
         exe,
         max_processes: a.max_processes,
         runs: Mutex::new(HashMap::new()),
+        references: Mutex::new(HashMap::new()),
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -251,6 +254,7 @@ fn router(app: Shared) -> Router {
         .route("/api/runs/{id}/{member}/preview.png", get(preview_png))
         .route("/api/models", get(list_models).post(upload_model))
         .route("/api/render.png", get(render_png))
+        .route("/api/fields", get(field_json))
         .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES))
         .with_state(app)
 }
@@ -388,7 +392,11 @@ async fn start_run(
     Json(request): Json<RunRequest>,
 ) -> ApiResult<Json<serde_json::Value>> {
     request.validate()?;
-    let image = views::source_path(&app.root, app.data.as_deref(), &request.image)?;
+    let image = if request.is_field() {
+        PathBuf::new()
+    } else {
+        views::source_path(&app.root, app.data.as_deref(), &request.image)?
+    };
     let wanted = if request.task == "inpaint" {
         request.priors.len()
     } else {
@@ -528,9 +536,14 @@ fn models(app: &App) -> Vec<(String, PathBuf)> {
         members.sort();
         for m in members {
             let dir = app.runs_dir().join(&id).join(&m);
-            let file =
-                runs::newest_file(&dir, "model").or_else(|| runs::newest_file(&dir, "checkpoint"));
-            if let Some((path, _)) = file {
+            // Image networks only (a field run's networks map (t, x, y) or (x, y) to a field).
+            if !["fit-", "poisson-", "inpaint-"]
+                .iter()
+                .any(|p| id.starts_with(p))
+            {
+                continue;
+            }
+            if let Some((path, _)) = runs::newest_network(&dir, "model") {
                 out.push((format!("run/{id}/{m}"), path));
             }
         }
@@ -628,6 +641,45 @@ async fn render_png(
         views::render_view(&path, view, q.layer)
     })
     .await?))
+}
+
+#[derive(serde::Deserialize)]
+struct FieldQuery {
+    run: String,
+    #[serde(default)]
+    t: f64,
+    #[serde(default = "default_nodes")]
+    n: usize,
+}
+
+fn default_nodes() -> usize {
+    129
+}
+
+async fn field_json(
+    State(app): State<Shared>,
+    Query(q): Query<FieldQuery>,
+) -> ApiResult<Json<fields::FieldView>> {
+    let (request, members) = app.with_run(&q.run, |run| {
+        if !run.request.is_field() {
+            return Err(Error::InvalidInput(format!(
+                "{} is not a wave or Helmholtz run",
+                q.run
+            )));
+        }
+        let prefix = run.request.network_prefix();
+        let members = run
+            .members
+            .iter()
+            .filter_map(|m| Some((m.name.clone(), runs::newest_network(&m.dir, prefix)?.0)))
+            .collect::<Vec<_>>();
+        Ok((run.request.clone(), members))
+    })?;
+    let shared = Arc::clone(&app);
+    let view =
+        blocking(move || fields::field_view(&request, &members, q.t, q.n, &shared.references))
+            .await?;
+    Ok(Json(view))
 }
 
 #[cfg(test)]

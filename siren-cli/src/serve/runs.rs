@@ -1,5 +1,5 @@
 //! Training runs started from the page: each member (one network, or one prior) is an ordinary
-//! `siren fit|poisson|inpaint` process writing an ordinary run folder, so a run started here
+//! `siren fit|poisson|inpaint|wave|helmholtz` process writing an ordinary run folder, so a run started here
 //! continues from the command line (`siren fit --config DIR/config.toml --resume`) and the
 //! reverse.
 
@@ -23,12 +23,20 @@ pub const MAX_LAYERS: usize = 8;
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RunRequest {
-    /// `fit`, `poisson` or `inpaint`.
+    /// `fit`, `poisson`, `inpaint` (an image), `wave` or `helmholtz` (a field).
     pub task: String,
-    /// An image id from `/api/images`.
+    /// An image id from `/api/images` (image tasks).
+    #[serde(default)]
     pub image: String,
-    /// Side of the square the image is cropped and resized to.
+    /// Side of the square the image is cropped and resized to (image tasks).
+    #[serde(default)]
     pub size: usize,
+    /// `wave`, `helmholtz`: the experiment's scale, quick or default.
+    #[serde(default)]
+    pub scale: Option<String>,
+    /// `wave`, `helmholtz`: uniform or heterogeneous.
+    #[serde(default)]
+    pub medium: Option<String>,
     /// Optimisation steps.
     pub steps: usize,
     /// Hidden width.
@@ -43,7 +51,7 @@ pub struct RunRequest {
     /// omega_0 of the SIREN.
     #[serde(default = "default_w0")]
     pub w0: f64,
-    /// Networks (`fit`, `poisson`): siren, relu, relu-pe, tanh.
+    /// Networks: siren, relu, relu-pe, tanh (`fit`, `poisson`); siren, tanh, relu (fields).
     #[serde(default)]
     pub models: Vec<String>,
     /// `poisson`: gradient or laplacian.
@@ -85,17 +93,59 @@ pub struct PriorChoice {
 }
 
 const MODELS: [&str; 4] = ["siren", "relu", "relu-pe", "tanh"];
+const FIELD_MODELS: [&str; 3] = ["siren", "tanh", "relu"];
 const PRIORS: [&str; 3] = ["none", "tv", "fh"];
 
 impl RunRequest {
+    /// Whether this run solves a PDE (wave, Helmholtz) rather than fitting an image.
+    pub fn is_field(&self) -> bool {
+        matches!(self.task.as_str(), "wave" | "helmholtz")
+    }
+
+    /// How the network files of a member's folder start: `model` for an image, the problem's
+    /// name for a field (`wave_uniform_siren.safetensors`).
+    pub fn network_prefix(&self) -> &'static str {
+        match self.task.as_str() {
+            "wave" => "wave_",
+            "helmholtz" => "helmholtz_",
+            _ => "model",
+        }
+    }
+
     /// Checks every field, naming the bad one and its range.
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(Error::InvalidInput(m));
-        if !matches!(self.task.as_str(), "fit" | "poisson" | "inpaint") {
+        if !matches!(
+            self.task.as_str(),
+            "fit" | "poisson" | "inpaint" | "wave" | "helmholtz"
+        ) {
             return bad(format!(
-                "task must be fit, poisson or inpaint, got {:?}",
+                "task must be fit, poisson, inpaint, wave or helmholtz, got {:?}",
                 self.task
             ));
+        }
+        if self.is_field() {
+            if !matches!(self.scale.as_deref(), Some("quick" | "default")) {
+                return bad("a field run's scale must be quick or default".into());
+            }
+            if !matches!(self.medium.as_deref(), Some("uniform" | "heterogeneous")) {
+                return bad("a field run's medium must be uniform or heterogeneous".into());
+            }
+            if !(1..=MAX_STEPS).contains(&self.steps) {
+                return bad(format!(
+                    "steps must be 1 to {MAX_STEPS}, got {}",
+                    self.steps
+                ));
+            }
+            if self.models.is_empty() {
+                return bad("choose at least one network (siren, tanh, relu)".into());
+            }
+            for m in &self.models {
+                if !FIELD_MODELS.contains(&m.as_str()) {
+                    return bad(format!("network must be siren, tanh or relu, got {m:?}"));
+                }
+            }
+            return Ok(());
         }
         if !(8..=MAX_SIDE).contains(&self.size) {
             return bad(format!(
@@ -174,6 +224,25 @@ impl RunRequest {
     /// after the subcommand, given the image's path and the run's folder.
     pub fn members(&self, image: &Path, run_dir: &Path) -> Vec<(String, Vec<String>)> {
         let every = (self.steps / 40).clamp(1, 200);
+        if self.is_field() {
+            return self
+                .models
+                .iter()
+                .map(|m| {
+                    let out = run_dir.join(m);
+                    let args = vec![
+                        format!("--scale={}", self.scale.as_deref().unwrap_or("quick")),
+                        format!("--medium={}", self.medium.as_deref().unwrap_or("uniform")),
+                        format!("--models={m}"),
+                        format!("--steps={}", self.steps),
+                        format!("--checkpoint-every={every}"),
+                        "--quiet".into(),
+                        format!("--out={}", out.display()),
+                    ];
+                    (m.clone(), args)
+                })
+                .collect();
+        }
         let common = |out: &Path| -> Vec<String> {
             let mut a = vec![
                 image.display().to_string(),
@@ -248,6 +317,7 @@ pub struct Member {
     pub name: String,
     /// Its run folder.
     pub dir: PathBuf,
+    prefix: &'static str,
     child: Option<Child>,
     stop_asked: bool,
     status: Status,
@@ -262,7 +332,7 @@ impl Member {
                 Ok(Some(code)) => {
                     self.child = None;
                     self.status = if code.success() {
-                        if has_file(&self.dir, "model") {
+                        if has_file(&self.dir, self.prefix) {
                             Status::Finished
                         } else {
                             Status::Stopped
@@ -280,10 +350,10 @@ impl Member {
     }
 
     /// A member found on disk (started by the command line, or by an earlier server).
-    fn found(name: String, dir: PathBuf) -> Self {
+    fn found(name: String, dir: PathBuf, prefix: &'static str) -> Self {
         let status = if dir.join(".siren.lock").exists() {
             Status::Running
-        } else if has_file(&dir, "model") {
+        } else if has_file(&dir, prefix) {
             Status::Finished
         } else if has_file(&dir, "checkpoint") {
             Status::Stopped
@@ -293,6 +363,7 @@ impl Member {
         Self {
             name,
             dir,
+            prefix,
             child: None,
             stop_asked: false,
             status,
@@ -306,7 +377,7 @@ fn has_file(dir: &Path, prefix: &str) -> bool {
 }
 
 /// The newest `{prefix}*.safetensors` file in `dir`.
-pub fn newest_file(dir: &Path, prefix: &str) -> Option<(PathBuf, std::time::SystemTime)> {
+fn newest_file(dir: &Path, prefix: &str) -> Option<(PathBuf, std::time::SystemTime)> {
     std::fs::read_dir(dir)
         .ok()?
         .filter_map(|e| e.ok())
@@ -316,6 +387,15 @@ pub fn newest_file(dir: &Path, prefix: &str) -> Option<(PathBuf, std::time::Syst
             n.starts_with(prefix) && n.ends_with(".safetensors")
         })
         .filter_map(|e| Some((e.path(), e.metadata().ok()?.modified().ok()?)))
+        .max_by_key(|(_, t)| *t)
+}
+
+/// A member's network as it stands: its final file (`{prefix}*.safetensors`) or its newest
+/// checkpoint, whichever is newer.
+pub fn newest_network(dir: &Path, prefix: &str) -> Option<(PathBuf, std::time::SystemTime)> {
+    [prefix, "checkpoint"]
+        .iter()
+        .filter_map(|p| newest_file(dir, p))
         .max_by_key(|(_, t)| *t)
 }
 
@@ -384,6 +464,7 @@ impl Run {
             run.members.push(Member {
                 name,
                 dir: member_dir,
+                prefix: request.network_prefix(),
                 child: Some(child),
                 stop_asked: false,
                 status: Status::Running,
@@ -399,7 +480,13 @@ impl Run {
         let members = record
             .members
             .iter()
-            .map(|(name, _)| Member::found(name.clone(), dir.join(name)))
+            .map(|(name, _)| {
+                Member::found(
+                    name.clone(),
+                    dir.join(name),
+                    record.request.network_prefix(),
+                )
+            })
             .collect();
         Some(Self {
             id,

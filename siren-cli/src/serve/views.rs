@@ -208,13 +208,9 @@ pub fn render_view(model: &Path, view: Viewport, layer: Layer) -> Result<Vec<u8>
 /// grid of `truth`, as a PNG; a Poisson run's with the constant offset its data cannot fix
 /// removed.
 pub fn preview(member_dir: &Path, truth: &Image, poisson: bool) -> Result<Vec<u8>> {
-    let newest = ["model", "checkpoint"]
-        .iter()
-        .filter_map(|p| super::runs::newest_file(member_dir, p))
-        .max_by_key(|(_, t)| *t)
-        .ok_or_else(|| {
-            Error::InvalidInput("no network yet: wait for its first checkpoint".into())
-        })?;
+    let newest = super::runs::newest_network(member_dir, "model").ok_or_else(|| {
+        Error::InvalidInput("no network yet: wait for its first checkpoint".into())
+    })?;
     let net = load_network(&newest.0)?;
     let img = siren_image::predict(&net, truth.width, truth.height)?;
     if poisson {

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)] // each test binary uses a subset
 
+pub mod server;
+
 use std::path::Path;
 use std::process::Command;
 

@@ -178,7 +178,7 @@ pub fn train_wave<E: Float, D: Backend<E>>(
         identity,
         steps: exp.steps,
         checkpoint,
-        metadata: Vec::new(),
+        metadata: vec![siren_core::checkpoint::network_entry(&net)],
     };
     let step = |s: usize, net: &mut Network<E, D>, adam: &mut Adam<E, D>| {
         let batch = exp.sampler.sample(&mut step_rng(exp.seed ^ 0x3a7e, s), s)?;

@@ -22,6 +22,7 @@ for (const b of $$(document, "nav button")) {
     $$(document, "nav button").forEach(x => x.classList.toggle("active", x === b));
     $$(document, "section.page").forEach(s => s.classList.toggle("active", s.id === b.dataset.page));
     if (b.dataset.page === "explore") explore.refreshModels();
+    if (b.dataset.page === "fields") fieldsView.refreshRuns();
   });
 }
 
@@ -40,7 +41,7 @@ async function loadImages(select) {
 // ---- a PSNR chart with labelled axes and a legend
 function drawChart(canvas, series, ylabel) {
   const g = canvas.getContext("2d");
-  const W = canvas.width, H = canvas.height, L = 60, R = 150, T = 20, B = 42;
+  const W = canvas.width, H = canvas.height, L = 72, R = 150, T = 20, B = 42;
   g.clearRect(0, 0, W, H);
   g.font = "12px sans-serif";
   const pts = Object.values(series).flat();
@@ -55,12 +56,12 @@ function drawChart(canvas, series, ylabel) {
   g.fillStyle = "#444";
   for (let i = 0; i <= 4; i++) {
     const y = ymin + (ymax - ymin) * i / 4;
-    g.fillText(y.toFixed(1), 8, Y(y) + 4);
+    g.textAlign = "right"; g.fillText(y.toFixed(1), L - 6, Y(y) + 4); g.textAlign = "left";
     const x = xmax * i / 4;
     g.fillText(String(Math.round(x)), X(x) - 8, H - B + 16);
   }
   g.fillText("step", (L + W - R) / 2, H - 6);
-  g.save(); g.translate(14, (T + H - B) / 2 + 30); g.rotate(-Math.PI / 2); g.fillText(ylabel, 0, 0); g.restore();
+  g.save(); g.translate(14, (T + H - B) / 2); g.rotate(-Math.PI / 2); g.textAlign = "center"; g.fillText(ylabel, 0, 0); g.restore();
   let ly = T + 10;
   for (const [name, s] of Object.entries(series)) {
     g.strokeStyle = COLOURS[name] || "#000"; g.lineWidth = 2; g.beginPath();
@@ -84,7 +85,8 @@ class TaskPage {
     $(section, ".start").addEventListener("click", () => this.start());
     $(section, ".stop").addEventListener("click", () => this.stop());
     $(section, ".resume").addEventListener("click", () => this.resume());
-    $(section, ".upload").addEventListener("change", e => this.upload(e.target.files[0]));
+    const upload = $(section, ".upload");
+    if (upload) upload.addEventListener("change", e => this.upload(e.target.files[0]));
     for (const sel of [".image", ".size", ".target", ".mask", ".fraction"]) {
       const el = $(section, sel);
       if (el) el.addEventListener("change", () => this.showTruth());
@@ -94,7 +96,10 @@ class TaskPage {
   number(sel) { return Number($(this.s, sel).value); }
   message(text) { $(this.s, ".message").textContent = text || ""; }
 
+  isField() { return this.task === "fields"; }
+
   showTruth() {
+    if (!$(this.s, ".image")) return;
     const id = encodeURIComponent(this.value(".image")), size = this.value(".size");
     $(this.s, ".truth img").src = `/api/image.png?id=${id}&size=${size}`;
     $(this.s, ".truth .meta").textContent = `${this.value(".image")} at ${size}x${size}`;
@@ -117,6 +122,10 @@ class TaskPage {
   }
 
   request() {
+    if (this.isField()) {
+      return { task: this.value(".problem"), scale: this.value(".scale"), medium: this.value(".medium"),
+        steps: this.number(".steps"), models: $$(this.s, ".model").filter(c => c.checked).map(c => c.value) };
+    }
     const r = { task: this.task, image: this.value(".image"), size: this.number(".size"),
       steps: this.number(".steps"), hidden: this.number(".hidden"), layers: this.number(".layers"),
       lr: this.number(".lr"), w0: this.number(".w0") };
@@ -180,7 +189,8 @@ class TaskPage {
       const p = document.createElement("div");
       p.className = "panel member";
       p.dataset.member = m;
-      p.innerHTML = `<h3 style="color:${COLOURS[m]}">${LABELS[m] || m}</h3><img class="recon" alt="${m}">` +
+      const picture = this.isField() ? "" : `<img class="recon" alt="${m}">`;
+      p.innerHTML = `<h3 style="color:${COLOURS[m]}">${LABELS[m] || m}</h3>${picture}` +
         `<progress max="${request.steps}" value="0"></progress><div class="meta">starting…</div>`;
       panels.appendChild(p);
     }
@@ -188,8 +198,9 @@ class TaskPage {
     $(this.s, ".resume").disabled = true;
     $(this.s, ".start").disabled = true;
     const panel = m => $(this.s, `.panel.member[data-member="${m}"]`);
+    const field = this.isField();
     const chart = () => drawChart($(this.s, ".chart"), run.series,
-      request.task === "inpaint" ? "PSNR on hidden pixels (dB)" : "PSNR (dB)");
+      field ? "log10 training loss" : request.task === "inpaint" ? "PSNR on hidden pixels (dB)" : "PSNR (dB)");
     chart();
     const es = new EventSource(`/api/runs/${id}/events`);
     run.events = es;
@@ -197,7 +208,13 @@ class TaskPage {
       const d = JSON.parse(e.data), p = panel(d.member);
       if (!p) return;
       $(p, "progress").value = d.step;
-      if (d.psnr !== null && d.psnr !== undefined) {
+      if (field) {
+        const s = run.series[d.member];
+        // every 10th step keeps the chart light over thousands of steps
+        if (d.step % 10 === 0 || d.step === request.steps) s.push([d.step, Math.log10(d.loss)]);
+        $(p, ".meta").textContent = `step ${d.step}: loss ${d.loss.toExponential(3)}`;
+        if (d.step % 50 === 0) chart();
+      } else if (d.psnr !== null && d.psnr !== undefined) {
         run.series[d.member].push([d.step, d.psnr]);
         $(p, ".meta").textContent = `step ${d.step}: PSNR ${d.psnr.toFixed(2)} dB`;
         chart();
@@ -205,7 +222,8 @@ class TaskPage {
     });
     es.addEventListener("preview", e => {
       const d = JSON.parse(e.data), p = panel(d.member);
-      if (p) $(p, "img").src = d.url;
+      if (field) fieldsView.changed(id);
+      else if (p) $(p, "img").src = d.url;
     });
     es.addEventListener("status", e => {
       const d = JSON.parse(e.data), p = panel(d.member);
@@ -221,6 +239,7 @@ class TaskPage {
     });
     es.addEventListener("end", () => {
       es.close();
+      if (field) { chart(); fieldsView.refreshRuns(id); }
       this.s.dataset.state = "ended";
       $(this.s, ".stop").disabled = true;
       $(this.s, ".start").disabled = false;
@@ -347,6 +366,95 @@ const explore = {
   });
 }
 
+// ---- the Fields page's viewer: reference and networks on one colour scale
+const fieldsView = {
+  s: document.getElementById("fields"),
+  pending: null,
+  last: 0,
+  async refreshRuns(select) {
+    const sel = $(this.s, ".field-run");
+    const keep = select || sel.value;
+    const runs = (await api("/api/runs")).filter(r => r.request.task === "wave" || r.request.task === "helmholtz");
+    sel.innerHTML = "";
+    for (const r of runs) sel.add(new Option(`${r.id} (${r.request.medium}, ${r.request.scale}, ${r.request.steps} steps)`, r.id));
+    if (keep && runs.some(r => r.id === keep)) sel.value = keep;
+    this.load();
+  },
+  changed(id) {
+    // a new checkpoint of the run on show: redraw at most every 2 s
+    if ($(this.s, ".field-run").value !== id && $(this.s, ".field-run").options.length) return;
+    if (!$(this.s, ".field-run").options.length) { this.refreshRuns(id); return; }
+    if (Date.now() - this.last > 2000) { this.last = Date.now(); this.load(); }
+  },
+  load() {
+    const run = $(this.s, ".field-run").value;
+    if (!run) return;
+    const t = Number($(this.s, ".t").value);
+    $(this.s, ".t-value").textContent = t.toFixed(3);
+    clearTimeout(this.pending);
+    this.pending = setTimeout(async () => {
+      try {
+        const v = await api(`/api/fields?run=${run}&t=${t}&n=129`);
+        this.draw(v);
+        this.s.dataset.drawn = `${run} ${v.panels.length}`;
+      } catch (e) { $(this.s, ".message").textContent = e.message; }
+    }, 80);
+  },
+  draw(v) {
+    const wave = v.problem === "wave";
+    $(this.s, ".time").style.display = wave ? "" : "none";
+    $(this.s, ".component").style.display = wave ? "none" : "";
+    const part = wave ? "re" : $(this.s, ".part").value;
+    const values = p => part === "abs" ? p.re.map((r, i) => Math.hypot(r, p.im[i])) : p[part];
+    const ref = values(v.panels[0]);
+    // Helmholtz: the source's peak saturates; half the largest value shows the rings (as the CLI's figures)
+    const scale = Math.max(...ref.map(Math.abs), 1e-12) * (wave ? 1 : 0.5);
+    const box = $(this.s, ".field-panels");
+    box.innerHTML = "";
+    for (const p of v.panels) {
+      const div = document.createElement("div");
+      div.className = "panel";
+      const err = p.relative_l2 === null || p.relative_l2 === undefined ? "solver" :
+        `relative L2 ${p.relative_l2.toFixed(3)}` + (p.amplitude_free != null ? ` · amplitude-free ${p.amplitude_free.toFixed(3)}` : "");
+      div.innerHTML = `<h3>${LABELS[p.name] || p.name}</h3><canvas width="${v.n}" height="${v.n}"></canvas>` +
+        `<canvas class="colourbar" width="256" height="10"></canvas><div class="meta">${err}<br>${p.source || ""}</div>`;
+      box.appendChild(div);
+      const [canvas, bar] = $$(div, "canvas");
+      paintField(canvas, values(p), v.n, scale, part === "abs");
+      paintBar(bar, scale, part === "abs");
+    }
+    $(this.s, ".colour-note").textContent = (part === "abs" ? "grey: 0 to " : "blue − / red +, ±") + scale.toPrecision(3) +
+      " (the reference's " + (wave ? "peak" : "half peak") + "), shared by every panel";
+  },
+};
+function colourOf(v, positive) {
+  if (positive) { const g = Math.round(255 * (1 - Math.min(Math.max(v, 0), 1))); return [g, g, g]; }
+  const x = Math.min(Math.max(v, -1), 1), f = t => Math.round(255 * (1 - t));
+  return x >= 0 ? [255, f(x), f(x)] : [f(-x), f(-x), 255];
+}
+function paintField(canvas, values, n, scale, positive) {
+  const g = canvas.getContext("2d"), img = g.createImageData(n, n);
+  values.forEach((v, i) => { const c = colourOf(v / scale, positive); img.data.set([...c, 255], 4 * i); });
+  g.putImageData(img, 0, 0);
+}
+function paintBar(canvas, scale, positive) {
+  const g = canvas.getContext("2d");
+  for (let x = 0; x < canvas.width; x++) {
+    const v = positive ? x / canvas.width : 2 * x / canvas.width - 1;
+    g.fillStyle = `rgb(${colourOf(v, positive).join(",")})`; g.fillRect(x, 0, 1, canvas.height);
+  }
+}
+{
+  const s = fieldsView.s;
+  $(s, ".t").addEventListener("input", () => fieldsView.load());
+  $(s, ".part").addEventListener("change", () => fieldsView.load());
+  $(s, ".field-run").addEventListener("change", () => fieldsView.load());
+  const steps = { wave: { quick: 1500, default: 5000 }, helmholtz: { quick: 750, default: 2000 } };
+  const setSteps = () => { $(s, ".steps").value = steps[$(s, ".problem").value][$(s, ".scale").value]; };
+  $(s, ".problem").addEventListener("change", setSteps);
+  $(s, ".scale").addEventListener("change", setSteps);
+}
+
 // ---- start
 const pages = $$(document, "section.page[data-task]").map(s => new TaskPage(s));
 {
@@ -360,4 +468,4 @@ const pages = $$(document, "section.page[data-task]").map(s => new TaskPage(s));
   $(inpaint.s, ".brush").addEventListener("change", () => {});
 }
 loadImages().then(() => pages.forEach(p => p.showTruth())).catch(e => pages.forEach(p => p.message(e.message)));
-window.siren = { pages, explore, masks };
+window.siren = { pages, explore, masks, fieldsView };
