@@ -53,6 +53,11 @@ pub enum HypernetCommand {
     Complete(CompleteArgs),
 }
 
+/// Share of the faces held out as the test set when the partition file lists none of them.
+pub(crate) const DEFAULT_TEST_SHARE: f64 = 0.1;
+/// Share of the faces held out for validation likewise.
+pub(crate) const DEFAULT_VAL_SHARE: f64 = 0.04;
+
 /// Where CelebA is.
 #[derive(Args, Clone, Debug)]
 pub struct DataFlags {
@@ -64,11 +69,11 @@ pub struct DataFlags {
     #[arg(long)]
     images: Option<PathBuf>,
     /// Share of the faces used as the test set when the partition file lists none of them.
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(long, default_value_t = DEFAULT_TEST_SHARE)]
     test_share: f64,
     /// Share of the faces used as the validation set (choices such as the PCA baseline's
     /// rank) when the partition file lists none of them.
-    #[arg(long, default_value_t = 0.04)]
+    #[arg(long, default_value_t = DEFAULT_VAL_SHARE)]
     val_share: f64,
     /// Cache file of the prepared faces (default: `faces.safetensors` in the output folder).
     #[arg(long)]
@@ -248,9 +253,9 @@ pub fn run<D: Backend<f32> + dfdx::tensor::Cache>(command: HypernetCommand, dev:
 }
 
 /// A model, its optimiser and the checkpoint's metadata.
-type Loaded<D> = (Hypernet<f32, D>, Adam<f32, D>, HashMap<String, String>);
+pub(crate) type Loaded<D> = (Hypernet<f32, D>, Adam<f32, D>, HashMap<String, String>);
 
-fn load_model<D: Backend<f32>>(path: &Path, dev: &D) -> Result<Loaded<D>> {
+pub(crate) fn load_model<D: Backend<f32>>(path: &Path, dev: &D) -> Result<Loaded<D>> {
     let meta = checkpoint_metadata(path)?;
     let bad = |reason: String| Error::BadFile {
         path: path.to_path_buf(),
@@ -348,7 +353,7 @@ fn reference_rows(baseline: &Errors) -> String {
 }
 
 /// A face as the encoder sees it: unknown pixels black.
-fn context_view(face: &[f64], known: &[bool]) -> Vec<f64> {
+pub(crate) fn context_view(face: &[f64], known: &[bool]) -> Vec<f64> {
     face.chunks(3)
         .zip(known)
         .flat_map(|(v, &k)| v.iter().map(move |&v| if k { v } else { -1.0 }))

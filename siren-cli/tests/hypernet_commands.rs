@@ -5,24 +5,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::siren;
-
-fn celeba(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("siren-cli-hn-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("img_align_celeba")).unwrap();
-    let mut lines = String::new();
-    for i in 0..8u32 {
-        let img = image::RgbImage::from_fn(36, 44, |x, y| {
-            image::Rgb([(x * 6 + i * 25) as u8, (y * 5) as u8, (200 - i * 20) as u8])
-        });
-        let name = format!("{:06}.jpg", i + 1);
-        img.save(dir.join("img_align_celeba").join(&name)).unwrap();
-        lines += &format!("{name} {}\n", if i >= 6 { 2 } else { 0 });
-    }
-    std::fs::write(dir.join("list_eval_partition.txt"), lines).unwrap();
-    dir
-}
+use common::{celeba, siren};
 
 fn train(data: &Path, out: &Path, steps: &str, resume: bool) -> (bool, String) {
     let mut args = vec![

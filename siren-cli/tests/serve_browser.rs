@@ -220,7 +220,35 @@ fn train_small(b: &Browser, page: &str, extra: &str) {
 #[test]
 fn every_page_trains_and_draws_in_headless_chromium() {
     let Some(b) = Browser::start() else { return };
-    let server = common::server::Server::start("browser", &[]);
+    // A tiny hypernetwork on synthetic faces in CelebA's layout, for the Faces page.
+    let celeba = common::celeba("serve-browser");
+    let hypernet = celeba.join("out");
+    let (ok, text) = common::siren(&[
+        "hypernet",
+        "train",
+        "--celeba",
+        celeba.to_str().unwrap(),
+        "--encoder",
+        "set-sine",
+        "--steps",
+        "2",
+        "--batch",
+        "4",
+        "--quiet",
+        "--out",
+        hypernet.to_str().unwrap(),
+    ]);
+    assert!(ok, "{text}");
+    let checkpoint = hypernet.join("set-sine").join("checkpoint.safetensors");
+    let server = common::server::Server::start(
+        "browser",
+        &[
+            "--celeba",
+            celeba.to_str().unwrap(),
+            "--hypernet",
+            checkpoint.to_str().unwrap(),
+        ],
+    );
     b.go(&format!("{}/", server.url));
     b.wait_for(
         "the image list",
@@ -321,4 +349,34 @@ fn every_page_trains_and_draws_in_headless_chromium() {
     );
     std::thread::sleep(Duration::from_millis(1500));
     b.screenshot("fields");
+
+    // Faces: click three pixels of a held-out face; the completion follows each click.
+    b.js("document.querySelector('nav button[data-page=faces]').click()");
+    b.wait_for(
+        "the first completion",
+        "return document.getElementById('faces').dataset.completed === '0'",
+        60,
+    );
+    let faces = b.js(
+        "return Array.from(document.querySelectorAll('#faces .face option')).map(o => o.value)",
+    );
+    assert_eq!(
+        faces,
+        json!(["000007.jpg", "000008.jpg"]),
+        "the test split only"
+    );
+    b.js("const c = document.getElementById('face-canvas'); const r = c.getBoundingClientRect();
+          for (const [fx, fy] of [[0.2, 0.3], [0.5, 0.5], [0.8, 0.6]]) {
+            const o = {clientX: r.left + fx * r.width, clientY: r.top + fy * r.height, bubbles: true};
+            c.dispatchEvent(new PointerEvent('pointerdown', o)); window.dispatchEvent(new PointerEvent('pointerup', o));
+          }");
+    b.wait_for(
+        "the completion from 3 pixels",
+        "return document.getElementById('faces').dataset.completed === '3'",
+        60,
+    );
+    let drawn = b.js("const i = document.querySelector('#faces img.completion'); return i.complete && i.naturalWidth > 0");
+    assert_eq!(drawn, json!(true));
+    b.screenshot("faces");
+    let _ = std::fs::remove_dir_all(&celeba);
 }

@@ -21,6 +21,7 @@
 //! | `GET /api/render.png?model&x0&x1&y0&y1&w&h&layer` | a network over any rectangle |
 
 mod events;
+mod faces;
 mod fields;
 pub mod runs;
 pub mod views;
@@ -61,6 +62,14 @@ pub struct ServeArgs {
     /// Data folder whose `images/` are offered (default: $SIREN_DATA, else ../shared/data).
     #[arg(long)]
     data: Option<PathBuf>,
+    /// A hypernetwork checkpoint from `siren hypernet train` for the Faces page (repeat for
+    /// several).
+    #[arg(long, value_name = "CHECKPOINT")]
+    hypernet: Vec<PathBuf>,
+    /// CelebA root for the Faces page (default: $SIREN_CELEBA, else the data folder's
+    /// `celeba-sample/`).
+    #[arg(long)]
+    celeba: Option<PathBuf>,
     /// Most training processes at once, over all runs and tabs; more are refused.
     #[arg(long, default_value_t = DEFAULT_MAX_PROCESSES)]
     max_processes: usize,
@@ -77,6 +86,8 @@ struct App {
     max_processes: usize,
     runs: Mutex<HashMap<String, Run>>,
     references: fields::ReferenceCache,
+    hypernets: Vec<PathBuf>,
+    faces: std::result::Result<faces::FaceSet, String>,
 }
 
 type Shared = Arc<App>;
@@ -186,6 +197,18 @@ pub fn serve(a: ServeArgs) -> Result<()> {
         .or_else(|| std::env::var_os("SIREN_DATA").map(PathBuf::from))
         .or_else(|| Some(PathBuf::from("../shared/data")))
         .filter(|d| d.join("images").is_dir());
+    let celeba = a
+        .celeba
+        .or_else(|| std::env::var_os("SIREN_CELEBA").map(PathBuf::from))
+        .or_else(|| data.as_ref().map(|d| d.join("celeba-sample")));
+    let face_set = match &celeba {
+        Some(root) => faces::face_set(root).map_err(|e| e.to_string()),
+        None => Err("no CelebA folder: pass --celeba DIR or --data DIR".into()),
+    };
+    // A bad --hypernet is refused at start, not at the first click.
+    for h in &a.hypernet {
+        crate::hypernet_cmds::load_model(h, &siren_core::device::cpu())?;
+    }
     let exe = std::env::current_exe().map_err(|source| Error::Io {
         action: "cannot find the siren binary to start runs with",
         path: PathBuf::from("siren"),
@@ -198,6 +221,8 @@ pub fn serve(a: ServeArgs) -> Result<()> {
         max_processes: a.max_processes,
         runs: Mutex::new(HashMap::new()),
         references: Mutex::new(HashMap::new()),
+        hypernets: a.hypernet,
+        faces: face_set,
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -255,6 +280,8 @@ fn router(app: Shared) -> Router {
         .route("/api/models", get(list_models).post(upload_model))
         .route("/api/render.png", get(render_png))
         .route("/api/fields", get(field_json))
+        .route("/api/faces", get(list_faces))
+        .route("/api/faces/complete", post(complete_face))
         .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES))
         .with_state(app)
 }
@@ -680,6 +707,66 @@ async fn field_json(
         blocking(move || fields::field_view(&request, &members, q.t, q.n, &shared.references))
             .await?;
     Ok(Json(view))
+}
+
+async fn list_faces(State(app): State<Shared>) -> Json<serde_json::Value> {
+    let models: Vec<String> = app
+        .hypernets
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    let (faces, note) = match &app.faces {
+        Ok(set) => (set.names.clone(), String::new()),
+        Err(e) => (Vec::new(), e.clone()),
+    };
+    let note = if models.is_empty() {
+        "no hypernetwork: start the server with --hypernet CHECKPOINT (from `siren hypernet train`)"
+            .to_string()
+    } else {
+        note
+    };
+    Json(serde_json::json!({ "models": models, "faces": faces, "note": note }))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CompleteRequest {
+    model: usize,
+    face: String,
+    known: Vec<usize>,
+}
+
+async fn complete_face(
+    State(app): State<Shared>,
+    Json(r): Json<CompleteRequest>,
+) -> ApiResult<Json<serde_json::Value>> {
+    use base64::Engine;
+    let model = app
+        .hypernets
+        .get(r.model)
+        .cloned()
+        .ok_or_else(|| Error::InvalidInput(format!("no hypernetwork {}", r.model)))?;
+    let set = app
+        .faces
+        .as_ref()
+        .map_err(|e| Error::InvalidInput(e.clone()))?;
+    if !set.names.contains(&r.face) {
+        return Err(
+            Error::InvalidInput(format!("no face {:?}: pick one from the list", r.face)).into(),
+        );
+    }
+    let face = set.dir.join(&r.face);
+    let c = blocking(move || faces::complete(&model, &face, &r.known)).await?;
+    let url = |b: &[u8]| {
+        format!(
+            "data:image/png;base64,{}",
+            base64::engine::general_purpose::STANDARD.encode(b)
+        )
+    };
+    Ok(Json(serde_json::json!({
+        "size": c.size, "context": url(&c.context), "completion": c.completion.as_deref().map(url),
+        "truth": url(&c.truth), "mse": c.mse,
+    })))
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ for (const b of $$(document, "nav button")) {
     $$(document, "section.page").forEach(s => s.classList.toggle("active", s.id === b.dataset.page));
     if (b.dataset.page === "explore") explore.refreshModels();
     if (b.dataset.page === "fields") fieldsView.refreshRuns();
+    if (b.dataset.page === "faces") facesView.load().catch(e => { $(facesView.s, ".message").textContent = e.message; });
   });
 }
 
@@ -455,6 +456,77 @@ function paintBar(canvas, scale, positive) {
   $(s, ".scale").addEventListener("change", setSteps);
 }
 
+// ---- the Faces page: a hypernetwork completes a face from the clicked pixels
+const facesView = {
+  s: document.getElementById("faces"),
+  known: new Set(),
+  size: 0,
+  truth: new Image(),
+  pending: null,
+  loaded: false,
+  async load() {
+    if (this.loaded) return;
+    const r = await api("/api/faces");
+    this.loaded = true;
+    const hs = $(this.s, ".hypernet"), fs = $(this.s, ".face");
+    r.models.forEach((m, i) => hs.add(new Option(m.split("/").slice(-3).join("/"), i)));
+    r.faces.forEach(f => fs.add(new Option(f, f)));
+    $(this.s, ".message").textContent = r.note;
+    if (r.models.length && r.faces.length) this.complete();
+  },
+  complete() {
+    clearTimeout(this.pending);
+    this.pending = setTimeout(async () => {
+      try {
+        const r = await api("/api/faces/complete", { method: "POST", headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ model: Number($(this.s, ".hypernet").value), face: $(this.s, ".face").value, known: [...this.known] }) });
+        this.size = r.size;
+        $(this.s, ".context").src = r.context;
+        if (r.completion) $(this.s, ".completion").src = r.completion;
+        else $(this.s, ".completion").removeAttribute("src");
+        $(this.s, ".count").textContent = `${this.known.size} of ${r.size * r.size} pixels`;
+        $(this.s, ".mse").textContent = r.mse === null ? "click the face to give the encoder pixels" : `MSE ${r.mse.toFixed(4)} (values in [0, 1])`;
+        this.truth.onload = () => this.paint();
+        this.truth.src = r.truth;
+        this.s.dataset.completed = String(this.known.size);
+      } catch (e) { $(this.s, ".message").textContent = e.message; }
+    }, 120);
+  },
+  paint() {
+    const c = document.getElementById("face-canvas"), g = c.getContext("2d"), k = c.width / this.size;
+    g.imageSmoothingEnabled = false;
+    g.drawImage(this.truth, 0, 0, c.width, c.height);
+    g.strokeStyle = "#ff0"; g.lineWidth = 1;
+    for (const i of this.known) g.strokeRect((i % this.size) * k + 0.5, Math.floor(i / this.size) * k + 0.5, k - 1, k - 1);
+  },
+  reveal(e) {
+    if (!this.size) return;
+    const c = document.getElementById("face-canvas"), r = c.getBoundingClientRect();
+    const x = Math.floor((e.clientX - r.left) / r.width * this.size), y = Math.floor((e.clientY - r.top) / r.height * this.size);
+    if (x < 0 || y < 0 || x >= this.size || y >= this.size) return;
+    const i = y * this.size + x;
+    if (!this.known.has(i)) { this.known.add(i); this.paint(); this.complete(); }
+  },
+};
+{
+  const s = facesView.s, c = document.getElementById("face-canvas");
+  let down = false;
+  c.addEventListener("pointerdown", e => { down = true; facesView.reveal(e); });
+  c.addEventListener("pointermove", e => { if (down) facesView.reveal(e); });
+  window.addEventListener("pointerup", () => { down = false; });
+  for (const b of $$(s, ".random")) b.addEventListener("click", () => {
+    const n = facesView.size * facesView.size;
+    for (let added = 0, tries = 0; added < Number(b.dataset.count) && tries < 100 * n; tries++) {
+      const i = Math.floor(Math.random() * n);
+      if (!facesView.known.has(i)) { facesView.known.add(i); added++; }
+    }
+    facesView.complete();
+  });
+  $(s, ".clear").addEventListener("click", () => { facesView.known.clear(); facesView.complete(); });
+  $(s, ".face").addEventListener("change", () => facesView.complete());
+  $(s, ".hypernet").addEventListener("change", () => { facesView.known.clear(); facesView.complete(); });
+}
+
 // ---- start
 const pages = $$(document, "section.page[data-task]").map(s => new TaskPage(s));
 {
@@ -468,4 +540,4 @@ const pages = $$(document, "section.page[data-task]").map(s => new TaskPage(s));
   $(inpaint.s, ".brush").addEventListener("change", () => {});
 }
 loadImages().then(() => pages.forEach(p => p.showTruth())).catch(e => pages.forEach(p => p.message(e.message)));
-window.siren = { pages, explore, masks, fieldsView };
+window.siren = { pages, explore, masks, fieldsView, facesView };
