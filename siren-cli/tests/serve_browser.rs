@@ -4,7 +4,8 @@
 //! pages (the mask drawn with pointer events) and renders a model on the Explore page.
 //!
 //! Needs `chromium` and `chromium-driver` (Debian; `.ci/run` installs them); without
-//! `/usr/bin/chromedriver` (or `$SIREN_CHROMEDRIVER`) it skips with a message. With
+//! `/usr/bin/chromedriver` (or `$SIREN_CHROMEDRIVER`) it skips with a message, unless
+//! `SIREN_REQUIRE_BROWSER` is set (CI sets it). With
 //! `SIREN_SCREENSHOTS=DIR` it keeps a screenshot of each page there.
 //!
 //! The same test takes the screenshots of the README and the notes at real sizes:
@@ -37,6 +38,13 @@ impl Browser {
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
         if !driver_path.exists() || !chromium.exists() {
+            // CI sets this: there the test must run, not skip.
+            assert!(
+                std::env::var_os("SIREN_REQUIRE_BROWSER").is_none(),
+                "SIREN_REQUIRE_BROWSER is set but {} or {} is missing",
+                driver_path.display(),
+                chromium.display()
+            );
             eprintln!(
                 "skipped: no {} or {} (apt-get install chromium chromium-driver)",
                 driver_path.display(),

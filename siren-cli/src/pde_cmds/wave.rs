@@ -65,7 +65,7 @@ pub fn wave<D: Backend<f32>>(a: WaveArgs, dev: &D) -> Result<()> {
     ];
     for (name, hetero) in f.media() {
         let mut exp = super::wave_experiment(f.scale(), hetero);
-        let medium = exp.medium.clone();
+        let medium = exp.medium;
         exp.seed = f.seed;
         exp.size = f.size(exp.size);
         if let Some(s) = f.steps {
