@@ -141,6 +141,10 @@ pub struct StepRecord {
     pub loss: f64,
     /// PSNR in dB against the reference image, where measured.
     pub psnr: Option<f64>,
+    /// PSNR in dB on held-out validation pixels (training never sees them; for choosing
+    /// settings without the test pixels), where measured and a run has them.
+    #[serde(default)]
+    pub validation: Option<f64>,
 }
 
 /// A trained network and its log.
@@ -154,14 +158,15 @@ pub struct Fitted<E: Float, D: Backend<E>> {
 
 /// The loop every image experiment shares: a fresh network and Adam from `config` with
 /// `outputs` channels, `config.steps` calls of `step` (which takes one optimisation step and
-/// returns its loss), `measure` (a PSNR) on measuring steps, each record to `observe`.
+/// returns its loss), `measure` (a PSNR, and a validation PSNR where the run has one) on
+/// measuring steps, each record to `observe`.
 pub(crate) fn run_fit<E: Float, D: Backend<E>>(
     config: &FitConfig,
     outputs: usize,
     data: &str,
     device: &D,
     mut step: impl FnMut(usize, &mut Network<E, D>, &mut Adam<E, D>) -> Result<f64>,
-    mut measure: impl FnMut(&Network<E, D>) -> Result<f64>,
+    mut measure: impl FnMut(&Network<E, D>) -> Result<(f64, Option<f64>)>,
     mut observe: impl FnMut(&StepRecord),
 ) -> Result<Fitted<E, D>> {
     config.validate()?;
@@ -196,15 +201,17 @@ pub(crate) fn run_fit<E: Float, D: Backend<E>>(
         &plan,
         &mut step,
         |s, loss, network| {
-            let psnr = if config.measures(s) {
-                Some(measure(network)?)
+            let (psnr, validation) = if config.measures(s) {
+                let (p, v) = measure(network)?;
+                (Some(p), v)
             } else {
-                None
+                (None, None)
             };
             let record = StepRecord {
                 step: s,
                 loss,
                 psnr,
+                validation,
             };
             observe(&record);
             if record.psnr.is_some() || s == config.steps {
@@ -271,7 +278,12 @@ pub fn fit_image<E: Float, D: Backend<E>>(
                 other => other,
             })
         },
-        |network| psnr(&predict(network, image.width, image.height)?, image, None),
+        |network| {
+            Ok((
+                psnr(&predict(network, image.width, image.height)?, image, None)?,
+                None,
+            ))
+        },
         observe,
     )
 }

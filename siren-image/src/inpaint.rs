@@ -182,7 +182,28 @@ pub fn inpaint<E: Float, D: Backend<E>>(
     device: &D,
     observe: impl FnMut(&StepRecord),
 ) -> Result<Fitted<E, D>> {
+    inpaint_validated(image, mask, None, config, device, observe)
+}
+
+/// [`inpaint`], also measuring the PSNR on `validation` pixels (`true` where held out, e.g.
+/// from [`Mask::holdout`]: known pixels training never sees) into
+/// [`StepRecord::validation`], the number to choose settings by.
+pub fn inpaint_validated<E: Float, D: Backend<E>>(
+    image: &Image,
+    mask: &Mask,
+    validation: Option<&[bool]>,
+    config: &InpaintConfig,
+    device: &D,
+    observe: impl FnMut(&StepRecord),
+) -> Result<Fitted<E, D>> {
     config.validate()?;
+    if let Some(v) = validation {
+        if v.len() != image.width * image.height || !v.iter().any(|&h| h) {
+            return Err(Error::InvalidInput(
+                "the validation pixels must cover the image and hold at least one".into(),
+            ));
+        }
+    }
     if (mask.width, mask.height) != (image.width, image.height) {
         return Err(Error::InvalidInput(format!(
             "mask is {}x{} but the image is {}x{}",
@@ -300,7 +321,11 @@ pub fn inpaint<E: Float, D: Backend<E>>(
         &data,
         device,
         step,
-        |network| psnr(&predict(network, image.width, image.height)?, image, hidden),
+        |network| {
+            let out = predict(network, image.width, image.height)?;
+            let val = validation.map(|v| psnr(&out, image, Some(v))).transpose()?;
+            Ok((psnr(&out, image, hidden)?, val))
+        },
         observe,
     )
 }

@@ -43,7 +43,7 @@ pub mod render;
 pub mod spectrum;
 
 pub use fit::{fit_image, FitConfig, Fitted, ImageModel, StepRecord};
-pub use inpaint::{inpaint, InpaintConfig};
+pub use inpaint::{inpaint, inpaint_validated, InpaintConfig};
 pub use mask::Mask;
 pub use priors::Prior;
 pub use raster::Image;

@@ -152,7 +152,7 @@ pub fn poisson_reconstruct<E: Float, D: Backend<E>>(
         },
         |network| {
             let corrected = offset_corrected(&predict(network, image.width, image.height)?, image)?;
-            psnr(&corrected, image, None)
+            Ok((psnr(&corrected, image, None)?, None))
         },
         observe,
     )

@@ -8,7 +8,7 @@ use siren_core::Backend;
 use siren_core::{Error, Result};
 use siren_image::diffusion::diffusion_inpaint;
 use siren_image::dip::{deep_image_prior, DipConfig};
-use siren_image::inpaint::{inpaint as run_inpaint, Antialias, DataLoss, InpaintConfig};
+use siren_image::inpaint::{inpaint_validated, Antialias, DataLoss, InpaintConfig};
 use siren_image::metrics::{psnr, ssim};
 use siren_image::{predict, Image, Prior};
 
@@ -44,6 +44,11 @@ pub struct InpaintArgs {
     /// Seed of a random or stroke mask.
     #[arg(long, default_value_t = 0)]
     mask_seed: u64,
+    /// Hold this fraction of the known pixels out of the SIREN's training as a validation
+    /// set and log the PSNR on them (`val_psnr` in metrics.jsonl): the number `siren tune`
+    /// and weight choices go by, never the missing pixels.
+    #[arg(long)]
+    validation: Option<f64>,
     /// Smoothness prior.
     #[arg(long, value_enum, default_value_t = PriorArg::None)]
     prior: PriorArg,
@@ -101,6 +106,14 @@ pub fn inpaint<D: Backend<f32>>(a: InpaintArgs, dev: &D) -> Result<()> {
         )));
     }
     let masked = mask.apply(&img, 0.0);
+    // The validation pixels come out of the known ones, drawn with their own seed.
+    let (train_mask, held) = match a.validation {
+        Some(f) => {
+            let (t, h) = mask.holdout(f, a.mask_seed.wrapping_add(1))?;
+            (t, Some(h))
+        }
+        None => (mask.clone(), None),
+    };
     let mut log = Log::new(&dir, "inpaint", a.train.steps, a.train.quiet)?;
     let data_loss = match a.data_loss {
         DataLossArg::Mse => DataLoss::Mse,
@@ -122,7 +135,10 @@ pub fn inpaint<D: Backend<f32>>(a: InpaintArgs, dev: &D) -> Result<()> {
             antialias,
         };
         log.restart(format!("inpaint {}", prior.name()), a.train.steps);
-        let fitted = run_inpaint::<f32, D>(&img, &mask, &config, dev, |r| log.record(r))?;
+        let fitted =
+            inpaint_validated::<f32, D>(&img, &train_mask, held.as_deref(), &config, dev, |r| {
+                log.record(r)
+            })?;
         fitted
             .network
             .save(dir.join(format!("model_{name}.safetensors")))?;

@@ -186,10 +186,13 @@ impl Log {
     }
 
     fn record(&mut self, r: &StepRecord) {
-        let line = serde_json::json!({
+        let mut line = serde_json::json!({
             "run": self.label, "step": r.step, "loss": r.loss, "psnr": r.psnr,
             "wall_s": self.start.elapsed().as_secs_f64(),
         });
+        if let Some(v) = r.validation {
+            line["val_psnr"] = v.into();
+        }
         self.file.write(&self.label, r.step, &line);
         self.bar
             .update(r.step, r.loss, r.psnr.map(|p| format!("PSNR {p:.2} dB")));
@@ -200,6 +203,11 @@ impl Log {
 pub struct FitArgs {
     /// PNG or JPEG to fit.
     image: PathBuf,
+    /// Hold this fraction of the pixels out of training as a validation set and log the PSNR
+    /// on them (`val_psnr` in metrics.jsonl), for `siren tune`; the fit then trains on the
+    /// rest (as inpainting with a random mask and no prior).
+    #[arg(long)]
+    validation: Option<f64>,
     #[command(flatten)]
     train: TrainFlags,
 }
@@ -209,7 +217,28 @@ pub fn fit<D: Backend<f32>>(a: FitArgs, dev: &D) -> Result<()> {
     let dir = out_dir(&a.train.out)?;
     let mut log = Log::new(&dir, "fit", a.train.steps, a.train.quiet)?;
     let config = a.train.config_in(&img, &dir, "checkpoint.safetensors");
-    let fitted = fit_image::<f32, D>(&img, &config, dev, |r| log.record(r))?;
+    let fitted = match a.validation {
+        None => fit_image::<f32, D>(&img, &config, dev, |r| log.record(r))?,
+        Some(f) => {
+            let all = Mask::random(img.width, img.height, 1.0, 0)?;
+            let (train, held) = all.holdout(f, a.train.seed.wrapping_add(1))?;
+            let config = siren_image::InpaintConfig {
+                fit: config,
+                prior: siren_image::Prior::None,
+                prior_points: 1,
+                data_loss: siren_image::inpaint::DataLoss::Mse,
+                antialias: None,
+            };
+            siren_image::inpaint_validated::<f32, D>(
+                &img,
+                &train,
+                Some(&held),
+                &config,
+                dev,
+                |r| log.record(r),
+            )?
+        }
+    };
     fitted.network.save(dir.join("model.safetensors"))?;
     predict(&fitted.network, img.width, img.height)?.save_png(dir.join("fit.png"))?;
     img.save_png(dir.join("ground_truth.png"))?;
