@@ -9,6 +9,7 @@ mod plots;
 mod progress;
 mod serve;
 mod signal_cmds;
+mod tune;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -106,10 +107,35 @@ enum Command {
         after_help = "Examples:\n  siren serve --open\n  siren serve --port 0 --root runs/app --data ../shared/data"
     )]
     Serve(serve::ServeArgs),
+    /// Tune a training command's options (w0, learning rate, prior and loss weights...) by
+    /// successive halving on its validation metric; every trial an ordinary run folder.
+    #[command(after_help = TUNE_HELP)]
+    Tune(tune::TuneArgs),
     /// Encoders + hypernetwork that emit a SIREN per face from a few of its pixels (CelebA).
     #[command(subcommand)]
     Hypernet(hypernet_cmds::HypernetCommand),
 }
+
+const TUNE_HELP: &str = "\
+The search's own options, anywhere among the command's:
+  --search NAME=LO..HI[:log][:int] | NAME=A,B,C   an option of the command and its range (repeat)
+  --trials N          trials drawn (default 9)
+  --budget STEPS      steps the best trials train in all (default: the command's --steps)
+  --eta N             keep the best 1/N at each rung (default 3)
+  --min-steps N       fewest steps of the first rung (default 1)
+  --metric NAME[:max|:min]   validation metric in metrics.jsonl (default: val_psnr for fit and
+                      inpaint, which then hold out --validation 0.1 of their pixels; val_error
+                      for wave and helmholtz) or loss
+  --parallel N        trials at once (default: the cores; fewer if memory runs short)
+  --tune-seed N       seed of the drawn settings
+  --emit slurm        write OUT/slurm.sh, a job array of the trials, instead of running them
+  --collect OUT       gather an emitted search's trials and write the report
+  --out OUT           the search's folder: trials/, tune.md, tune.json, tune.png, winner.toml
+
+Examples:
+  siren tune inpaint camera.png --size 256 --steps 500 --prior tv --search prior_weight=1e-6..1e-2:log --trials 9 --out runs/tune-tv
+  siren tune helmholtz --scale quick --models siren --medium uniform --search lr=1e-5..1e-3:log --trials 9 --budget 750 --out runs/tune-helm
+  siren tune fit camera.png --size 128 --search w0=10..90:log --search lr=1e-5..1e-3:log --emit slurm --trials 20 --budget 1000 --out runs/tune-slurm";
 
 #[derive(Clone, Copy, Debug, PartialEq, clap::ValueEnum)]
 enum DeviceArg {
@@ -262,6 +288,7 @@ fn main() -> ExitCode {
         Command::Sdf(a) => on_device!(d, signal_cmds::sdf, a),
         Command::Hypernet(c) => on_device!(d, hypernet_cmds::run, c),
         Command::Serve(a) => serve::serve(a),
+        Command::Tune(a) => tune::tune(a),
         Command::InitStats(a) => on_device!(d, init_cmds::init_stats, a),
     };
     let result = result.and_then(|()| match &folder {

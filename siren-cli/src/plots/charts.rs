@@ -303,3 +303,97 @@ pub fn labelled_chart(
     }
     encode_png(path, w, h, rgb)
 }
+
+/// One panel of a [`scatter_panels`] figure: its x axis and its series of points.
+pub struct ScatterPanel {
+    /// The x axis's name.
+    pub x_label: String,
+    /// Named groups of `(x, y)` points, drawn as dots (colours in [`labelled_chart`]'s order).
+    pub series: Vec<Series>,
+}
+
+/// Writes side-by-side scatter panels sharing the y axis's name (e.g. a tuning metric against
+/// each searched parameter), with a title and a legend in each panel.
+pub fn scatter_panels(
+    path: &std::path::Path,
+    title: &str,
+    y_label: &str,
+    panels: &[ScatterPanel],
+) -> Result<()> {
+    use plotters::prelude::*;
+    let finite = |p: &ScatterPanel| -> Vec<(f64, f64)> {
+        p.series
+            .iter()
+            .flat_map(|s| s.points.iter().copied())
+            .filter(|(x, y)| x.is_finite() && y.is_finite())
+            .collect()
+    };
+    if panels.is_empty() || panels.iter().any(|p| finite(p).is_empty()) {
+        return Err(Error::InvalidInput(
+            "a scatter figure needs finite points in every panel".into(),
+        ));
+    }
+    register_font()?;
+    let (pw, h) = (420u32, 400u32);
+    let w = pw * panels.len() as u32;
+    let mut rgb = vec![255u8; (w * h * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
+        let root = root.titled(title, (SANS, 18)).map_err(draw_error)?;
+        let areas = root.split_evenly((1, panels.len()));
+        for (area, panel) in areas.iter().zip(panels) {
+            let pts = finite(panel);
+            let (mut xlo, mut xhi, mut ylo, mut yhi) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+            for &(x, y) in &pts {
+                (xlo, xhi, ylo, yhi) = (xlo.min(x), xhi.max(x), ylo.min(y), yhi.max(y));
+            }
+            let xpad = ((xhi - xlo) * 0.05).max(1e-9);
+            let ypad = ((yhi - ylo) * 0.08).max(1e-9);
+            // Room below the points for the legend (lower right), so it hides none of them.
+            let legend_room = (yhi - ylo).max(1e-9) * (0.1 + 0.1 * panel.series.len() as f64);
+            let mut chart = ChartBuilder::on(area)
+                .margin(12)
+                .x_label_area_size(40)
+                .y_label_area_size(56)
+                .build_cartesian_2d(
+                    (xlo - xpad)..(xhi + xpad),
+                    (ylo - ypad - legend_room)..(yhi + ypad),
+                )
+                .map_err(draw_error)?;
+            chart
+                .configure_mesh()
+                .x_desc(panel.x_label.as_str())
+                .y_desc(y_label)
+                .label_style((SANS, 13))
+                .axis_desc_style((SANS, 14))
+                .light_line_style(RGBColor(235, 235, 235))
+                .draw()
+                .map_err(draw_error)?;
+            for (k, s) in panel.series.iter().enumerate() {
+                let Rgb([r, g, b]) = SERIES[k % SERIES.len()];
+                let colour = RGBColor(r, g, b);
+                let pts: Vec<(f64, f64)> = s
+                    .points
+                    .iter()
+                    .copied()
+                    .filter(|(x, y)| x.is_finite() && y.is_finite())
+                    .collect();
+                chart
+                    .draw_series(pts.iter().map(|&p| Circle::new(p, 4, colour.filled())))
+                    .map_err(draw_error)?
+                    .label(s.name.as_str())
+                    .legend(move |(x, y)| Circle::new((x + 9, y), 4, colour.filled()));
+            }
+            chart
+                .configure_series_labels()
+                .label_font((SANS, 13))
+                .background_style(WHITE.mix(0.85))
+                .border_style(RGBColor(180, 180, 180))
+                .position(SeriesLabelPosition::LowerRight)
+                .draw()
+                .map_err(draw_error)?;
+        }
+        root.present().map_err(draw_error)?;
+    }
+    encode_png(path, w, h, rgb)
+}
