@@ -439,12 +439,19 @@ async fn start_run(
             ),
         ));
     }
-    let id = {
+    // The id is taken by making its folder under the lock: two tabs never share one.
+    let (id, dir) = {
         let _runs = app.runs.lock().expect("no thread panics holding the runs");
         let n = next_number(&app.runs_dir(), &format!("{}-", request.task));
-        format!("{}-{n:04}", request.task)
+        let id = format!("{}-{n:04}", request.task);
+        let dir = app.runs_dir().join(&id);
+        std::fs::create_dir(&dir).map_err(|source| Error::Io {
+            action: "cannot create the run folder",
+            path: dir.clone(),
+            source,
+        })?;
+        (id, dir)
     };
-    let dir = crate::out_dir(&app.runs_dir().join(&id))?;
     if let Some(mask) = &request.mask_png {
         let bytes = decode_base64(mask)?;
         let path = dir.join("mask.png");
