@@ -290,3 +290,51 @@ fn bad_searches_are_refused_with_what_to_do() {
     assert!(!Path::new(out).exists(), "a refused search writes nothing");
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn a_helmholtz_search_scores_by_its_validation_error() {
+    let d = scratch("helmholtz");
+    let out = d.join("search");
+    let (ok, text) = siren(&[
+        "tune",
+        "helmholtz",
+        "--scale",
+        "quick",
+        "--models",
+        "siren",
+        "--medium",
+        "uniform",
+        "--grid",
+        "33",
+        "--width",
+        "16",
+        "--search",
+        "lr=1e-5..1e-3:log",
+        "--trials",
+        "2",
+        "--budget",
+        "6",
+        "--eta",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{text}");
+    let record: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("tune.json")).unwrap()).unwrap();
+    assert_eq!(record["metric"], "val_error");
+    assert_eq!(record["maximize"], false);
+    let w = record["winner"].as_u64().unwrap() as usize;
+    let dir = PathBuf::from(record["trials"][w]["dir"].as_str().unwrap());
+    // the score is the error the run itself logged at its last step
+    let logged = last_metric(&dir, "val_error");
+    let scored = record["trials"][w]["scores"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()[1]
+        .as_f64()
+        .unwrap();
+    assert_eq!(logged, scored);
+    let _ = std::fs::remove_dir_all(&d);
+}
