@@ -227,7 +227,7 @@ pub fn expand(root: &Command, args: Vec<OsString>) -> Result<Vec<OsString>> {
 
 /// The resolved options of a parsed subcommand as TOML (every value as the text it was given
 /// or defaulted to), loadable again with `--config`.
-pub fn resolved(cmd: &Command, matches: &ArgMatches) -> String {
+pub fn resolved(command: &str, cmd: &Command, matches: &ArgMatches) -> String {
     let mut table = toml::Table::new();
     for arg in cmd.get_arguments() {
         let id = arg.get_id().as_str();
@@ -268,7 +268,7 @@ pub fn resolved(cmd: &Command, matches: &ArgMatches) -> String {
         .map(|c| format!(", commit {c}"))
         .unwrap_or_default();
     format!(
-        "# written by siren-rs {}{commit}; `--config` reads it back\n{}",
+        "# written by siren-rs {}{commit} for `siren {command}`; `siren {command} --config` reads it back\n{}",
         env!("CARGO_PKG_VERSION"),
         toml::to_string(&table).unwrap_or_default()
     )

@@ -208,9 +208,11 @@ fn take_run_folder(
     matches: &ArgMatches,
 ) -> siren_core::Result<Option<RunFolder>> {
     let (mut cmd, mut m) = (root, matches);
+    let mut path = Vec::new();
     while let Some((name, sub)) = m.subcommand() {
         cmd = cmd.find_subcommand(name).expect("parsed subcommands exist");
         m = sub;
+        path.push(name);
     }
     if !RUN_FOLDERS.contains(&cmd.get_name()) {
         return Ok(None);
@@ -224,7 +226,7 @@ fn take_run_folder(
     let overwrite = matches!(matches.try_get_one::<bool>("overwrite"), Ok(Some(true)));
     check_run_folder(&dir, resume, overwrite)?;
     let folder = RunFolder {
-        config: config_file::resolved(cmd, m),
+        config: config_file::resolved(&path.join(" "), cmd, m),
         dir,
         resume,
         _lock: lock,

@@ -167,7 +167,11 @@ fn bad_requests_get_a_clear_error_and_start_nothing() {
         (with("models", json!(["mlp"])), "network must be"),
         (with("models", json!([])), "at least one network"),
         (with("image", json!("../../etc/passwd")), "no image"),
-        (with("task", json!("wave")), "task must be"),
+        (with("task", json!("video")), "task must be"),
+        (
+            with("task", json!("wave")),
+            "scale must be quick or default",
+        ),
         (with("lr", json!(-1.0)), "learning rate"),
         (with("models", json!(["siren", "tanh"])), "allows 1 at once"),
         (
@@ -214,4 +218,43 @@ fn bad_requests_get_a_clear_error_and_start_nothing() {
         .into_json()
         .unwrap();
     assert_eq!(r["id"], "upload/upload-1.png");
+}
+
+#[test]
+fn a_run_started_on_the_command_line_is_shown_and_continued_by_the_server() {
+    let server = Server::start("cli", &[]);
+    let dir = server.root.join("runs").join("mine");
+    let image = server.root.join("images").join("camera.png");
+    let (ok, text) = common::siren(&[
+        "poisson",
+        image.to_str().unwrap(),
+        "--size",
+        "24",
+        "--steps",
+        "10",
+        "--hidden",
+        "16",
+        "--quiet",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(ok, "{text}");
+    let runs: Value = server.get("/api/runs").unwrap().into_json().unwrap();
+    assert_eq!(runs[0]["id"], "mine");
+    assert_eq!(runs[0]["request"]["task"], "poisson");
+    assert_eq!(runs[0]["members"]["run"]["state"], "finished");
+    let preview = body(server.get("/api/runs/mine/run/preview.png").unwrap());
+    assert_eq!(png_size(&preview), (24, 24));
+    // The page's resume extends it, through the command line's own --config ... --resume.
+    server
+        .post("/api/runs/mine/resume?steps=16", json!({}))
+        .unwrap();
+    let events = server.events("mine");
+    let steps: Vec<u64> = events
+        .iter()
+        .filter(|(e, _)| e == "metric")
+        .map(|(_, d)| d["step"].as_u64().unwrap())
+        .collect();
+    assert_eq!(steps, (1..=16).collect::<Vec<_>>(), "every step once");
+    assert_eq!(last_step(&dir), 16);
 }

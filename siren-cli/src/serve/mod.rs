@@ -521,15 +521,14 @@ async fn preview_png(
     State(app): State<Shared>,
     UrlPath((id, member)): UrlPath<(String, String)>,
 ) -> ApiResult<Response> {
-    let (dir, request) = app.with_run(&id, |run| {
+    let (dir, request, image) = app.with_run(&id, |run| {
         let m = run
             .members
             .iter()
             .find(|m| m.name == member)
             .ok_or_else(|| Error::InvalidInput(format!("run {id} has no member {member:?}")))?;
-        Ok((m.dir.clone(), run.request.clone()))
+        Ok((m.dir.clone(), run.request.clone(), run.image_path.clone()))
     })?;
-    let image = views::source_path(&app.root, app.data.as_deref(), &request.image)?;
     let bytes = blocking(move || {
         let truth = views::training_image(&image, request.size)?;
         views::preview(&dir, &truth, request.task == "poisson")

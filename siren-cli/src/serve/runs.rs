@@ -413,8 +413,10 @@ fn error_text(dir: &Path) -> String {
 pub struct Run {
     /// Its id, also its folder's name.
     pub id: String,
-    /// What the page asked for.
+    /// What the page asked for (for a run the command line started, what its config says).
     pub request: RunRequest,
+    /// The image an image run trains on.
+    pub image_path: PathBuf,
     /// Its members, in the request's order.
     pub members: Vec<Member>,
 }
@@ -454,6 +456,7 @@ impl Run {
         let mut run = Self {
             id,
             request: request.clone(),
+            image_path: image.to_path_buf(),
             members: Vec::new(),
         };
         for (name, args) in members {
@@ -475,7 +478,9 @@ impl Run {
 
     /// A run folder written earlier: its `run.json` and its members' folders.
     pub fn open(id: String, dir: PathBuf) -> Option<Self> {
-        let text = std::fs::read_to_string(dir.join("run.json")).ok()?;
+        let Ok(text) = std::fs::read_to_string(dir.join("run.json")) else {
+            return Self::from_command_line(id, dir);
+        };
         let record: RunRecord = serde_json::from_str(&text).ok()?;
         let members = record
             .members
@@ -491,7 +496,70 @@ impl Run {
         Some(Self {
             id,
             request: record.request,
+            image_path: record.image_path,
             members,
+        })
+    }
+
+    /// A run folder the command line wrote (`siren fit IMAGE ... --out ROOT/runs/NAME`): one
+    /// member, `run`, the folder itself, described by its resolved `config.toml`.
+    fn from_command_line(id: String, dir: PathBuf) -> Option<Self> {
+        let text = std::fs::read_to_string(dir.join("config.toml")).ok()?;
+        let header = text.lines().next()?;
+        let task = ["fit", "poisson", "inpaint", "wave", "helmholtz"]
+            .into_iter()
+            .find(|t| header.contains(&format!("for `siren {t}`")))?;
+        let table: toml::Table = text.parse().ok()?;
+        let text_of = |k: &str| table.get(k).and_then(|v| v.as_str()).map(str::to_string);
+        let whole = |k: &str| {
+            table
+                .get(k)
+                .and_then(|v| v.as_integer())
+                .map(|i| i as usize)
+        };
+        let real = |k: &str| {
+            table
+                .get(k)
+                .and_then(|v| v.as_float().or(v.as_integer().map(|i| i as f64)))
+        };
+        let models = match table.get("models").or(table.get("model")) {
+            Some(toml::Value::Array(a)) => a
+                .iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect(),
+            Some(toml::Value::String(s)) => vec![s.clone()],
+            _ => vec!["siren".into()],
+        };
+        let request = RunRequest {
+            task: task.into(),
+            image: String::new(),
+            size: whole("size").unwrap_or(0),
+            scale: text_of("scale"),
+            medium: text_of("medium"),
+            steps: whole("steps")?,
+            hidden: whole("hidden").unwrap_or(0),
+            layers: whole("layers").unwrap_or(0),
+            lr: real("lr").unwrap_or(0.0),
+            w0: real("w0").unwrap_or(0.0),
+            models,
+            target: text_of("target"),
+            priors: text_of("prior")
+                .map(|kind| {
+                    vec![PriorChoice {
+                        kind,
+                        weight: real("prior_weight").unwrap_or(0.0),
+                    }]
+                })
+                .unwrap_or_default(),
+            mask: text_of("mask"),
+            mask_png: None,
+        };
+        let member = Member::found("run".into(), dir, request.network_prefix());
+        Some(Self {
+            id,
+            image_path: text_of("image").map(PathBuf::from).unwrap_or_default(),
+            request,
+            members: vec![member],
         })
     }
 
@@ -506,11 +574,12 @@ impl Run {
         }
     }
 
-    /// Continues every stopped member from its checkpoint, with `steps` steps in all,
-    /// through the command line's own `--config DIR/config.toml --resume`.
+    /// Continues every stopped member from its checkpoint (or extends a finished one), with
+    /// `steps` steps in all, through the command line's own `--config DIR/config.toml
+    /// --resume`.
     pub fn resume(&mut self, exe: &Path, steps: usize, threads: usize) -> Result<()> {
         for m in &mut self.members {
-            if m.status() != Status::Stopped {
+            if !matches!(m.status(), Status::Stopped | Status::Finished) {
                 continue;
             }
             let args = vec![

@@ -74,8 +74,12 @@ pub fn write_camera(root: &Path) -> Result<()> {
     Image::camera().save_png(path)
 }
 
-/// The image at `path` as training sees it at `size` (centre square, resized).
+/// The image at `path` as training sees it at `size` (centre square, resized; 0: as it is,
+/// as a command-line run without `--size`).
 pub fn training_image(path: &Path, size: usize) -> Result<Image> {
+    if size == 0 {
+        return Image::open(path);
+    }
     siren_image::raster::check_pixels(size, size)?;
     Image::open(path)?.centre_square().resized(size, size)
 }
