@@ -46,7 +46,7 @@ fn last_metric(dir: &Path, metric: &str) -> f64 {
         .unwrap()
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).unwrap()[metric].as_f64())
-        .last()
+        .next_back()
         .unwrap()
 }
 

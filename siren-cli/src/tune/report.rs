@@ -227,37 +227,6 @@ fn plot(out: &Path, record: &TuneRecord) -> Result<()> {
         .search
         .iter()
         .map(|p| {
-            let (label, x): (String, Box<dyn Fn(&str) -> f64>) = match &p.range {
-                Range::Choice { values } => {
-                    let values = values.clone();
-                    (
-                        format!(
-                            "{} ({})",
-                            p.name,
-                            values
-                                .iter()
-                                .enumerate()
-                                .map(|(i, v)| format!("{i} = {v}"))
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ),
-                        Box::new(move |v: &str| {
-                            values
-                                .iter()
-                                .position(|c| c == v)
-                                .map_or(f64::NAN, |i| i as f64)
-                        }),
-                    )
-                }
-                _ if p.is_log() => (
-                    format!("log10 {}", p.name),
-                    Box::new(|v: &str| v.parse::<f64>().map_or(f64::NAN, f64::log10)),
-                ),
-                _ => (
-                    p.name.clone(),
-                    Box::new(|v: &str| v.parse::<f64>().unwrap_or(f64::NAN)),
-                ),
-            };
             let series = record
                 .rungs
                 .iter()
@@ -268,14 +237,14 @@ fn plot(out: &Path, record: &TuneRecord) -> Result<()> {
                         .iter()
                         .filter_map(|t| {
                             let v = t.scores.iter().find(|s| s.0 == r.steps)?.1?;
-                            Some((x(&t.settings[&p.name]), v))
+                            Some((position(p, &t.settings[&p.name]), v))
                         })
                         .collect(),
                 })
                 .filter(|s| !s.points.is_empty())
                 .collect();
             ScatterPanel {
-                x_label: label,
+                x_label: axis(p),
                 series,
             }
         })
@@ -289,6 +258,37 @@ fn plot(out: &Path, record: &TuneRecord) -> Result<()> {
         &record.metric,
         &panels,
     )
+}
+
+/// The x axis of a parameter's panel: its name, `log10` of it for a log range, or its
+/// choices numbered.
+fn axis(p: &Param) -> String {
+    match &p.range {
+        Range::Choice { values } => format!(
+            "{} ({})",
+            p.name,
+            values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| format!("{i} = {v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        _ if p.is_log() => format!("log10 {}", p.name),
+        _ => p.name.clone(),
+    }
+}
+
+/// Where a value of `p` sits on its [`axis`].
+fn position(p: &Param, value: &str) -> f64 {
+    match &p.range {
+        Range::Choice { values } => values
+            .iter()
+            .position(|c| c == value)
+            .map_or(f64::NAN, |i| i as f64),
+        _ if p.is_log() => value.parse::<f64>().map_or(f64::NAN, f64::log10),
+        _ => value.parse::<f64>().unwrap_or(f64::NAN),
+    }
 }
 
 /// `siren tune --collect DIR`: gathers an emitted search's trials (each trained the full
