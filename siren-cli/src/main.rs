@@ -1,5 +1,6 @@
 //! The `siren` command line: one subcommand per experiment.
 
+mod child;
 mod config_file;
 mod hypernet_cmds;
 mod image_cmds;

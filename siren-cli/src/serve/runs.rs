@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 
 use serde::{Deserialize, Serialize};
 use siren_core::{Error, Result};
@@ -399,14 +399,9 @@ pub fn newest_network(dir: &Path, prefix: &str) -> Option<(PathBuf, std::time::S
         .max_by_key(|(_, t)| *t)
 }
 
-/// The last error line the member's process wrote (its `stderr.log`).
+/// Why a member's process ended without a model.
 fn error_text(dir: &Path) -> String {
-    let text = std::fs::read_to_string(dir.join("stderr.log")).unwrap_or_default();
-    text.lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .map(|l| l.trim_start_matches("error: ").to_string())
-        .unwrap_or_else(|| "it ended without a model or a message".into())
+    crate::child::last_error(dir).unwrap_or_else(|| "it ended without a model or a message".into())
 }
 
 /// A run: its request and its members.
@@ -463,7 +458,7 @@ impl Run {
             let member_dir = dir.join(&name);
             let mut full = vec![request.task.clone()];
             full.extend(args);
-            let child = spawn(exe, &full, &member_dir, threads)?;
+            let child = crate::child::spawn_siren(exe, &full, &member_dir, threads)?;
             run.members.push(Member {
                 name,
                 dir: member_dir,
@@ -589,7 +584,7 @@ impl Run {
                 format!("--steps={steps}"),
                 "--quiet".into(),
             ];
-            m.child = Some(spawn(exe, &args, &m.dir, threads)?);
+            m.child = Some(crate::child::spawn_siren(exe, &args, &m.dir, threads)?);
             m.stop_asked = false;
             m.status = Status::Running;
         }
@@ -625,33 +620,6 @@ impl Drop for Run {
             }
         }
     }
-}
-
-/// Starts `exe args` writing its errors to `dir/stderr.log`, with `threads` threads.
-fn spawn(exe: &Path, args: &[String], dir: &Path, threads: usize) -> Result<Child> {
-    std::fs::create_dir_all(dir).map_err(|source| Error::Io {
-        action: "cannot create the run folder",
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    let log = dir.join("stderr.log");
-    let stderr = std::fs::File::create(&log).map_err(|source| Error::Io {
-        action: "cannot create",
-        path: log.clone(),
-        source,
-    })?;
-    Command::new(exe)
-        .args(args)
-        .env("RAYON_NUM_THREADS", threads.to_string())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(stderr)
-        .spawn()
-        .map_err(|source| Error::Io {
-            action: "cannot start",
-            path: exe.to_path_buf(),
-            source,
-        })
 }
 
 /// SIGTERM to `pid`: the `siren` process stops after its step and writes its checkpoint.

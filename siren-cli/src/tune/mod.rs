@@ -13,7 +13,7 @@ mod space;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command as Process, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use clap::{Args, CommandFactory};
@@ -21,7 +21,7 @@ use rand::SeedableRng;
 use siren_core::{Error, Result};
 
 use halving::{rungs, successive_halving, Rung};
-use report::{TrialRecord, TuneRecord};
+use report::{metric_history, TrialRecord, TuneRecord};
 use space::Param;
 
 /// The commands `siren tune` can tune, with the validation metric each logs (`None`: it logs
@@ -460,24 +460,6 @@ fn fresh_out(out: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The metric's values in a trial's `metrics.jsonl`, `(step, value)` in order.
-pub(crate) fn metric_history(dir: &Path, metric: &str) -> Vec<(usize, f64)> {
-    let text = std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap_or_default();
-    text.lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter_map(|v| Some((v["step"].as_u64()? as usize, v[metric].as_f64()?)))
-        .collect()
-}
-
-/// The last error line of a trial's `stderr.log`.
-fn error_text(dir: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(dir.join("stderr.log")).ok()?;
-    text.lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .map(|l| l.trim_start_matches("error: ").to_string())
-}
-
 /// Largest resident memory of any finished child process, in bytes.
 fn children_peak_memory() -> u64 {
     // SAFETY: getrusage writes the struct it is given and nothing else.
@@ -540,27 +522,8 @@ fn run(plan: &Plan) -> Result<()> {
             if running.len() < parallel && room {
                 if let Some((t, steps)) = queue.pop() {
                     let dir = plan.trial_dir(t);
-                    crate::out_dir(&dir)?;
                     let args = plan.trial_args(t, &settings[t], steps, trained[t] > 0);
-                    let log = std::fs::File::create(dir.join("stderr.log")).map_err(|source| {
-                        Error::Io {
-                            action: "cannot create",
-                            path: dir.join("stderr.log"),
-                            source,
-                        }
-                    })?;
-                    let child = Process::new(&exe)
-                        .args(&args)
-                        .env("RAYON_NUM_THREADS", threads.to_string())
-                        .stdin(Stdio::null())
-                        .stdout(Stdio::null())
-                        .stderr(log)
-                        .spawn()
-                        .map_err(|source| Error::Io {
-                            action: "cannot start a trial",
-                            path: exe.clone(),
-                            source,
-                        })?;
+                    let child = crate::child::spawn_siren(&exe, &args, &dir, threads)?;
                     running.push((t, child));
                     continue;
                 }
@@ -587,7 +550,7 @@ fn run(plan: &Plan) -> Result<()> {
                         .find(|(s, _)| *s <= steps)
                         .map_or(f64::NAN, |(_, v)| *v)
                 } else {
-                    errors[t] = error_text(&dir).or(Some("the trial failed".into()));
+                    errors[t] = crate::child::last_error(&dir).or(Some("the trial failed".into()));
                     f64::NAN
                 };
                 let at = batch.iter().position(|b| b.0 == t).expect("from the batch");

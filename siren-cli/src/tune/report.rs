@@ -307,7 +307,7 @@ pub fn collect(dir: &Path) -> Result<()> {
     })?;
     let mut missing = Vec::new();
     for t in &mut record.trials {
-        t.history = super::metric_history(&t.dir, &record.metric);
+        t.history = metric_history(&t.dir, &record.metric);
         let steps = last_step(&t.dir);
         t.steps = steps;
         t.scores = match t.history.last() {
@@ -319,7 +319,7 @@ pub fn collect(dir: &Path) -> Result<()> {
         } else {
             missing.push(t.id.clone());
             Some(
-                super::error_text(&t.dir)
+                crate::child::last_error(&t.dir)
                     .unwrap_or_else(|| format!("trained {steps} of {} steps", record.budget)),
             )
         };
@@ -332,6 +332,15 @@ pub fn collect(dir: &Path) -> Result<()> {
     }
     record.finish(0.0);
     write(dir, &record)
+}
+
+/// The metric's values in a trial's `metrics.jsonl`, `(step, value)` in order.
+pub fn metric_history(dir: &Path, metric: &str) -> Vec<(usize, f64)> {
+    let text = std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| Some((v["step"].as_u64()? as usize, v[metric].as_f64()?)))
+        .collect()
 }
 
 /// The last step a run folder's `metrics.jsonl` records.
