@@ -124,9 +124,10 @@ The search's own options, anywhere among the command's:
   --budget STEPS      steps the best trials train in all (default: the command's --steps)
   --eta N             keep the best 1/N at each rung (default 3)
   --min-steps N       fewest steps of the first rung (default 1)
-  --metric NAME[:max|:min]   validation metric in metrics.jsonl (default: val_psnr for fit and
-                      inpaint, which then hold out --validation 0.1 of their pixels; val_error
-                      for wave and helmholtz) or loss
+  --metric NAME[:max|:min]   validation metric in metrics.jsonl (default: val_psnr for fit,
+                      inpaint and video, val_snr for audio, val_surface_abs for sdf, which then
+                      hold out --validation 0.1 of their points; val_error for wave and
+                      helmholtz; poisson has none: give loss) or loss
   --parallel N        trials at once (default: the cores; fewer if memory runs short)
   --tune-seed N       seed of the drawn settings
   --emit slurm        write OUT/slurm.sh, a job array of the trials, instead of running them

@@ -280,6 +280,22 @@ fn bad_searches_are_refused_with_what_to_do() {
                 .to_vec(),
             "--budget",
         ),
+        (
+            [
+                "tune",
+                "audio",
+                "x.wav",
+                "--search",
+                "lr=1e-5..1e-3:log",
+                "--budget",
+                "5",
+                "--out",
+                out,
+            ]
+            .map(String::from)
+            .to_vec(),
+            "--no-baseline",
+        ),
     ];
     for (args, says) in cases {
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -336,5 +352,55 @@ fn a_helmholtz_search_scores_by_its_validation_error() {
         .as_f64()
         .unwrap();
     assert_eq!(logged, scored);
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn an_audio_search_scores_by_held_out_samples() {
+    let d = scratch("audio");
+    let wav = d.join("tone.wav");
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 8000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(&wav, spec).unwrap();
+    for i in 0..2000 {
+        let t = i as f64 / 8000.0;
+        let v = 0.5 * (2.0 * std::f64::consts::PI * 440.0 * t).sin();
+        w.write_sample((v * 32767.0) as i16).unwrap();
+    }
+    w.finalize().unwrap();
+    let out = d.join("search");
+    let (ok, text) = siren(&[
+        "tune",
+        "audio",
+        wav.to_str().unwrap(),
+        "--no-baseline",
+        "--hidden",
+        "16",
+        "--search",
+        "lr=1e-5..1e-3:log",
+        "--trials",
+        "2",
+        "--budget",
+        "6",
+        "--eta",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{text}");
+    let record: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("tune.json")).unwrap()).unwrap();
+    assert_eq!(record["metric"], "val_snr");
+    assert_eq!(record["maximize"], true);
+    let w = record["winner"].as_u64().unwrap() as usize;
+    let dir = PathBuf::from(record["trials"][w]["dir"].as_str().unwrap());
+    let text = std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap();
+    let last: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    // the held-out samples score differently from the whole clip
+    assert!(last["val_snr"].is_f64() && last["snr"].is_f64(), "{last}");
     let _ = std::fs::remove_dir_all(&d);
 }

@@ -11,7 +11,6 @@
 
 use std::path::Path;
 
-use rand::seq::index::sample;
 use siren_core::train::{gather_rows, mse, step_rng, to_matrix, train_step};
 use siren_core::Backend;
 use siren_core::{Error, Float, Order, Result};
@@ -251,9 +250,12 @@ pub fn fit_audio<E: Float, D: Backend<E>>(
     let normalised: Vec<f32> = audio.samples.iter().map(|s| s / scale).collect();
     let coords = siren_core::train::grid(&[n]);
     let values: Vec<f64> = normalised.iter().map(|&v| v as f64).collect();
+    // Without `config.validation` every sample trains; with it, the held-out ones only score.
+    let trainable: Vec<usize> = (0..n).filter(|&p| !config.held_out(p)).collect();
+    let held: Vec<usize> = (0..n).filter(|&p| config.held_out(p)).collect();
     let full = (
-        to_matrix::<E, D>(device, &coords, 1),
-        to_matrix::<E, D>(device, &values, c),
+        to_matrix::<E, D>(device, &gather_rows(&coords, 1, &trainable), 1),
+        to_matrix::<E, D>(device, &gather_rows(&values, c, &trainable), c),
     );
     let fitted = run_fit(
         config,
@@ -263,8 +265,8 @@ pub fn fit_audio<E: Float, D: Backend<E>>(
         device,
         |s, network, adam| {
             let (x, y) = match config.batch {
-                Some(b) if b < n => {
-                    let idx = sample(&mut step_rng(config.seed, s), n, b).into_vec();
+                Some(b) if b < trainable.len() => {
+                    let idx = config.training_sample(&mut step_rng(config.seed, s), n, b);
                     (
                         to_matrix::<E, D>(device, &gather_rows(&coords, 1, &idx), 1),
                         to_matrix::<E, D>(device, &gather_rows(&values, c, &idx), c),
@@ -279,7 +281,17 @@ pub fn fit_audio<E: Float, D: Backend<E>>(
         },
         |network| {
             let estimate = predict_points(network, &coords, 1 << 15)?;
-            Ok(audio_quality(&estimate, &normalised)?.snr)
+            let validation = if held.is_empty() {
+                None
+            } else {
+                let pick = |v: &[f32]| -> Vec<f32> {
+                    held.iter()
+                        .flat_map(|&p| v[p * c..(p + 1) * c].iter().copied())
+                        .collect()
+                };
+                Some(audio_quality(&pick(&estimate), &pick(&normalised))?.snr)
+            };
+            Ok((audio_quality(&estimate, &normalised)?.snr, validation))
         },
         observe,
     )?;

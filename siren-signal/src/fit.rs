@@ -57,6 +57,10 @@ pub struct SignalConfig {
     pub eval_every: usize,
     /// Bias initialisation of the sine layers.
     pub bias_init: BiasInit,
+    /// Hold this fraction of the points out of training as a validation set, measured into
+    /// [`StepRecord::validation`] ([`SignalConfig::held_out`] says which); `None`: train on all.
+    #[serde(default)]
+    pub validation: Option<f64>,
     /// Where and how often to checkpoint, and whether to resume.
     #[serde(skip)]
     pub checkpoint: Option<Checkpointing>,
@@ -78,8 +82,40 @@ impl SignalConfig {
             seed: 0,
             eval_every: 100,
             bias_init: BiasInit::WeightLaw,
+            validation: None,
             checkpoint: None,
         }
+    }
+
+    /// Whether point `p` is held out for validation: a hash of the seed and `p` against
+    /// [`SignalConfig::validation`], so membership needs no storage however many points a
+    /// signal has (a video's millions of pixels).
+    pub fn held_out(&self, p: usize) -> bool {
+        let Some(fraction) = self.validation else {
+            return false;
+        };
+        // splitmix64 of (seed, p): uniform in [0, 1) and independent of the step streams
+        let mut z =
+            (self.seed ^ 0x7a11_d00d).wrapping_add((p as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+        ((z >> 11) as f64 / (1u64 << 53) as f64) < fraction
+    }
+
+    /// `count` distinct points of `n` drawn from `rng` that training may use (none held out),
+    /// or fewer if there are not that many.
+    pub fn training_sample(&self, rng: &mut impl rand::Rng, n: usize, count: usize) -> Vec<usize> {
+        let draw = match self.validation {
+            None => count.min(n),
+            // enough draws that the kept ones reach `count`
+            Some(f) => (((count as f64) / (1.0 - f).max(1e-3)) * 1.1 + 64.0).ceil() as usize,
+        };
+        rand::seq::index::sample(rng, n, draw.min(n))
+            .into_iter()
+            .filter(|&p| !self.held_out(p))
+            .take(count)
+            .collect()
     }
 
     /// The network for `inputs` coordinates and `outputs` channels.
@@ -107,6 +143,13 @@ impl SignalConfig {
             return Err(Error::InvalidConfig(
                 "batch must be at least 1 (omit it for all points)".into(),
             ));
+        }
+        if let Some(f) = self.validation {
+            if !(f > 0.0 && f < 1.0) {
+                return Err(Error::InvalidConfig(format!(
+                    "the validation fraction must be in (0, 1), got {f}"
+                )));
+            }
         }
         AdamConfig {
             lr: self.lr,
@@ -143,6 +186,9 @@ pub struct StepRecord {
     pub loss: f64,
     /// The signal's quality measure where measured (PSNR or SNR in dB, or a distance).
     pub metric: Option<f64>,
+    /// The same measure on the held-out validation points, where measured and a run has them.
+    #[serde(default)]
+    pub validation: Option<f64>,
 }
 
 /// A trained network and the records of its measuring steps and last step.
@@ -154,7 +200,8 @@ pub struct Fitted<E: Float, D: Backend<E>> {
 }
 
 /// Runs a fit: a fresh network from `config` with `inputs` and `outputs`, `config.steps`
-/// calls of `step`, `measure` on measuring steps, every record to `observe`. `data` names the
+/// calls of `step`, `measure` (the metric, and on the validation points where there are any)
+/// on measuring steps, every record to `observe`. `data` names the
 /// signal (its fingerprint) so that a checkpoint of another signal is never resumed.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn run_fit<E: Float, D: Backend<E>>(
@@ -164,7 +211,7 @@ pub(crate) fn run_fit<E: Float, D: Backend<E>>(
     data: &str,
     device: &D,
     mut step: impl FnMut(usize, &mut Network<E, D>, &mut Adam<E, D>) -> Result<f64>,
-    mut measure: impl FnMut(&Network<E, D>) -> Result<f64>,
+    mut measure: impl FnMut(&Network<E, D>) -> Result<(f64, Option<f64>)>,
     mut observe: impl FnMut(&StepRecord),
 ) -> Result<Fitted<E, D>> {
     config.validate(inputs, outputs)?;
@@ -196,15 +243,17 @@ pub(crate) fn run_fit<E: Float, D: Backend<E>>(
         &plan,
         &mut step,
         |s, loss, network| {
-            let metric = if config.measures(s) {
-                Some(measure(network)?)
+            let (metric, validation) = if config.measures(s) {
+                let (m, v) = measure(network)?;
+                (Some(m), v)
             } else {
-                None
+                (None, None)
             };
             let record = StepRecord {
                 step: s,
                 loss,
                 metric,
+                validation,
             };
             observe(&record);
             if record.metric.is_some() || s == config.steps {

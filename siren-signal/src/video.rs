@@ -429,6 +429,18 @@ pub fn fit_video<E: Float, D: Backend<E>>(
     )
     .into_vec();
     let (probe_x, probe_y) = gather(&probe);
+    // Held-out pixels (none without `config.validation`), up to 2^16 of them, drawn like the
+    // probe from stream 0.
+    let held: Vec<usize> = if config.validation.is_some() {
+        sample(&mut step_rng(config.seed ^ 0x7a11, 0), n, n.min(1 << 20))
+            .into_iter()
+            .filter(|&p| config.held_out(p))
+            .take(1 << 16)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let (held_x, held_y) = gather(&held);
     run_fit(
         config,
         3,
@@ -436,7 +448,7 @@ pub fn fit_video<E: Float, D: Backend<E>>(
         &format!("video {}", video.fingerprint()),
         device,
         |s, network, adam| {
-            let idx = sample(&mut step_rng(config.seed, s), n, batch).into_vec();
+            let idx = config.training_sample(&mut step_rng(config.seed, s), n, batch);
             let (x, y) = gather(&idx);
             let (x, y) = (
                 to_matrix::<E, D>(device, &x, 3),
@@ -448,12 +460,20 @@ pub fn fit_video<E: Float, D: Backend<E>>(
             })
         },
         |network| {
-            let est: Vec<f32> = predict_points(network, &probe_x, 1 << 14)?
-                .into_iter()
-                .map(|v| ((v + 1.0) / 2.0).clamp(0.0, 1.0))
-                .collect();
-            let truth: Vec<f32> = probe_y.iter().map(|&v| ((v + 1.0) / 2.0) as f32).collect();
-            Ok(frame_psnr(&est, &truth))
+            let psnr_at = |x: &[f64], y: &[f64]| -> Result<f64> {
+                let est: Vec<f32> = predict_points(network, x, 1 << 14)?
+                    .into_iter()
+                    .map(|v| ((v + 1.0) / 2.0).clamp(0.0, 1.0))
+                    .collect();
+                let truth: Vec<f32> = y.iter().map(|&v| ((v + 1.0) / 2.0) as f32).collect();
+                Ok(frame_psnr(&est, &truth))
+            };
+            let validation = if held.is_empty() {
+                None
+            } else {
+                Some(psnr_at(&held_x, &held_y)?)
+            };
+            Ok((psnr_at(&probe_x, &probe_y)?, validation))
         },
         observe,
     )

@@ -22,6 +22,11 @@ use crate::progress::{MetricsLog, Progress};
 /// Network and optimiser flags of the signal commands (defaults per command).
 #[derive(Args, Clone, Debug)]
 pub struct SignalFlags {
+    /// Hold this fraction of the points (samples, pixels, surface points) out of training as
+    /// a validation set and log the metric on them (`val_snr`, `val_psnr`, `val_surface_abs`
+    /// in metrics.jsonl), for `siren tune`.
+    #[arg(long)]
+    validation: Option<f64>,
     /// Optimisation steps.
     #[arg(long)]
     steps: Option<usize>,
@@ -95,6 +100,7 @@ impl SignalFlags {
                 crate::image_cmds::BiasArg::WeightLaw => BiasInit::WeightLaw,
                 crate::image_cmds::BiasArg::Pytorch => BiasInit::Pytorch,
             },
+            validation: self.validation,
             checkpoint: Some(Checkpointing {
                 path: dir.join(format!("checkpoint-{name}.safetensors")),
                 every: self.checkpoint_every,
@@ -139,6 +145,9 @@ impl SignalLog {
             "wall_s": self.start.elapsed().as_secs_f64(),
         });
         line[self.metric] = serde_json::json!(r.metric);
+        if let Some(v) = r.validation {
+            line[format!("val_{}", self.metric)] = v.into();
+        }
         self.file.write(&self.run, r.step, &line);
         self.bar.update(
             r.step,

@@ -74,7 +74,11 @@ pub fn successive_halving(
         let scores = train(&batch)?;
         let scored: Vec<(usize, f64)> = alive.iter().copied().zip(scores).collect();
         if let Some(next) = rungs.get(i + 1) {
-            alive = best(&scored, next.trials, maximize);
+            // A failed trial (no score) is never promoted, even when too few succeeded.
+            alive = best(&scored, next.trials, maximize)
+                .into_iter()
+                .filter(|t| scored.iter().any(|(i, v)| i == t && !v.is_nan()))
+                .collect();
         }
         out.push(scored);
     }
@@ -106,10 +110,23 @@ mod tests {
     }
 
     #[test]
-    fn failed_trials_rank_last() {
+    fn failed_trials_rank_last_and_are_never_promoted() {
         let s = [(0, 1.0), (1, f64::NAN), (2, 3.0), (3, 2.0)];
         assert_eq!(best(&s, 2, true), [2, 3]);
         assert_eq!(best(&s, 4, false), [0, 3, 2, 1]);
+        let schedule = rungs(4, 8, 2, 1).unwrap();
+        let mut seen = Vec::new();
+        successive_halving(4, &schedule, true, |batch| {
+            seen.push(batch.to_vec());
+            Ok(batch
+                .iter()
+                .map(|&(t, _)| if t == 0 { 1.0 } else { f64::NAN })
+                .collect())
+        })
+        .unwrap();
+        // rung 1 takes 2 trials, but only trial 0 succeeded; after it, nothing is left
+        assert_eq!(seen[1], [(0, 4)]);
+        assert!(seen.len() == 2 || seen[2].len() <= 1);
     }
 
     /// A cheap synthetic objective with a known optimum: the "validation error" of a trial

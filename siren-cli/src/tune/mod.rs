@@ -31,10 +31,10 @@ const TUNABLE: [(&str, Option<&str>); 8] = [
     ("inpaint", Some("val_psnr")),
     ("wave", Some("val_error")),
     ("helmholtz", Some("val_error")),
+    ("audio", Some("val_snr")),
+    ("video", Some("val_psnr")),
+    ("sdf", Some("val_surface_abs")),
     ("poisson", None),
-    ("audio", None),
-    ("video", None),
-    ("sdf", None),
 ];
 
 /// Options of the tuned command that the search sets itself.
@@ -266,13 +266,20 @@ fn complete_command(plan: &mut Plan) -> Result<()> {
         base.iter()
             .any(|w| w == flag || w.starts_with(&format!("{flag}=")))
     };
-    if plan.metric == "val_psnr" && !has(&plan.base, "--validation") {
+    let held_out = ["val_psnr", "val_snr", "val_surface_abs"];
+    if held_out.contains(&plan.metric.as_str()) && !has(&plan.base, "--validation") {
         plan.base.push("--validation=0.1".into());
         plan.notes.push(
-            "`--validation=0.1` was added: 10% of the pixels training may see are held out and \
-             score the trials"
+            "`--validation=0.1` was added: 10% of the points (pixels, samples) training may see \
+             are held out and score the trials"
                 .into(),
         );
+    }
+    if plan.command == "audio" && !has(&plan.base, "--no-baseline") {
+        return Err(Error::InvalidInput(
+            "tune the audio SIREN alone (its metrics.jsonl then holds one run): add --no-baseline"
+                .into(),
+        ));
     }
     if plan.metric == "val_error" {
         if !has(&plan.base, "--eval-every") {

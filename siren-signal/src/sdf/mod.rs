@@ -233,6 +233,13 @@ pub fn fit_sdf<E: Float, D: Backend<E>>(
             .into_iter()
             .flat_map(|i| cloud.points[i])
             .collect();
+    // Held-out surface points (none without `config.validation`): |phi| there is the
+    // validation measure.
+    let held: Vec<f64> = (0..total)
+        .filter(|&i| config.held_out(i))
+        .take(4096)
+        .flat_map(|i| cloud.points[i])
+        .collect();
     let data = format!(
         "sdf {} {:016x}",
         total,
@@ -255,7 +262,8 @@ pub fn fit_sdf<E: Float, D: Backend<E>>(
         device,
         |s, network, adam| {
             let mut rng = step_rng(config.seed, s);
-            let idx = rand::seq::index::sample(&mut rng, total, on).into_vec();
+            let idx = config.training_sample(&mut rng, total, on);
+            let on = idx.len();
             let mut x: Vec<f64> = idx.iter().flat_map(|&i| cloud.points[i]).collect();
             x.extend(uniform_points(&mut rng, on, &[-1.0; 3], &[1.0; 3]));
             // Normals as (3, 2 on, 1): coordinate-major, zero off the surface.
@@ -273,8 +281,16 @@ pub fn fit_sdf<E: Float, D: Backend<E>>(
             })
         },
         |network| {
-            let v = predict_points(network, &probe, 4096)?;
-            Ok(v.iter().map(|x| x.abs() as f64).sum::<f64>() / v.len() as f64)
+            let mean_abs = |points: &[f64]| -> Result<f64> {
+                let v = predict_points(network, points, 4096)?;
+                Ok(v.iter().map(|x| x.abs() as f64).sum::<f64>() / v.len() as f64)
+            };
+            let validation = if held.is_empty() {
+                None
+            } else {
+                Some(mean_abs(&held)?)
+            };
+            Ok((mean_abs(&probe)?, validation))
         },
         observe,
     )
