@@ -17,13 +17,21 @@ pub struct AudioArgs {
     wav: PathBuf,
     #[command(flatten)]
     train: SignalFlags,
-    /// Octaves of the baseline's positional encoding (the original's for a 7 s clip at
-    /// 44.1 kHz is 16).
-    #[arg(long, default_value_t = 16)]
-    pe_frequencies: usize,
+    /// Octaves of the baseline's positional encoding; default: the original's Nyquist rule
+    /// for the clip's length, floor(log2(samples / 4)) (16 for the 7 s Bach clip at 44.1 kHz).
+    #[arg(long)]
+    pe_frequencies: Option<usize>,
     /// Skip the ReLU + positional-encoding baseline.
     #[arg(long)]
     no_baseline: bool,
+}
+
+impl AudioArgs {
+    /// The baseline's octaves: `--pe-frequencies`, or the Nyquist rule for `clip`'s length.
+    fn pe_frequencies(&self, clip: &Audio) -> usize {
+        self.pe_frequencies
+            .unwrap_or_else(|| siren_core::Encoding::nyquist_frequencies(clip.frames()))
+    }
 }
 
 /// The original code's audio settings: 3 hidden layers of 256, first omega_0 3000, the whole
@@ -37,6 +45,7 @@ const DEFAULTS: Defaults = Defaults {
 
 pub fn audio<D: Backend<f32>>(a: AudioArgs, dev: &D) -> Result<()> {
     let clip = Audio::open(&a.wav)?;
+    let pe_frequencies = a.pe_frequencies(&clip);
     let dir = out_dir(&a.train.out)?;
     for out in ["siren.wav", "relu-pe.wav"] {
         crate::output_is_not_an_input(&dir.join(out), &[&a.wav])?;
@@ -47,7 +56,7 @@ pub fn audio<D: Backend<f32>>(a: AudioArgs, dev: &D) -> Result<()> {
     if !a.no_baseline {
         let mut relu = siren.clone();
         relu.model = Model::ReluPositional {
-            frequencies: a.pe_frequencies,
+            frequencies: pe_frequencies,
         };
         relu.checkpoint = a.train.siren(&DEFAULTS, &dir, "relu-pe").checkpoint;
         runs.push(("ReLU + PE".into(), relu));
@@ -110,7 +119,7 @@ fn write_tables(
             Model::Siren { hidden_w0, .. } => hidden_w0,
             _ => 0.0,
         },
-        a.pe_frequencies,
+        a.pe_frequencies(clip),
     );
     let mut json = Vec::new();
     for (name, q, secs, file) in rows {
