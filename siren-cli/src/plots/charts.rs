@@ -96,96 +96,13 @@ pub fn histogram_grid(
     write_atomic(path, bytes.get_ref())
 }
 
-/// Writes a PNG of panels side by side (400 x 240 each), each with its series as polylines
-/// (colours in order: blue, red, green, orange, purple, black, brown, grey), a frame, and light grid lines
-/// at the decades of a log axis. `log_y[p]` plots panel `p` on a log scale.
-pub fn line_chart(
-    path: &std::path::Path,
-    panels: &[Vec<Vec<(f64, f64)>>],
-    log_y: &[bool],
-) -> Result<()> {
-    let (pw, ph, gap) = (400usize, 240usize, 10usize);
-    if panels.is_empty() || log_y.len() != panels.len() {
-        return Err(Error::InvalidInput("a chart needs panels".into()));
-    }
-    let w = panels.len() * pw + (panels.len() - 1) * gap;
-    let mut img = RgbImage::from_pixel(w as u32, ph as u32, Rgb([255, 255, 255]));
-    for (p, series) in panels.iter().enumerate() {
-        let x0 = p * (pw + gap);
-        let tf = |y: f64| if log_y[p] { y.max(1e-300).log10() } else { y };
-        let points: Vec<(f64, f64)> = series
-            .iter()
-            .flatten()
-            .filter(|(_, y)| y.is_finite() && (!log_y[p] || *y > 0.0))
-            .map(|&(x, y)| (x, tf(y)))
-            .collect();
-        if points.is_empty() {
-            continue;
-        }
-        let (mut xlo, mut xhi, mut ylo, mut yhi) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
-        for &(x, y) in &points {
-            (xlo, xhi, ylo, yhi) = (xlo.min(x), xhi.max(x), ylo.min(y), yhi.max(y));
-        }
-        if xhi <= xlo {
-            xhi = xlo + 1.0;
-        }
-        if yhi <= ylo {
-            yhi = ylo + 1.0;
-        }
-        let m = 8.0;
-        let px = |x: f64| x0 as f64 + m + (x - xlo) / (xhi - xlo) * (pw as f64 - 2.0 * m);
-        let py = |y: f64| ph as f64 - m - (y - ylo) / (yhi - ylo) * (ph as f64 - 2.0 * m);
-        if log_y[p] {
-            for decade in ylo.ceil() as i64..=yhi.floor() as i64 {
-                let y = py(decade as f64) as u32;
-                for x in x0..x0 + pw {
-                    img.put_pixel(x as u32, y, Rgb([225, 225, 225]));
-                }
-            }
-        }
-        for x in x0..x0 + pw {
-            img.put_pixel(x as u32, 0, Rgb([0, 0, 0]));
-            img.put_pixel(x as u32, ph as u32 - 1, Rgb([0, 0, 0]));
-        }
-        for y in 0..ph {
-            img.put_pixel(x0 as u32, y as u32, Rgb([0, 0, 0]));
-            img.put_pixel((x0 + pw - 1) as u32, y as u32, Rgb([0, 0, 0]));
-        }
-        for (k, s) in series.iter().enumerate() {
-            let colour = SERIES[k % SERIES.len()];
-            let pts: Vec<(f64, f64)> = s
-                .iter()
-                .filter(|(_, y)| y.is_finite() && (!log_y[p] || *y > 0.0))
-                .map(|&(x, y)| (px(x), py(tf(y))))
-                .collect();
-            for pair in pts.windows(2) {
-                let ((ax, ay), (bx, by)) = (pair[0], pair[1]);
-                let n = ((bx - ax).abs().max((by - ay).abs()).ceil() as usize).max(1);
-                for t in 0..=n {
-                    let f = t as f64 / n as f64;
-                    let (x, y) = (ax + f * (bx - ax), ay + f * (by - ay));
-                    img.put_pixel(x as u32, (y as u32).min(ph as u32 - 1), colour);
-                }
-            }
-            if pts.len() == 1 {
-                let (x, y) = pts[0];
-                img.put_pixel(x as u32, y as u32, colour);
-            }
-        }
-    }
-    let mut bytes = std::io::Cursor::new(Vec::new());
-    img.write_to(&mut bytes, image::ImageFormat::Png)
-        .map_err(|e| Error::InvalidInput(format!("cannot encode PNG: {e}")))?;
-    write_atomic(path, bytes.get_ref())
-}
-
 /// `curves.png` from a run folder's `metrics.jsonl`: the loss (log scale) and, where logged,
 /// `metric` (e.g. "psnr"), one series per value of the `run` field.
 pub fn curves_from_log(dir: &std::path::Path, metric: &str) -> Result<()> {
     let text = std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap_or_default();
     // (run name, loss points, metric points)
-    type Series = Vec<(f64, f64)>;
-    let mut runs: Vec<(String, Series, Series)> = Vec::new();
+    type Points = Vec<(f64, f64)>;
+    let mut runs: Vec<(String, Points, Points)> = Vec::new();
     for line in text.lines() {
         let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
             continue;
@@ -212,13 +129,51 @@ pub fn curves_from_log(dir: &std::path::Path, metric: &str) -> Result<()> {
             r.2.push((step, m));
         }
     }
-    let losses: Vec<Vec<(f64, f64)>> = runs.iter().map(|r| r.1.clone()).collect();
-    let metrics: Vec<Vec<(f64, f64)>> = runs.iter().map(|r| r.2.clone()).collect();
-    if metrics.iter().all(|m| m.is_empty()) {
-        line_chart(&dir.join("curves.png"), &[losses], &[true])
-    } else {
-        line_chart(&dir.join("curves.png"), &[losses, metrics], &[true, false])
+    let named = |pick: &dyn Fn(&(String, Points, Points)) -> Points| -> Vec<Series> {
+        runs.iter()
+            .map(|r| Series {
+                name: if r.0.is_empty() {
+                    "run".into()
+                } else {
+                    r.0.clone()
+                },
+                points: pick(r),
+            })
+            .filter(|s| !s.points.is_empty())
+            .collect()
+    };
+    let mut panels = vec![ChartPanel {
+        x_label: "step".into(),
+        y_label: "log10 training loss".into(),
+        series: named(&|r| {
+            r.1.iter()
+                .filter(|p| p.1 > 0.0)
+                .map(|&(x, y)| (x, y.log10()))
+                .collect()
+        }),
+        dots: false,
+    }];
+    let metrics = named(&|r| r.2.clone());
+    if !metrics.is_empty() {
+        panels.push(ChartPanel {
+            x_label: "step".into(),
+            y_label: metric.to_string(),
+            series: metrics,
+            dots: false,
+        });
     }
+    if panels[0].series.is_empty() {
+        return Ok(()); // nothing logged yet
+    }
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    chart_panels(
+        &dir.join("curves.png"),
+        &format!("{name}: training curves"),
+        &panels,
+    )
 }
 
 /// One named series of a [`labelled_chart`].
@@ -304,24 +259,23 @@ pub fn labelled_chart(
     encode_png(path, w, h, rgb)
 }
 
-/// One panel of a [`scatter_panels`] figure: its x axis and its series of points.
-pub struct ScatterPanel {
+/// One panel of a [`chart_panels`] figure: named axes and named series.
+pub struct ChartPanel {
     /// The x axis's name.
     pub x_label: String,
-    /// Named groups of `(x, y)` points, drawn as dots (colours in [`labelled_chart`]'s order).
+    /// The y axis's name.
+    pub y_label: String,
+    /// Named `(x, y)` series (colours in [`labelled_chart`]'s order).
     pub series: Vec<Series>,
+    /// Dots (a scatter) rather than lines.
+    pub dots: bool,
 }
 
-/// Writes side-by-side scatter panels sharing the y axis's name (e.g. a tuning metric against
-/// each searched parameter), with a title and a legend in each panel.
-pub fn scatter_panels(
-    path: &std::path::Path,
-    title: &str,
-    y_label: &str,
-    panels: &[ScatterPanel],
-) -> Result<()> {
+/// Writes side-by-side panels under one title, each with named axes, ticks and a legend:
+/// the training curves of a run (`curves.png`), a tuning metric against each parameter.
+pub fn chart_panels(path: &std::path::Path, title: &str, panels: &[ChartPanel]) -> Result<()> {
     use plotters::prelude::*;
-    let finite = |p: &ScatterPanel| -> Vec<(f64, f64)> {
+    let finite = |p: &ChartPanel| -> Vec<(f64, f64)> {
         p.series
             .iter()
             .flat_map(|s| s.points.iter().copied())
@@ -330,7 +284,7 @@ pub fn scatter_panels(
     };
     if panels.is_empty() || panels.iter().any(|p| finite(p).is_empty()) {
         return Err(Error::InvalidInput(
-            "a scatter figure needs finite points in every panel".into(),
+            "a chart needs finite points in every panel".into(),
         ));
     }
     register_font()?;
@@ -350,7 +304,8 @@ pub fn scatter_panels(
             let xpad = ((xhi - xlo) * 0.05).max(1e-9);
             let ypad = ((yhi - ylo) * 0.08).max(1e-9);
             // Room below the points for the legend (lower right), so it hides none of them.
-            let legend_room = (yhi - ylo).max(1e-9) * (0.1 + 0.1 * panel.series.len() as f64);
+            let legend_room =
+                (yhi - ylo).max(1e-9) * (0.1 + 0.1 * panel.series.len().min(6) as f64);
             let mut chart = ChartBuilder::on(area)
                 .margin(12)
                 .x_label_area_size(40)
@@ -363,7 +318,7 @@ pub fn scatter_panels(
             chart
                 .configure_mesh()
                 .x_desc(panel.x_label.as_str())
-                .y_desc(y_label)
+                .y_desc(panel.y_label.as_str())
                 .label_style((SANS, 13))
                 .axis_desc_style((SANS, 14))
                 .light_line_style(RGBColor(235, 235, 235))
@@ -378,11 +333,21 @@ pub fn scatter_panels(
                     .copied()
                     .filter(|(x, y)| x.is_finite() && y.is_finite())
                     .collect();
-                chart
-                    .draw_series(pts.iter().map(|&p| Circle::new(p, 4, colour.filled())))
-                    .map_err(draw_error)?
-                    .label(s.name.as_str())
-                    .legend(move |(x, y)| Circle::new((x + 9, y), 4, colour.filled()));
+                if panel.dots {
+                    chart
+                        .draw_series(pts.iter().map(|&p| Circle::new(p, 4, colour.filled())))
+                        .map_err(draw_error)?
+                        .label(s.name.as_str())
+                        .legend(move |(x, y)| Circle::new((x + 9, y), 4, colour.filled()));
+                } else {
+                    chart
+                        .draw_series(LineSeries::new(pts, colour.stroke_width(2)))
+                        .map_err(draw_error)?
+                        .label(s.name.as_str())
+                        .legend(move |(x, y)| {
+                            PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
+                        });
+                }
             }
             chart
                 .configure_series_labels()

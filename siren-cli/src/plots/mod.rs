@@ -7,8 +7,7 @@ mod fields;
 mod images;
 
 pub use charts::{
-    curves_from_log, histogram_grid, labelled_chart, scatter_panels, Histogram, ScatterPanel,
-    Series,
+    chart_panels, curves_from_log, histogram_grid, labelled_chart, ChartPanel, Histogram, Series,
 };
 pub use fields::{circle_outline, diverging, field_figure, square_outline, FieldFigure, Outline};
 pub use images::{grid_figure, image_figure, GridBlock, ImagePanel};

@@ -11,7 +11,7 @@ use siren_core::{Error, Result};
 
 use super::halving::Rung;
 use super::space::{Param, Range};
-use crate::plots::{scatter_panels, ScatterPanel, Series};
+use crate::plots::{chart_panels, ChartPanel, Series};
 
 /// One trial.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -223,7 +223,7 @@ fn write_winner(out: &Path, record: &TuneRecord, t: &TrialRecord) -> Result<()> 
 
 /// `tune.png`: per searched parameter, the metric at each rung against its value.
 fn plot(out: &Path, record: &TuneRecord) -> Result<()> {
-    let panels: Vec<ScatterPanel> = record
+    let panels: Vec<ChartPanel> = record
         .search
         .iter()
         .map(|p| {
@@ -243,19 +243,20 @@ fn plot(out: &Path, record: &TuneRecord) -> Result<()> {
                 })
                 .filter(|s| !s.points.is_empty())
                 .collect();
-            ScatterPanel {
+            ChartPanel {
                 x_label: axis(p),
+                y_label: record.metric.clone(),
                 series,
+                dots: true,
             }
         })
         .collect();
-    scatter_panels(
+    chart_panels(
         &out.join("tune.png"),
         &format!(
             "siren tune {}: {} of every trial",
             record.tuned, record.metric
         ),
-        &record.metric,
         &panels,
     )
 }
