@@ -3,33 +3,7 @@
 
 mod common;
 
-use std::path::Path;
-
-use common::{celeba, siren};
-
-fn train(data: &Path, out: &Path, steps: &str, resume: bool) -> (bool, String) {
-    let mut args = vec![
-        "hypernet",
-        "train",
-        "--celeba",
-        data.to_str().unwrap(),
-        "--encoder",
-        "set-sine",
-        "--steps",
-        steps,
-        "--batch",
-        "4",
-        "--checkpoint-every",
-        "2",
-        "--quiet",
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    if resume {
-        args.push("--resume");
-    }
-    siren(&args)
-}
+use common::{celeba, siren, train_hypernet as train};
 
 #[test]
 fn a_resumed_run_ends_with_the_same_weights_as_an_uninterrupted_one() {

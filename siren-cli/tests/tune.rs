@@ -29,6 +29,20 @@ fn image(dir: &Path) -> String {
     path.to_str().unwrap().to_string()
 }
 
+/// A search's `tune.json`.
+fn tune_record(out: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(out.join("tune.json")).unwrap()).unwrap()
+}
+
+/// The winner's index in `trials` and its run folder.
+fn winner(record: &Value) -> (usize, PathBuf) {
+    let w = record["winner"].as_u64().unwrap() as usize;
+    (
+        w,
+        PathBuf::from(record["trials"][w]["dir"].as_str().unwrap()),
+    )
+}
+
 fn steps_of(dir: &Path) -> Vec<u64> {
     std::fs::read_to_string(dir.join("metrics.jsonl"))
         .unwrap()
@@ -79,8 +93,7 @@ fn a_fit_search_promotes_from_checkpoints_and_its_winner_reruns_as_is() {
         out.to_str().unwrap(),
     ]);
     assert!(ok, "{text}");
-    let record: Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("tune.json")).unwrap()).unwrap();
+    let record = tune_record(&out);
     let rungs: Vec<(u64, u64)> = record["rungs"]
         .as_array()
         .unwrap()
@@ -181,8 +194,7 @@ fn an_emitted_slurm_array_runs_its_tasks_locally_and_is_gathered() {
     }
     let (ok, text) = siren(&["tune", "--collect", out.to_str().unwrap()]);
     assert!(ok, "{text}");
-    let record: Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("tune.json")).unwrap()).unwrap();
+    let record = tune_record(&out);
     assert!(record["winner"].is_u64(), "{record}");
     for t in record["trials"].as_array().unwrap() {
         assert_eq!(t["steps"], 15);
@@ -336,12 +348,10 @@ fn a_helmholtz_search_scores_by_its_validation_error() {
         out.to_str().unwrap(),
     ]);
     assert!(ok, "{text}");
-    let record: Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("tune.json")).unwrap()).unwrap();
+    let record = tune_record(&out);
     assert_eq!(record["metric"], "val_error");
     assert_eq!(record["maximize"], false);
-    let w = record["winner"].as_u64().unwrap() as usize;
-    let dir = PathBuf::from(record["trials"][w]["dir"].as_str().unwrap());
+    let (w, dir) = winner(&record);
     // the score is the error the run itself logged at its last step
     let logged = last_metric(&dir, "val_error");
     let scored = record["trials"][w]["scores"]
@@ -392,12 +402,10 @@ fn an_audio_search_scores_by_held_out_samples() {
         out.to_str().unwrap(),
     ]);
     assert!(ok, "{text}");
-    let record: Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("tune.json")).unwrap()).unwrap();
+    let record = tune_record(&out);
     assert_eq!(record["metric"], "val_snr");
     assert_eq!(record["maximize"], true);
-    let w = record["winner"].as_u64().unwrap() as usize;
-    let dir = PathBuf::from(record["trials"][w]["dir"].as_str().unwrap());
+    let (_, dir) = winner(&record);
     let text = std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap();
     let last: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
     // the held-out samples score differently from the whole clip

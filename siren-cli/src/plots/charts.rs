@@ -220,24 +220,56 @@ pub fn labelled_chart(
             .y_label_area_size(56)
             .build_cartesian_2d(xlo..xhi.max(xlo + 1.0), (ylo - pad)..(yhi + pad))
             .map_err(draw_error)?;
-        chart
-            .configure_mesh()
-            .x_desc(x_label)
-            .y_desc(y_label)
-            .label_style((SANS, 13))
-            .axis_desc_style((SANS, 14))
-            .light_line_style(RGBColor(235, 235, 235))
-            .draw()
-            .map_err(draw_error)?;
-        for (k, s) in series.iter().enumerate() {
-            let Rgb([r, g, b]) = SERIES[k % SERIES.len()];
-            let colour = RGBColor(r, g, b);
-            let pts: Vec<(f64, f64)> = s
-                .points
-                .iter()
-                .copied()
-                .filter(|(x, y)| x.is_finite() && y.is_finite())
-                .collect();
+        draw_axes_and_series(&mut chart, x_label, y_label, series, false)?;
+        area.present().map_err(draw_error)?;
+    }
+    encode_png(path, w, h, rgb)
+}
+
+type Chart2d<'a, 'b> = plotters::chart::ChartContext<
+    'a,
+    plotters::backend::BitMapBackend<'b>,
+    plotters::coord::cartesian::Cartesian2d<
+        plotters::coord::types::RangedCoordf64,
+        plotters::coord::types::RangedCoordf64,
+    >,
+>;
+
+/// The axes (named, ticked, light grid), each series (a line, or dots) in [`SERIES`]'s colours,
+/// and the legend (lower right): what every labelled chart draws inside its frame.
+fn draw_axes_and_series<'a>(
+    chart: &mut Chart2d<'a, 'a>,
+    x_label: &str,
+    y_label: &str,
+    series: &[Series],
+    dots: bool,
+) -> Result<()> {
+    use plotters::prelude::*;
+    chart
+        .configure_mesh()
+        .x_desc(x_label)
+        .y_desc(y_label)
+        .label_style((SANS, 13))
+        .axis_desc_style((SANS, 14))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()
+        .map_err(draw_error)?;
+    for (k, s) in series.iter().enumerate() {
+        let Rgb([r, g, b]) = SERIES[k % SERIES.len()];
+        let colour = RGBColor(r, g, b);
+        let pts: Vec<(f64, f64)> = s
+            .points
+            .iter()
+            .copied()
+            .filter(|(x, y)| x.is_finite() && y.is_finite())
+            .collect();
+        if dots {
+            chart
+                .draw_series(pts.iter().map(|&p| Circle::new(p, 4, colour.filled())))
+                .map_err(draw_error)?
+                .label(s.name.as_str())
+                .legend(move |(x, y)| Circle::new((x + 9, y), 4, colour.filled()));
+        } else {
             chart
                 .draw_series(LineSeries::new(pts, colour.stroke_width(2)))
                 .map_err(draw_error)?
@@ -246,17 +278,16 @@ pub fn labelled_chart(
                     PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
                 });
         }
-        chart
-            .configure_series_labels()
-            .label_font((SANS, 13))
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(180, 180, 180))
-            .position(SeriesLabelPosition::LowerRight)
-            .draw()
-            .map_err(draw_error)?;
-        area.present().map_err(draw_error)?;
     }
-    encode_png(path, w, h, rgb)
+    chart
+        .configure_series_labels()
+        .label_font((SANS, 13))
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(180, 180, 180))
+        .position(SeriesLabelPosition::LowerRight)
+        .draw()
+        .map_err(draw_error)?;
+    Ok(())
 }
 
 /// One panel of a [`chart_panels`] figure: named axes and named series.
@@ -315,48 +346,13 @@ pub fn chart_panels(path: &std::path::Path, title: &str, panels: &[ChartPanel]) 
                     (ylo - ypad - legend_room)..(yhi + ypad),
                 )
                 .map_err(draw_error)?;
-            chart
-                .configure_mesh()
-                .x_desc(panel.x_label.as_str())
-                .y_desc(panel.y_label.as_str())
-                .label_style((SANS, 13))
-                .axis_desc_style((SANS, 14))
-                .light_line_style(RGBColor(235, 235, 235))
-                .draw()
-                .map_err(draw_error)?;
-            for (k, s) in panel.series.iter().enumerate() {
-                let Rgb([r, g, b]) = SERIES[k % SERIES.len()];
-                let colour = RGBColor(r, g, b);
-                let pts: Vec<(f64, f64)> = s
-                    .points
-                    .iter()
-                    .copied()
-                    .filter(|(x, y)| x.is_finite() && y.is_finite())
-                    .collect();
-                if panel.dots {
-                    chart
-                        .draw_series(pts.iter().map(|&p| Circle::new(p, 4, colour.filled())))
-                        .map_err(draw_error)?
-                        .label(s.name.as_str())
-                        .legend(move |(x, y)| Circle::new((x + 9, y), 4, colour.filled()));
-                } else {
-                    chart
-                        .draw_series(LineSeries::new(pts, colour.stroke_width(2)))
-                        .map_err(draw_error)?
-                        .label(s.name.as_str())
-                        .legend(move |(x, y)| {
-                            PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
-                        });
-                }
-            }
-            chart
-                .configure_series_labels()
-                .label_font((SANS, 13))
-                .background_style(WHITE.mix(0.85))
-                .border_style(RGBColor(180, 180, 180))
-                .position(SeriesLabelPosition::LowerRight)
-                .draw()
-                .map_err(draw_error)?;
+            draw_axes_and_series(
+                &mut chart,
+                &panel.x_label,
+                &panel.y_label,
+                &panel.series,
+                panel.dots,
+            )?;
         }
         root.present().map_err(draw_error)?;
     }

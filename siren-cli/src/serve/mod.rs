@@ -313,6 +313,18 @@ async fn upload_image(
     Ok(Json(serde_json::json!({ "id": id })))
 }
 
+/// The names in `dir`, sorted (none if it cannot be read).
+fn entry_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|r| {
+            r.filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
 /// One more than the largest `{prefix}N` in `dir`.
 fn next_number(dir: &Path, prefix: &str) -> u64 {
     std::fs::read_dir(dir)
@@ -391,12 +403,7 @@ struct RunSummary {
 }
 
 async fn list_runs(State(app): State<Shared>) -> Json<Vec<RunSummary>> {
-    let ids: Vec<String> = std::fs::read_dir(app.runs_dir())
-        .map(|r| {
-            r.filter_map(|e| e.ok()?.file_name().into_string().ok())
-                .collect()
-        })
-        .unwrap_or_default();
+    let ids = entry_names(&app.runs_dir());
     let mut out: Vec<RunSummary> = ids
         .into_iter()
         .filter_map(|id| {
@@ -546,52 +553,43 @@ struct ModelEntry {
 /// Every explorable network: `run/RUN/MEMBER` (its model, else its newest checkpoint) and
 /// `upload/FILE`.
 fn models(app: &App) -> Vec<(String, PathBuf)> {
-    let mut out = Vec::new();
-    let mut ids: Vec<String> = std::fs::read_dir(app.runs_dir())
-        .map(|r| {
-            r.filter_map(|e| e.ok()?.file_name().into_string().ok())
-                .collect()
-        })
-        .unwrap_or_default();
-    ids.sort_by(|a, b| b.cmp(a));
-    for id in ids {
-        let mut members: Vec<String> = std::fs::read_dir(app.runs_dir().join(&id))
-            .map(|r| {
-                r.filter_map(|e| {
-                    let e = e.ok()?;
-                    e.path()
-                        .is_dir()
-                        .then(|| e.file_name().into_string().ok())?
-                })
-                .collect()
-            })
-            .unwrap_or_default();
-        members.sort();
-        for m in members {
-            let dir = app.runs_dir().join(&id).join(&m);
-            // Image networks only (a field run's networks map (t, x, y) or (x, y) to a field).
-            if !["fit-", "poisson-", "inpaint-"]
-                .iter()
-                .any(|p| id.starts_with(p))
-            {
-                continue;
-            }
-            if let Some((path, _)) = runs::newest_network(&dir, "model") {
-                out.push((format!("run/{id}/{m}"), path));
-            }
+    let mut ids = Vec::new();
+    for run in entry_names(&app.runs_dir()).into_iter().rev() {
+        for member in entry_names(&app.runs_dir().join(&run)) {
+            ids.push(format!("run/{run}/{member}"));
         }
     }
-    let mut uploads: Vec<String> = std::fs::read_dir(app.root.join("models"))
-        .map(|r| {
-            r.filter_map(|e| e.ok()?.file_name().into_string().ok())
-                .collect()
-        })
-        .unwrap_or_default();
-    uploads.sort();
-    for name in uploads.into_iter().filter(|n| n.ends_with(".safetensors")) {
-        out.push((format!("upload/{name}"), app.root.join("models").join(name)));
+    for name in entry_names(&app.root.join("models")) {
+        ids.push(format!("upload/{name}"));
     }
-    out
+    ids.into_iter()
+        .filter_map(|id| Some((id.clone(), model_path(app, &id)?)))
+        .collect()
+}
+
+/// The file of the explorable network `id` (see [`models`]), found without listing the
+/// others: the Explore page asks at every pan and zoom.
+fn model_path(app: &App, id: &str) -> Option<PathBuf> {
+    match id.split('/').collect::<Vec<_>>()[..] {
+        // Image networks only (a field run's networks map (t, x, y) or (x, y) to a field).
+        ["run", run, member]
+            if safe_name(run)
+                && safe_name(member)
+                && ["fit-", "poisson-", "inpaint-"]
+                    .iter()
+                    .any(|p| run.starts_with(p)) =>
+        {
+            let dir = app.runs_dir().join(run).join(member);
+            dir.is_dir()
+                .then(|| runs::newest_network(&dir, "model"))
+                .flatten()
+                .map(|(path, _)| path)
+        }
+        ["upload", name] if safe_name(name) && name.ends_with(".safetensors") => {
+            Some(app.root.join("models").join(name)).filter(|p| p.is_file())
+        }
+        _ => None,
+    }
 }
 
 async fn list_models(State(app): State<Shared>) -> Json<Vec<ModelEntry>> {
@@ -657,10 +655,7 @@ async fn render_png(
     State(app): State<Shared>,
     Query(q): Query<RenderQuery>,
 ) -> ApiResult<Response> {
-    let path = models(&app)
-        .into_iter()
-        .find(|(id, _)| *id == q.model)
-        .map(|(_, p)| p)
+    let path = model_path(&app, &q.model)
         .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("no model {:?}", q.model)))?;
     let view = Viewport {
         x0: q.x0,

@@ -43,3 +43,29 @@ pub fn celeba(name: &str) -> PathBuf {
     std::fs::write(dir.join("list_eval_partition.txt"), lines).unwrap();
     dir
 }
+
+/// `siren hypernet train` of a set-sine encoder on the CelebA root `data` into `out`, batches
+/// of 4, a checkpoint every 2 steps.
+pub fn train_hypernet(data: &Path, out: &Path, steps: &str, resume: bool) -> (bool, String) {
+    let mut args = vec![
+        "hypernet",
+        "train",
+        "--celeba",
+        data.to_str().unwrap(),
+        "--encoder",
+        "set-sine",
+        "--steps",
+        steps,
+        "--batch",
+        "4",
+        "--checkpoint-every",
+        "2",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    if resume {
+        args.push("--resume");
+    }
+    siren(&args)
+}
