@@ -1,4 +1,4 @@
-//! Histograms and line charts.
+//! Histograms, labelled line charts and multi-panel charts (run curves, tuning scatters).
 
 use image::{Rgb, RgbImage};
 use siren_core::io::write_atomic;
