@@ -5,6 +5,7 @@ mod config_file;
 mod hypernet_cmds;
 mod image_cmds;
 mod init_cmds;
+mod interop_cmds;
 mod pde_cmds;
 mod plots;
 mod progress;
@@ -35,6 +36,7 @@ struct Cli {
     divergence_factor: f64,
     /// Replace the run a run folder (`--out`) already holds; without it (or `--resume`) a
     /// folder with a previous run's `config.toml`, `metrics.jsonl` or checkpoint is refused.
+    /// `export` and `import` replace an existing output file only with it.
     #[arg(long, global = true)]
     overwrite: bool,
     #[command(subcommand)]
@@ -102,6 +104,18 @@ enum Command {
         after_help = "Examples:\n  siren sdf ../shared/data/meshes/bunny.obj --out runs/bunny\n  siren sdf ../shared/data/meshes/bunny.obj --steps 1000 --hidden 128 --resolution 96 --format ply --out runs/bunny-quick"
     )]
     Sdf(signal_cmds::SdfArgs),
+    /// Write a model in another framework's layout: the original PyTorch code's SingleBVPNet
+    /// (`net.net.{i}.0.weight`) as safetensors.
+    #[command(
+        after_help = "Example:\n  siren export runs/camera/model.safetensors --format pytorch-siren --out camera_pytorch.safetensors\n\nbench/pytorch_interop.py loads it into the original's module and checks it against `siren render`."
+    )]
+    Export(interop_cmds::ExportArgs),
+    /// Read a PyTorch SIREN (the original code's SingleBVPNet state_dict as safetensors) into a
+    /// siren-rs model file.
+    #[command(
+        after_help = "Examples:\n  siren import camera_pytorch.safetensors --out camera.safetensors\n  python bench/pytorch_interop.py convert model_final.pth original.safetensors && siren import original.safetensors --out model.safetensors"
+    )]
+    Import(interop_cmds::ImportArgs),
     /// The interactive app in the browser: fit, Poisson and inpainting runs trained live side
     /// by side, and any trained network explored at any zoom and extent.
     #[command(
@@ -291,6 +305,8 @@ fn main() -> ExitCode {
         Command::Video(a) => on_device!(d, signal_cmds::video, a),
         Command::Sdf(a) => on_device!(d, signal_cmds::sdf, a),
         Command::Hypernet(c) => on_device!(d, hypernet_cmds::run, c),
+        Command::Export(a) => on_device!(d, interop_cmds::export, (a, cli.overwrite)),
+        Command::Import(a) => on_device!(d, interop_cmds::import, (a, cli.overwrite)),
         Command::Serve(a) => serve::serve(a),
         Command::Tune(a) => tune::tune(a),
         Command::InitStats(a) => on_device!(d, init_cmds::init_stats, a),

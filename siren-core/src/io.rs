@@ -20,7 +20,7 @@ use safetensors::tensor::{SafeTensors, TensorView};
 
 use crate::error::{Error, Result};
 use crate::model::config::NetworkConfig;
-use crate::model::network::Network;
+use crate::model::network::{HostLayer, Network};
 use crate::Float;
 
 /// Metadata key of the format version.
@@ -107,6 +107,34 @@ pub fn write_atomic_with(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// Writes `values`, row-major of `shape`, as a NumPy `.npy` file of little-endian float32
+/// (format 1.0, what `numpy.load` reads), atomically.
+pub fn write_npy(path: &Path, shape: &[usize], values: &[f32]) -> Result<()> {
+    if shape.iter().product::<usize>() != values.len() {
+        return Err(Error::InvalidInput(format!(
+            "{} values do not fill the shape {shape:?}",
+            values.len()
+        )));
+    }
+    let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
+    let tuple = match dims.len() {
+        1 => format!("({},)", dims[0]),
+        _ => format!("({})", dims.join(", ")),
+    };
+    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {tuple}, }}");
+    // Magic (6), version (2) and length (2), then the header padded with spaces and ended by
+    // a newline so the data starts on a 64-byte boundary.
+    let unpadded = 10 + header.len() + 1;
+    header.push_str(&" ".repeat((64 - unpadded % 64) % 64));
+    header.push('\n');
+    let mut bytes = Vec::with_capacity(10 + header.len() + 4 * values.len());
+    bytes.extend_from_slice(b"\x93NUMPY\x01\x00");
+    bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    bytes.extend_from_slice(header.as_bytes());
+    bytes.extend_from_slice(&<f32 as Float>::encode_le(values));
+    write_atomic(path, &bytes)
 }
 
 /// FNV-1a of `bytes`: a fingerprint of data (a face cache's listing, an image's values), not
@@ -304,51 +332,78 @@ impl<E: Float, D: Device<E>> Network<E, D> {
                 ),
             ));
         }
-        let shapes = config.layer_shapes();
-        let mut layers = Vec::with_capacity(shapes.len());
-        for (i, &(fan_in, fan_out)) in shapes.iter().enumerate() {
-            let weight = read_tensor::<E>(&file, &weight_name(i), &[fan_out, fan_in], origin)?;
-            let bias = read_tensor::<E>(&file, &bias_name(i), &[fan_out], origin)?;
-            if weight.iter().chain(&bias).any(|v| !v.is_finite()) {
-                return Err(bad(
-                    origin,
-                    format!(
-                        "layer {i} holds NaN or infinite weights: the run that saved it \
-                         diverged; retrain with a lower learning rate"
-                    ),
-                ));
-            }
-            layers.push((weight, bias));
-        }
+        let layers = read_layers(
+            &file,
+            &config.layer_shapes(),
+            &|i| (weight_name(i), bias_name(i)),
+            origin,
+            MODEL_FILE,
+        )?;
         Self::from_host(config, layers, device)
     }
 }
 
+const MODEL_FILE: &str = "siren-rs model file";
+
 fn bad(path: &Path, reason: String) -> Error {
     Error::BadFile {
         path: PathBuf::from(path),
-        what: "siren-rs model file",
+        what: MODEL_FILE,
         reason,
     }
 }
 
-fn read_tensor<E: Float>(
+/// The `(weight, bias)` of each layer of `shapes` (`(fan_in, fan_out)`), whose tensor names
+/// `names` gives; a NaN or infinite weight is an error (a diverged run's file).
+pub(crate) fn read_layers<E: Float>(
+    file: &SafeTensors,
+    shapes: &[(usize, usize)],
+    names: &dyn Fn(usize) -> (String, String),
+    origin: &Path,
+    what: &'static str,
+) -> Result<Vec<HostLayer<E>>> {
+    let mut layers = Vec::with_capacity(shapes.len());
+    for (i, &(fan_in, fan_out)) in shapes.iter().enumerate() {
+        let (w, b) = names(i);
+        let weight = read_tensor::<E>(file, &w, &[fan_out, fan_in], origin, what)?;
+        let bias = read_tensor::<E>(file, &b, &[fan_out], origin, what)?;
+        if weight.iter().chain(&bias).any(|v| !v.is_finite()) {
+            return Err(Error::BadFile {
+                path: PathBuf::from(origin),
+                what,
+                reason: format!(
+                    "layer {i} holds NaN or infinite weights: the run that saved it diverged; \
+                     retrain with a lower learning rate"
+                ),
+            });
+        }
+        layers.push((weight, bias));
+    }
+    Ok(layers)
+}
+
+/// Tensor `name` of `file` as `E`, which must have `shape` and hold F32 or F64; errors name
+/// `origin` as a `what`.
+pub(crate) fn read_tensor<E: Float>(
     file: &SafeTensors,
     name: &str,
     shape: &[usize],
     origin: &Path,
+    what: &'static str,
 ) -> Result<Vec<E>> {
+    let bad = |reason: String| Error::BadFile {
+        path: PathBuf::from(origin),
+        what,
+        reason,
+    };
     let view = file
         .tensor(name)
-        .map_err(|_| bad(origin, format!("tensor {name} is missing")))?;
+        .map_err(|_| bad(format!("tensor {name} is missing")))?;
     if view.shape() != shape {
-        return Err(bad(
-            origin,
-            format!(
-                "tensor {name} has shape {:?} but the config needs {shape:?}",
-                view.shape()
-            ),
-        ));
+        return Err(bad(format!(
+            "tensor {name} has shape {:?} but the config needs {shape:?}",
+            view.shape()
+        )));
     }
     match view.dtype() {
         safetensors::Dtype::F32 => Ok(<f32 as Float>::decode_le(view.data())
@@ -359,9 +414,8 @@ fn read_tensor<E: Float>(
             .into_iter()
             .map(E::of)
             .collect()),
-        other => Err(bad(
-            origin,
-            format!("tensor {name} is {other:?}; only F32 and F64 are supported"),
-        )),
+        other => Err(bad(format!(
+            "tensor {name} is {other:?}; only F32 and F64 are supported"
+        ))),
     }
 }

@@ -29,7 +29,7 @@
 //! [`tensor`], [`tracer`], [`device`]); [`model`] (what a network is, and the formulas);
 //! [`jet`] (which derivatives a pass carries and how to read them); [`backend`] (the CPU
 //! kernels and the reference dfdx path); [`evaluate`] (the entry points that pick the
-//! backend); then [`io`], [`optim`], [`checkpoint`], [`train`] and [`stats`].
+//! backend); then [`io`], [`pytorch`], [`optim`], [`checkpoint`], [`train`] and [`stats`].
 //! `tests/layers.rs` checks the order.
 //!
 //! ```
@@ -60,6 +60,7 @@ pub mod io;
 pub mod jet;
 pub mod model;
 pub mod optim;
+pub mod pytorch;
 pub mod stats;
 pub mod tensor;
 pub mod tracer;

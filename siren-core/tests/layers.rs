@@ -18,6 +18,7 @@ const LAYERS: &[&[&str]] = &[
     &["backend"],
     &["evaluate"],
     &["io"],
+    &["pytorch"],
     &["optim"],
     &["checkpoint"],
     &["train"],

@@ -47,4 +47,4 @@ pub use inpaint::{inpaint, inpaint_validated, InpaintConfig};
 pub use mask::Mask;
 pub use priors::Prior;
 pub use raster::Image;
-pub use render::{predict, render, render_derivative, render_region, Derivative};
+pub use render::{predict, render, render_derivative, render_region, render_values, Derivative};

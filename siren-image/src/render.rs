@@ -29,6 +29,19 @@ pub fn render_region<E: Float, D: Backend<E>>(
     x: (f64, f64),
     y: (f64, f64),
 ) -> Result<Image> {
+    let values = render_values(network, width, height, x, y)?;
+    Image::from_signed(width, height, network.config().out_features, &values)
+}
+
+/// The network's outputs on the grid of [`render_region`] as they are (not mapped to pixel
+/// values or clamped), row-major with the channels last.
+pub fn render_values<E: Float, D: Backend<E>>(
+    network: &Network<E, D>,
+    width: usize,
+    height: usize,
+    x: (f64, f64),
+    y: (f64, f64),
+) -> Result<Vec<f64>> {
     let c = image_channels(network)?;
     let coords = region_coords(width, height, x, y)?;
     let mut values = Vec::with_capacity(width * height * c);
@@ -42,7 +55,7 @@ pub fn render_region<E: Float, D: Backend<E>>(
                 .map(|v| v.as_f64()),
         );
     }
-    Image::from_signed(width, height, c, &values)
+    Ok(values)
 }
 
 /// A derivative of an image network, one number per pixel.

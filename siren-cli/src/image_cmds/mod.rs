@@ -17,7 +17,8 @@ use siren_core::train::Checkpointing;
 use siren_core::Backend;
 use siren_core::{BiasInit, Error, Network, Result};
 use siren_image::{
-    fit_image, predict, render as render_image, FitConfig, Image, ImageModel, Mask, StepRecord,
+    fit_image, predict, render as render_image, render_values, FitConfig, Image, ImageModel, Mask,
+    StepRecord,
 };
 
 use crate::out_dir;
@@ -255,7 +256,8 @@ pub struct RenderArgs {
     /// Coordinate range lo,hi rendered along both axes; training covered -1,1.
     #[arg(long, default_value = "-1,1", allow_hyphen_values = true)]
     extent: String,
-    /// Output PNG.
+    /// Output: a PNG, or a `.npy` file of the network's raw outputs (float32, height x width
+    /// x channels, unclamped; `numpy.load` reads it).
     #[arg(long)]
     out: PathBuf,
 }
@@ -274,6 +276,15 @@ pub fn render<D: Backend<f32>>(a: RenderArgs, dev: &D) -> Result<()> {
     let extent: (f64, f64) = pair(&a.extent, ',', "--extent")?;
     crate::output_is_not_an_input(&a.out, &[&a.model])?;
     let net = Network::<f32, D>::load(&a.model, dev)?;
+    if a.out
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("npy"))
+    {
+        let values = render_values(&net, w, h, extent, extent)?;
+        let values: Vec<f32> = values.into_iter().map(|v| v as f32).collect();
+        let shape = [h, w, net.config().out_features];
+        return siren_core::io::write_npy(&a.out, &shape, &values);
+    }
     render_image(&net, w, h, extent)?.save_png(&a.out)
 }
 
