@@ -1,4 +1,5 @@
-//! Bounded fuzzing of every loader that reads user files: model files, training checkpoints,
+//! Bounded fuzzing of every loader that reads user files: model files, PyTorch SIREN files,
+//! training checkpoints,
 //! images (PNG/JPEG), CelebA faces, WAV clips, OBJ meshes and `.xyz` point clouds. Valid files are truncated, bit-flipped and overwritten
 //! at random; each loader must return a clear error or a value, never panic.
 
@@ -95,6 +96,15 @@ proptest! {
         std::fs::write(&model, corrupt(&model_bytes(), kind, at, value, len)).unwrap();
         if let Err(e) = Network::<f32, Cpu>::load(&model, &dev) {
             prop_assert!(e.to_string().contains("model.safetensors"), "{}", e);
+        }
+
+        let torch = std::path::Path::new("pytorch.safetensors");
+        let net = Network::<f32, Cpu>::new(NetworkConfig::siren(2, 1, 8, 1), 0, &dev).unwrap();
+        let exported = siren_core::pytorch::to_pytorch_siren(&net).unwrap();
+        let options = siren_core::pytorch::ImportOptions::default();
+        let bytes = corrupt(&exported, kind, at, value, len);
+        if let Err(e) = siren_core::pytorch::from_pytorch_siren::<f32, Cpu>(&bytes, torch, &options, &dev) {
+            prop_assert!(e.to_string().contains("pytorch.safetensors"), "{}", e);
         }
 
         let ckpt = d.join("checkpoint.safetensors");
