@@ -133,32 +133,55 @@ pub fn init_stats<D: Backend<f64>>(a: InitStatsArgs, dev: &D) -> Result<()> {
     let panels: Vec<Vec<Histogram>> = right
         .iter()
         .zip(&bad)
-        .map(|(r, b)| {
+        .enumerate()
+        .map(|(i, (r, b))| {
+            let title = |ks: f64| format!("layer {i}: KS {ks:.4}");
             vec![
                 Histogram {
                     samples: &r.pre,
                     range: (-4.0, 4.0),
                     density: &normal,
+                    title: title(r.ks_pre),
                 },
                 Histogram {
                     samples: &r.post,
                     range: (-1.0, 1.0),
                     density: &arcsine,
+                    title: title(r.ks_post),
                 },
                 Histogram {
                     samples: &b.pre,
                     range: (-4.0, 4.0),
                     density: &normal,
+                    title: title(b.ks_pre),
                 },
                 Histogram {
                     samples: &b.post,
                     range: (-1.0, 1.0),
                     density: &arcsine,
+                    title: title(b.ks_post),
                 },
             ]
         })
         .collect();
-    histogram_grid(&dir.join("init_stats.png"), &panels, 220, 90)?;
+    let columns = [
+        "SIREN init: pre-activation".to_string(),
+        "SIREN init: activation".to_string(),
+        format!("hidden W x {}: pre-activation", a.wrong_scale),
+        format!("hidden W x {}: activation", a.wrong_scale),
+    ];
+    histogram_grid(
+        &dir.join("init_stats.png"),
+        &format!(
+            "Activations of a fresh SIREN ({} x {}, w0 = {}): grey the samples, red N(0,1) or \
+             the arcsine law; KS critical value {critical:.4}",
+            a.width,
+            a.layers + 1,
+            a.w0
+        ),
+        &columns,
+        &panels,
+    )?;
     let report = format!(
         "# Activation statistics at initialisation\n\n{table}\n`init_stats.png`: rows = layers 0..{}; \
          columns: pre-activations with the N(0,1) density, activations with the arcsine density, \

@@ -1,12 +1,12 @@
 //! Histograms, labelled line charts and multi-panel charts (run curves, tuning scatters).
 
-use image::{Rgb, RgbImage};
-use siren_core::io::write_atomic;
+use image::Rgb;
 use siren_core::{Error, Result};
 
-use super::{draw_error, encode_png, register_font, SANS, SERIES};
+use super::{draw_error, encode_png, register_font, tick, SANS, SERIES};
 
-/// One histogram panel: samples, the x range shown, and a reference density drawn over it.
+/// One histogram panel: samples, the x range shown, a reference density drawn over it, and the
+/// panel's title (what it shows and its statistic, e.g. its KS distance).
 pub struct Histogram<'a> {
     /// The samples.
     pub samples: &'a [f64],
@@ -14,86 +14,112 @@ pub struct Histogram<'a> {
     pub range: (f64, f64),
     /// The density the samples should follow.
     pub density: &'a dyn Fn(f64) -> f64,
+    /// The panel's title.
+    pub title: String,
 }
 
-/// Writes a PNG of `rows x cols` histogram panels (grey bars, the reference density in red),
-/// each `width x height` pixels, 6 pixels apart.
+/// Writes a figure of `rows x cols` histogram panels under `title`: each column headed by its
+/// `columns` title, each panel titled, with ticked axes (the value below; the density at the
+/// left of the first column); grey bars are the samples' density, the red line the reference.
 pub fn histogram_grid(
     path: &std::path::Path,
+    title: &str,
+    columns: &[String],
     panels: &[Vec<Histogram>],
-    width: usize,
-    height: usize,
 ) -> Result<()> {
+    use plotters::prelude::*;
     let rows = panels.len();
     let cols = panels.first().map_or(0, |r| r.len());
-    if rows == 0 || cols == 0 || width < 8 || height < 8 {
+    if rows == 0 || cols == 0 || panels.iter().any(|r| r.len() != cols) || columns.len() != cols
+    {
         return Err(Error::InvalidInput(
-            "a histogram figure needs panels".into(),
+            "a histogram figure needs a full grid of panels, one title per column".into(),
         ));
     }
-    let gap = 6;
-    let (w, h) = (
-        cols * width + (cols - 1) * gap,
-        rows * height + (rows - 1) * gap,
-    );
-    let mut img = RgbImage::from_pixel(w as u32, h as u32, Rgb([255, 255, 255]));
-    for (r, row) in panels.iter().enumerate() {
-        for (c, panel) in row.iter().enumerate() {
-            let (x0, y0) = (c * (width + gap), r * (height + gap));
+    register_font()?;
+    let (pw, ph, head) = (280u32, 170u32, 34u32);
+    let (w, h) = (pw * cols as u32, head + ph * rows as u32 + 36);
+    let mut rgb = vec![255u8; (w * h * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
+        let root = root.titled(title, (SANS, 18)).map_err(draw_error)?;
+        let (header, grid) = root.split_vertically(head);
+        for (c, name) in columns.iter().enumerate() {
+            header
+                .draw(&Text::new(
+                    name.as_str(),
+                    (c as i32 * pw as i32 + 12, 8),
+                    (SANS, 14).into_font().color(&BLACK),
+                ))
+                .map_err(draw_error)?;
+        }
+        let areas = grid.split_evenly((rows, cols));
+        for (k, area) in areas.iter().enumerate() {
+            let (r, c) = (k / cols, k % cols);
+            let panel = &panels[r][c];
             let (lo, hi) = panel.range;
-            let bins = width;
+            let bins = 64usize;
             let bin_width = (hi - lo) / bins as f64;
             let mut counts = vec![0usize; bins];
             for &v in panel.samples {
                 if v >= lo && v < hi {
-                    counts[((v - lo) / bin_width) as usize] += 1;
+                    counts[(((v - lo) / bin_width) as usize).min(bins - 1)] += 1;
                 }
             }
             let n = panel.samples.len().max(1) as f64;
-            let densities: Vec<f64> = counts.iter().map(|&k| k as f64 / (n * bin_width)).collect();
-            let curve: Vec<f64> = (0..bins)
-                .map(|b| (panel.density)(lo + (b as f64 + 0.5) * bin_width))
+            let bars: Vec<f64> = counts.iter().map(|&k| k as f64 / (n * bin_width)).collect();
+            let curve: Vec<(f64, f64)> = (0..=200)
+                .map(|i| lo + (hi - lo) * i as f64 / 200.0)
+                .map(|x| (x, (panel.density)(x)))
+                .filter(|p| p.1.is_finite())
                 .collect();
-            // Shared vertical scale: the larger of the two, with the arcsine's poles capped.
-            let top = densities
-                .iter()
-                .chain(&curve)
-                .cloned()
-                .filter(|v| v.is_finite())
-                .fold(0.0f64, f64::max)
-                .min(
-                    3.0 * curve
-                        .iter()
-                        .cloned()
-                        .filter(|v| v.is_finite())
-                        .fold(0.0, f64::max)
-                        .max(1e-9),
-                )
-                .max(1e-9);
-            let to_y = |d: f64| ((d / top).clamp(0.0, 1.0) * (height - 2) as f64) as usize;
-            for b in 0..bins {
-                for y in 0..to_y(densities[b]) {
-                    img.put_pixel(
-                        (x0 + b) as u32,
-                        (y0 + height - 1 - y) as u32,
-                        Rgb([160, 160, 160]),
-                    );
-                }
-                let y = to_y(curve[b]);
-                for dy in 0..2 {
-                    let yy = (y0 + height - 1).saturating_sub(y + dy).max(y0);
-                    img.put_pixel((x0 + b) as u32, yy as u32, Rgb([220, 30, 30]));
-                }
+            // One vertical scale for bars and curve, the arcsine's poles capped.
+            let curve_top = curve.iter().map(|p| p.1).fold(0.0f64, f64::max);
+            let bar_top = bars.iter().copied().fold(0.0f64, f64::max);
+            let top = bar_top.max(curve_top).min(3.0 * curve_top.max(1e-9)).max(1e-9) * 1.08;
+            let mut chart = ChartBuilder::on(area)
+                .caption(panel.title.as_str(), (SANS, 12))
+                .margin(6)
+                .x_label_area_size(if r + 1 == rows { 34 } else { 18 })
+                .y_label_area_size(if c == 0 { 52 } else { 36 })
+                .build_cartesian_2d(lo..hi, 0.0..top)
+                .map_err(draw_error)?;
+            let x_format = |v: &f64| axis_tick(*v, hi - lo);
+            let y_format = |v: &f64| axis_tick(*v, top);
+            let mut mesh = chart.configure_mesh();
+            mesh.disable_mesh()
+                .x_labels(5)
+                .y_labels(3)
+                .label_style((SANS, 11))
+                .axis_desc_style((SANS, 12))
+                .x_label_formatter(&x_format)
+                .y_label_formatter(&y_format);
+            if r + 1 == rows {
+                mesh.x_desc("value");
             }
-            for b in 0..width {
-                img.put_pixel((x0 + b) as u32, (y0 + height - 1) as u32, Rgb([0, 0, 0]));
+            if c == 0 {
+                mesh.y_desc("density");
             }
+            mesh.draw().map_err(draw_error)?;
+            chart
+                .draw_series(bars.iter().enumerate().map(|(b, &d)| {
+                    let x0 = lo + b as f64 * bin_width;
+                    Rectangle::new(
+                        [(x0, 0.0), (x0 + bin_width, d.min(top))],
+                        RGBColor(165, 165, 165).filled(),
+                    )
+                }))
+                .map_err(draw_error)?;
+            chart
+                .draw_series(LineSeries::new(
+                    curve.into_iter().map(|(x, y)| (x, y.min(top))),
+                    RGBColor(214, 39, 40).stroke_width(2),
+                ))
+                .map_err(draw_error)?;
         }
+        root.present().map_err(draw_error)?;
     }
-    let mut bytes = std::io::Cursor::new(Vec::new());
-    img.write_to(&mut bytes, image::ImageFormat::Png)
-        .map_err(|e| Error::InvalidInput(format!("cannot encode PNG: {e}")))?;
-    write_atomic(path, bytes.get_ref())
+    encode_png(path, w, h, rgb)
 }
 
 /// `curves.png` from a run folder's `metrics.jsonl`: the loss (log scale) and, where logged,
@@ -177,6 +203,7 @@ pub fn curves_from_log(dir: &std::path::Path, metric: &str) -> Result<()> {
 }
 
 /// One named series of a [`labelled_chart`].
+#[derive(Clone)]
 pub struct Series {
     /// The legend's name.
     pub name: String,
@@ -185,7 +212,7 @@ pub struct Series {
 }
 
 /// Writes a line chart with a title, named axes with ticks, and a legend (colours in order:
-/// blue, red, green, orange, purple, black, brown, grey).
+/// blue, red, green, orange, purple, black, brown, grey): one wide [`chart_panels`] panel.
 pub fn labelled_chart(
     path: &std::path::Path,
     title: &str,
@@ -193,37 +220,13 @@ pub fn labelled_chart(
     y_label: &str,
     series: &[Series],
 ) -> Result<()> {
-    use plotters::prelude::*;
-    let finite = || {
-        series
-            .iter()
-            .flat_map(|s| s.points.iter())
-            .filter(|(x, y)| x.is_finite() && y.is_finite())
+    let panel = ChartPanel {
+        x_label: x_label.to_string(),
+        y_label: y_label.to_string(),
+        series: series.to_vec(),
+        dots: false,
     };
-    if finite().next().is_none() {
-        return Err(Error::InvalidInput("a chart needs finite points".into()));
-    }
-    register_font()?;
-    let (mut xlo, mut xhi, mut ylo, mut yhi) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
-    for &(x, y) in finite() {
-        (xlo, xhi, ylo, yhi) = (xlo.min(x), xhi.max(x), ylo.min(y), yhi.max(y));
-    }
-    let pad = ((yhi - ylo) * 0.05).max(1e-9);
-    let (w, h) = (720u32, 420u32);
-    let mut rgb = vec![255u8; (w * h * 3) as usize];
-    {
-        let area = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
-        let mut chart = ChartBuilder::on(&area)
-            .caption(title, (SANS, 18))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(56)
-            .build_cartesian_2d(xlo..xhi.max(xlo + 1.0), (ylo - pad)..(yhi + pad))
-            .map_err(draw_error)?;
-        draw_axes_and_series(&mut chart, x_label, y_label, series, false)?;
-        area.present().map_err(draw_error)?;
-    }
-    encode_png(path, w, h, rgb)
+    draw_panels(path, title, &[panel], (720, 420))
 }
 
 type Chart2d<'a, 'b> = plotters::chart::ChartContext<
@@ -235,14 +238,48 @@ type Chart2d<'a, 'b> = plotters::chart::ChartContext<
     >,
 >;
 
-/// The axes (named, ticked, light grid), each series (a line, or dots) in [`SERIES`]'s colours,
-/// and the legend (lower right): what every labelled chart draws inside its frame.
+/// `lo..hi` widened by `fraction` of its span on each side; a single value (one point, a
+/// constant) gets a span of its own, so the axis still has distinct ticks.
+fn padded(lo: f64, hi: f64, fraction: f64) -> (f64, f64) {
+    let span = hi - lo;
+    if span > 1e-12 * hi.abs().max(lo.abs()).max(1e-300) {
+        (lo - span * fraction, hi + span * fraction)
+    } else {
+        let half = (lo.abs() * 0.05).max(1.0);
+        (lo - half, hi + half)
+    }
+}
+
+/// A tick label with as many decimals as an axis spanning `span` needs for neighbouring ticks
+/// (about a tenth of it apart) to differ, and no trailing zeros.
+fn axis_tick(v: f64, span: f64) -> String {
+    if !(span.is_finite() && span > 0.0) || v.abs() >= 1e6 || (v != 0.0 && span < 1e-4) {
+        return tick(v);
+    }
+    let decimals = (1.0 - span.log10().floor()).clamp(0.0, 8.0) as usize;
+    let s = format!("{v:.decimals$}");
+    let s = if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    };
+    if s == "-0" {
+        "0".into()
+    } else {
+        s
+    }
+}
+
+/// The axes (named, ticked, light grid), each series (a line, or dots; a lone point is a dot)
+/// in [`SERIES`]'s colours, and the legend (lower right): what every labelled chart draws
+/// inside its frame. `spans` are the axes' extents, for the tick labels' precision.
 fn draw_axes_and_series<'a>(
     chart: &mut Chart2d<'a, 'a>,
     x_label: &str,
     y_label: &str,
     series: &[Series],
     dots: bool,
+    spans: (f64, f64),
 ) -> Result<()> {
     use plotters::prelude::*;
     chart
@@ -250,6 +287,8 @@ fn draw_axes_and_series<'a>(
         .x_desc(x_label)
         .y_desc(y_label)
         .label_style((SANS, 13))
+        .x_label_formatter(&|v| axis_tick(*v, spans.0))
+        .y_label_formatter(&|v| axis_tick(*v, spans.1))
         .axis_desc_style((SANS, 14))
         .light_line_style(RGBColor(235, 235, 235))
         .draw()
@@ -263,7 +302,7 @@ fn draw_axes_and_series<'a>(
             .copied()
             .filter(|(x, y)| x.is_finite() && y.is_finite())
             .collect();
-        if dots {
+        if dots || pts.len() == 1 {
             chart
                 .draw_series(pts.iter().map(|&p| Circle::new(p, 4, colour.filled())))
                 .map_err(draw_error)?
@@ -305,6 +344,16 @@ pub struct ChartPanel {
 /// Writes side-by-side panels under one title, each with named axes, ticks and a legend:
 /// the training curves of a run (`curves.png`), a tuning metric against each parameter.
 pub fn chart_panels(path: &std::path::Path, title: &str, panels: &[ChartPanel]) -> Result<()> {
+    draw_panels(path, title, panels, (420, 400))
+}
+
+/// [`chart_panels`] with each panel `size` (width, height) pixels.
+fn draw_panels(
+    path: &std::path::Path,
+    title: &str,
+    panels: &[ChartPanel],
+    size: (u32, u32),
+) -> Result<()> {
     use plotters::prelude::*;
     let finite = |p: &ChartPanel| -> Vec<(f64, f64)> {
         p.series
@@ -319,7 +368,7 @@ pub fn chart_panels(path: &std::path::Path, title: &str, panels: &[ChartPanel]) 
         ));
     }
     register_font()?;
-    let (pw, h) = (420u32, 400u32);
+    let (pw, h) = size;
     let w = pw * panels.len() as u32;
     let mut rgb = vec![255u8; (w * h * 3) as usize];
     {
@@ -332,19 +381,15 @@ pub fn chart_panels(path: &std::path::Path, title: &str, panels: &[ChartPanel]) 
             for &(x, y) in &pts {
                 (xlo, xhi, ylo, yhi) = (xlo.min(x), xhi.max(x), ylo.min(y), yhi.max(y));
             }
-            let xpad = ((xhi - xlo) * 0.05).max(1e-9);
-            let ypad = ((yhi - ylo) * 0.08).max(1e-9);
+            let (xlo, xhi) = padded(xlo, xhi, 0.05);
+            let (ylo, yhi) = padded(ylo, yhi, 0.08);
             // Room below the points for the legend (lower right), so it hides none of them.
-            let legend_room =
-                (yhi - ylo).max(1e-9) * (0.1 + 0.1 * panel.series.len().min(6) as f64);
+            let ylo = ylo - (yhi - ylo) * (0.1 + 0.1 * panel.series.len().min(6) as f64);
             let mut chart = ChartBuilder::on(area)
                 .margin(12)
                 .x_label_area_size(40)
-                .y_label_area_size(56)
-                .build_cartesian_2d(
-                    (xlo - xpad)..(xhi + xpad),
-                    (ylo - ypad - legend_room)..(yhi + ypad),
-                )
+                .y_label_area_size(64)
+                .build_cartesian_2d(xlo..xhi, ylo..yhi)
                 .map_err(draw_error)?;
             draw_axes_and_series(
                 &mut chart,
@@ -352,6 +397,7 @@ pub fn chart_panels(path: &std::path::Path, title: &str, panels: &[ChartPanel]) 
                 &panel.y_label,
                 &panel.series,
                 panel.dots,
+                (xhi - xlo, yhi - ylo),
             )?;
         }
         root.present().map_err(draw_error)?;
