@@ -273,8 +273,6 @@ fn commands(
     }
 }
 
-/// The inpainting section's settings per mask (flags not named keep `siren inpaint`'s
-/// defaults, which the validation sweep in siren-image's `inpaint` docs chose).
 /// The markdown of one finished section.
 fn section_text(section: &str, scale: Scale, out: &Path) -> String {
     let quick = scale != Scale::Paper;
