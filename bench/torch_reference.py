@@ -47,9 +47,82 @@ def laplacian(y, x, coords):
     return sum(gradient(g[:, i : i + 1], x)[:, i : i + 1] for i in coords)
 
 
+def experiment_steps(a, times):
+    """The experiment-sized workloads: what `siren wave`, `siren inpaint --prior fh` and
+    `siren sdf` run per step (see bench/jax_reference.py for the same table)."""
+    if a.workload in ("wave-default", "wave-128"):
+        # 3 -> W x 3 -> 1; 2,048 interior points over (t, x, y), 1,024 at t = 0 and 1,024 on the
+        # edges, drawn anew; residual, u - f0 and u_t at t = 0 (weights 1e4, 1e2), u on the edges.
+        net = Siren(3, 64 if a.workload == "wave-default" else 128, 3, 1)
+
+        def loss():
+            interior = torch.rand(2048, 3) * 2 - 1
+            interior[:, 0] = (interior[:, 0] + 1) * 0.2
+            initial = torch.rand(1024, 3) * 2 - 1
+            initial[:, 0] = 0
+            edge = torch.rand(1024, 3) * 2 - 1
+            edge[:, 1] = torch.sign(edge[:, 1])
+            f0 = torch.exp(-(initial[:, 1:2] ** 2 + initial[:, 2:3] ** 2) / (2 * 5e-3**2))
+            x = interior.requires_grad_(True)
+            u = net(x)
+            g = gradient(u, x)
+            utt = gradient(g[:, 0:1], x)[:, 0:1]
+            lap = sum(gradient(g[:, i : i + 1], x)[:, i : i + 1] for i in (1, 2))
+            x0 = initial.requires_grad_(True)
+            u0 = net(x0)
+            ut0 = gradient(u0, x0)[:, 0:1]
+            ub = net(edge)
+            return (((utt - lap) ** 2).mean() + 1e4 * ((u0 - f0) ** 2).mean()
+                    + 1e2 * (ut0**2).mean() + 1e4 * (ub**2).mean())
+    elif a.workload == "inpaint-fh":
+        # 2 -> 256 x 3 -> 1; MSE on 6,474 known pixels, squared Frobenius norm of the Hessian at
+        # 1,024 uniform points drawn anew (weight 3e-6).
+        net = Siren(2, 256, 3, 1)
+        known = torch.rand(6474, 2) * 2 - 1
+        values = torch.rand(6474, 1) * 2 - 1
+
+        def loss():
+            data = ((net(known) - values) ** 2).mean()
+            x = (torch.rand(1024, 2) * 2 - 1).requires_grad_(True)
+            g = gradient(net(x), x)
+            rows = [gradient(g[:, i : i + 1], x) for i in (0, 1)]
+            fh = sum((r**2).sum(dim=1) for r in rows).mean()
+            return data + 3e-6 * fh
+    else:
+        # 3 -> 256 x 3 -> 1; 1,400 oriented surface points and 1,400 uniform in the box per
+        # step; the original's four SDF terms on the value and the gradient.
+        net = Siren(3, 256, 3, 1)
+
+        def loss():
+            normals = torch.nn.functional.normalize(torch.randn(1400, 3), dim=1)
+            x = torch.cat([0.5 * normals, torch.rand(1400, 3) * 2 - 1]).requires_grad_(True)
+            u = net(x)
+            g = gradient(u, x)
+            n = x.shape[0]
+            norm = torch.sqrt((g**2).sum(dim=1) + 1e-12)
+            cos = (g[:1400] * normals).sum(dim=1) / norm[:1400]
+            surface = u[:1400].abs().sum() / n
+            normal = (1 - cos).sum() / n
+            eikonal = (norm - 1).abs().sum() / n
+            off = torch.exp(-100 * u[1400:].abs()).sum() / n
+            return 3e3 * surface + 1e2 * normal + 5e1 * eikonal + 1e2 * off
+
+    opt = torch.optim.Adam(net.parameters(), lr=1e-4)
+    for i in range(a.warmup + a.steps):
+        t = time.perf_counter()
+        opt.zero_grad(set_to_none=True)
+        loss().backward()
+        opt.step()
+        if i >= a.warmup:
+            times.append(time.perf_counter() - t)
+
+
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("workload", choices=["fit", "laplacian", "wave", "matmul"])
+    p.add_argument(
+        "workload",
+        choices=["fit", "laplacian", "wave", "matmul", "wave-default", "wave-128", "inpaint-fh", "sdf"],
+    )
     p.add_argument("--steps", type=int, default=5)
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--threads", type=int, default=2)
@@ -66,6 +139,8 @@ def main():
             torch.mm(x, w)
             if i >= a.warmup:
                 times.append(time.perf_counter() - t)
+    elif a.workload in ("wave-default", "wave-128", "inpaint-fh", "sdf"):
+        experiment_steps(a, times)
     else:
         d, width, points = {"fit": (2, 256, 65536), "laplacian": (2, 256, 65536), "wave": (3, 512, 16384)}[
             a.workload

@@ -16,7 +16,8 @@
 //! * `fma`: independent 8-lane fused multiply-adds on every thread (AVX2 + FMA), the
 //!   machine's arithmetic peak that no product can pass.
 //!
-//! Add `--plain` to run the reference backend (dfdx ops) instead of the CPU kernels.
+//! Add `--plain` to run the reference backend (dfdx ops) instead of the CPU kernels, and
+//! `--points N` to change the points per step of `fit`, `laplacian` and `wave`.
 
 mod common;
 
@@ -82,7 +83,7 @@ unsafe fn fma_loop_avx2(iterations: u64, seed: f32) -> f32 {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let usage =
-        "usage: step_benchmark fit|laplacian|wave|matmul|fma [--steps N] [--warmup N] [--plain]";
+        "usage: step_benchmark fit|laplacian|wave|matmul|fma [--steps N] [--warmup N] [--points N] [--plain]";
     let workload = args.first().cloned().unwrap_or_else(|| {
         eprintln!("{usage}");
         std::process::exit(2)
@@ -100,6 +101,8 @@ fn main() {
             .unwrap_or(default)
     };
     let (steps, warmup) = (flag("--steps", 5), flag("--warmup", 2));
+    // Points per step of fit, laplacian and wave (0: the workload's own), to see how cost grows.
+    let points_flag = flag("--points", 0);
     let plain = args.iter().any(|a| a == "--plain");
     let dev = device::cpu();
 
@@ -145,6 +148,7 @@ fn main() {
                 std::process::exit(2)
             }
         };
+        let points = if points_flag > 0 { points_flag } else { points };
         let d = config.in_features;
         let x = random(&dev, points, d, 1);
         let target = random(&dev, points, 1, 2);

@@ -45,3 +45,18 @@ pub fn psnr_at(path: &Path, steps: &[u64]) -> Vec<Option<f64>> {
     }
     found
 }
+
+/// Builds the `siren` binary (release) and returns its path.
+pub fn build_siren() -> Result<PathBuf, String> {
+    eprintln!("building the siren binary (release)...");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = std::process::Command::new(cargo)
+        .current_dir(root())
+        .args(["build", "--release", "--quiet", "-p", "siren-cli"])
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !status.success() {
+        return Err("building siren failed".into());
+    }
+    Ok(root().join("target/release/siren"))
+}

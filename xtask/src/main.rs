@@ -422,17 +422,7 @@ fn reproduce(a: ReproduceArgs) -> Result<(), String> {
         .or_else(|| std::env::var_os("SIREN_CELEBA").map(PathBuf::from))
         .map(|r| (r, a.celeba_images.clone()));
 
-    eprintln!("building the siren binary (release)...");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .current_dir(root())
-        .args(["build", "--release", "--quiet", "-p", "siren-cli"])
-        .status()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
-    if !status.success() {
-        return Err("building siren failed".into());
-    }
-    let siren = root().join("target/release/siren");
+    let siren = common::build_siren()?;
 
     let started = Instant::now();
     let mut body = String::new();

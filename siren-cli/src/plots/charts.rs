@@ -30,8 +30,7 @@ pub fn histogram_grid(
     use plotters::prelude::*;
     let rows = panels.len();
     let cols = panels.first().map_or(0, |r| r.len());
-    if rows == 0 || cols == 0 || panels.iter().any(|r| r.len() != cols) || columns.len() != cols
-    {
+    if rows == 0 || cols == 0 || panels.iter().any(|r| r.len() != cols) || columns.len() != cols {
         return Err(Error::InvalidInput(
             "a histogram figure needs a full grid of panels, one title per column".into(),
         ));
@@ -76,7 +75,11 @@ pub fn histogram_grid(
             // One vertical scale for bars and curve, the arcsine's poles capped.
             let curve_top = curve.iter().map(|p| p.1).fold(0.0f64, f64::max);
             let bar_top = bars.iter().copied().fold(0.0f64, f64::max);
-            let top = bar_top.max(curve_top).min(3.0 * curve_top.max(1e-9)).max(1e-9) * 1.08;
+            let top = bar_top
+                .max(curve_top)
+                .min(3.0 * curve_top.max(1e-9))
+                .max(1e-9)
+                * 1.08;
             let mut chart = ChartBuilder::on(area)
                 .caption(panel.title.as_str(), (SANS, 12))
                 .margin(6)

@@ -1,0 +1,241 @@
+"""JAX (XLA, `jit`) twin of the step benchmarks, for `cargo xtask bench-compare`.
+
+The same workloads, networks, initialisation, losses and Adam step as `bench/torch_reference.py`
+and the Rust side, written the way a performance-minded JAX user would: the whole step under
+`jax.jit`, input derivatives by forward mode (nested `jax.jvp`, i.e. Taylor mode to second
+order) or by `folx.forward_laplacian` (the forward Laplacian of Li et al. 2023, the method
+siren-rs uses) where a Laplacian appears. Prints one JSON line: median seconds per step,
+every step's time, peak RSS.
+
+    python bench/jax_reference.py laplacian --method folx --steps 5 --warmup 2 --threads 2
+"""
+
+import argparse
+import json
+import os
+import resource
+import sys
+import time
+
+import numpy as np
+
+# The workloads; the experiment-sized ones mirror what `siren` runs per step (see
+# bench/torch_reference.py for the same table).
+SHAPES = {
+    "fit": (2, 256, 65536),
+    "laplacian": (2, 256, 65536),
+    "wave": (3, 512, 16384),
+}
+
+
+def siren_params(rng, d_in, width, hidden, d_out, w0=30.0):
+    """The SIREN init (weights) and PyTorch's default biases; weights stored (in, out)."""
+    dims = [d_in] + [width] * (hidden + 1) + [d_out]
+    params = []
+    for i, (a, b) in enumerate(zip(dims[:-1], dims[1:])):
+        bound = 1.0 / a if i == 0 else np.sqrt(6.0 / a) / w0
+        w = rng.uniform(-bound, bound, size=(a, b)).astype(np.float32)
+        bb = rng.uniform(-1 / np.sqrt(a), 1 / np.sqrt(a), size=(b,)).astype(np.float32)
+        params.append((w, bb))
+    return params
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument(
+        "workload",
+        choices=["fit", "laplacian", "wave", "matmul", "wave-default", "wave-128", "inpaint-fh", "sdf"],
+    )
+    p.add_argument("--method", choices=["jvp", "folx"], default="jvp",
+                   help="second derivatives by nested jvp, or the Laplacian by folx")
+    p.add_argument("--steps", type=int, default=5)
+    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--threads", type=int, default=2)
+    a = p.parse_args()
+    # XLA's CPU thread pool is sized when jax starts.
+    os.environ["XLA_FLAGS"] = (
+        os.environ.get("XLA_FLAGS", "")
+        + f" --xla_cpu_multi_thread_eigen=true intra_op_parallelism_threads={a.threads}"
+    )
+    import jax
+    import jax.numpy as jnp
+
+    jax.config.update("jax_platforms", "cpu")
+    rng = np.random.default_rng(0)
+    times = []
+
+    def timed(step_fn):
+        for i in range(a.warmup + a.steps):
+            t = time.perf_counter()
+            step_fn()
+            if i >= a.warmup:
+                times.append(time.perf_counter() - t)
+
+    if a.workload == "matmul":
+        x = jnp.full((65536, 256), 0.5, jnp.float32)
+        w = jnp.full((256, 256), 0.25, jnp.float32)
+        mm = jax.jit(lambda x, w: x @ w)
+        timed(lambda: mm(x, w).block_until_ready())
+        return report(a, times, jax)
+
+    if a.method == "folx":
+        import folx
+
+    def forward(params, x):
+        """u at one point x (d,) -> scalar; or at a batch (N, d) -> (N,)."""
+        for w, b in params[:-1]:
+            x = jnp.sin(30.0 * (x @ w + b))
+        w, b = params[-1]
+        return (x @ w + b)[..., 0]
+
+    def second(params, x, i):
+        """d^2 u / dx_i^2 at one point by nested forward mode."""
+        e = jnp.zeros_like(x).at[i].set(1.0)
+        first = lambda y: jax.jvp(lambda z: forward(params, z), (y,), (e,))[1]
+        return jax.jvp(first, (x,), (e,))[1]
+
+    def laplacian(params, x, coords):
+        """sum of d^2 u / dx_i^2 over `coords` at one point."""
+        if a.method == "folx" and len(coords) == x.shape[0]:
+            return folx.forward_laplacian(lambda z: forward(params, z))(x).laplacian
+        return sum(second(params, x, i) for i in coords)
+
+    def adam(params, m, v, t, grads, lr=1e-4, b1=0.9, b2=0.999, eps=1e-8):
+        m = jax.tree_util.tree_map(lambda m, g: b1 * m + (1 - b1) * g, m, grads)
+        v = jax.tree_util.tree_map(lambda v, g: b2 * v + (1 - b2) * g * g, v, grads)
+        c1, c2 = 1 - b1**t, 1 - b2**t
+        params = jax.tree_util.tree_map(
+            lambda p, m, v: p - lr * (m / c1) / (jnp.sqrt(v / c2) + eps), params, m, v)
+        return params, m, v
+
+    def make_step(loss):
+        @jax.jit
+        def step(params, m, v, t, batch):
+            grads = jax.grad(loss)(params, batch)
+            return adam(params, m, v, t, grads)
+        return step
+
+    if a.workload in SHAPES:
+        d, width, points = SHAPES[a.workload]
+        params = siren_params(rng, d, width, 3, 1)
+        coords = jnp.asarray(rng.uniform(-1, 1, (points, d)).astype(np.float32))
+        target = jnp.asarray(rng.uniform(-1, 1, (points,)).astype(np.float32))
+
+        def loss(params, batch):
+            x, y = batch
+            if a.workload == "fit":
+                return jnp.mean((forward(params, x) - y) ** 2)
+            if a.workload == "laplacian":
+                lap = jax.vmap(lambda z: laplacian(params, z, (0, 1)))(x)
+                return jnp.mean((lap - y) ** 2)
+            # u_tt - (u_xx + u_yy): with folx, 2 u_tt minus the Laplacian over all three.
+            if a.method == "folx":
+                r = jax.vmap(lambda z: 2 * second(params, z, 0) - laplacian(params, z, (0, 1, 2)))(x)
+            else:
+                r = jax.vmap(lambda z: second(params, z, 0) - second(params, z, 1) - second(params, z, 2))(x)
+            return jnp.mean(r**2)
+
+        batch_of = lambda: (coords, target)
+    elif a.workload in ("wave-default", "wave-128"):
+        # `siren wave --scale default`: 3 -> W x 3 -> 1; per step 2,048 interior points over
+        # (t, x, y), 1,024 at t = 0 and 1,024 on the edges, drawn anew; the mean squares of
+        # the residual, of u - f0 and u_t at t = 0 (weights 1e4, 1e2) and of u on the edges.
+        width = 64 if a.workload == "wave-default" else 128
+        params = siren_params(rng, 3, width, 3, 1)
+
+        def batch_of():
+            interior = rng.uniform(-1, 1, (2048, 3)).astype(np.float32)
+            interior[:, 0] = (interior[:, 0] + 1) * 0.2
+            initial = rng.uniform(-1, 1, (1024, 3)).astype(np.float32)
+            initial[:, 0] = 0
+            edge = rng.uniform(-1, 1, (1024, 3)).astype(np.float32)
+            edge[:, 1] = np.sign(edge[:, 1])
+            f0 = np.exp(-(initial[:, 1] ** 2 + initial[:, 2] ** 2) / (2 * 5e-3**2)).astype(np.float32)
+            return tuple(jnp.asarray(v) for v in (interior, initial, edge, f0))
+
+        def loss(params, batch):
+            interior, initial, edge, f0 = batch
+            if a.method == "folx":
+                r = jax.vmap(lambda z: 2 * second(params, z, 0) - laplacian(params, z, (0, 1, 2)))(interior)
+            else:
+                r = jax.vmap(lambda z: second(params, z, 0) - second(params, z, 1) - second(params, z, 2))(interior)
+            u0 = forward(params, initial)
+            e0 = jnp.zeros(3).at[0].set(1.0)
+            ut0 = jax.vmap(lambda z: jax.jvp(lambda y: forward(params, y), (z,), (e0,))[1])(initial)
+            ub = forward(params, edge)
+            return (jnp.mean(r**2) + 1e4 * jnp.mean((u0 - f0) ** 2) + 1e2 * jnp.mean(ut0**2)
+                    + 1e4 * jnp.mean(ub**2))
+    elif a.workload == "inpaint-fh":
+        # `siren inpaint --size 256 --mask random:0.1 --prior fh`: 2 -> 256 x 3 -> 1; the MSE
+        # on the 6,474 known pixels and the squared Frobenius norm of the Hessian at 1,024
+        # uniform points drawn anew (weight 3e-6).
+        params = siren_params(rng, 2, 256, 3, 1)
+        known = jnp.asarray(rng.uniform(-1, 1, (6474, 2)).astype(np.float32))
+        values = jnp.asarray(rng.uniform(-1, 1, (6474,)).astype(np.float32))
+
+        def batch_of():
+            return (known, values, jnp.asarray(rng.uniform(-1, 1, (1024, 2)).astype(np.float32)))
+
+        def loss(params, batch):
+            x, y, prior = batch
+            data = jnp.mean((forward(params, x) - y) ** 2)
+            hess = jax.vmap(jax.hessian(lambda z: forward(params, z)))(prior)
+            return data + 3e-6 * jnp.mean(jnp.sum(hess**2, axis=(1, 2)))
+    else:
+        # `siren sdf`: 3 -> 256 x 3 -> 1; 1,400 oriented surface points and 1,400 uniform in
+        # the box per step; the original's four terms on the value and the gradient.
+        params = siren_params(rng, 3, 256, 3, 1)
+
+        def batch_of():
+            n = rng.normal(size=(1400, 3)).astype(np.float32)
+            n /= np.linalg.norm(n, axis=1, keepdims=True)
+            on = 0.5 * n
+            off = rng.uniform(-1, 1, (1400, 3)).astype(np.float32)
+            return tuple(jnp.asarray(v) for v in (np.concatenate([on, off]), n))
+
+        def loss(params, batch):
+            x, normals = batch
+            u = forward(params, x)
+            g = jax.vmap(jax.grad(lambda z: forward(params, z)))(x)
+            n_on = normals.shape[0]
+            norm = jnp.sqrt(jnp.sum(g**2, axis=1) + 1e-12)
+            cos = jnp.sum(g[:n_on] * normals, axis=1) / norm[:n_on]
+            total = x.shape[0]
+            surface = jnp.sum(jnp.abs(u[:n_on])) / total
+            normal = jnp.sum(1 - cos) / total
+            eikonal = jnp.sum(jnp.abs(norm - 1)) / total
+            off = jnp.sum(jnp.exp(-100 * jnp.abs(u[n_on:]))) / total
+            return 3e3 * surface + 1e2 * normal + 5e1 * eikonal + 1e2 * off
+
+    params = [tuple(jnp.asarray(t) for t in layer) for layer in params]
+    m = jax.tree_util.tree_map(jnp.zeros_like, params)
+    v = jax.tree_util.tree_map(jnp.zeros_like, params)
+    step = make_step(loss)
+    state = {"params": params, "m": m, "v": v, "t": 0}
+
+    def one():
+        state["t"] += 1
+        out = step(state["params"], state["m"], state["v"], jnp.float32(state["t"]), batch_of())
+        jax.block_until_ready(out)
+        state["params"], state["m"], state["v"] = out
+
+    timed(one)
+    report(a, times, jax)
+
+
+def report(a, times, jax):
+    median = sorted(times)[len(times) // 2]
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    method = f" ({a.method})" if a.workload not in ("fit", "matmul") else ""
+    print(json.dumps({
+        "workload": a.workload,
+        "path": f"jax {jax.__version__}{method}",
+        "median_s": median,
+        "times_s": times,
+        "peak_rss_bytes": rss,
+    }))
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
