@@ -44,7 +44,8 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument(
         "workload",
-        choices=["fit", "laplacian", "wave", "matmul", "wave-default", "wave-128", "inpaint-fh", "sdf"],
+        choices=["fit", "laplacian", "wave", "matmul", "wave-default", "wave-128", "helmholtz",
+                 "inpaint-fh", "sdf"],
     )
     p.add_argument("--method", choices=["jvp", "folx"], default="jvp",
                    help="second derivatives by nested jvp, or the Laplacian by folx")
@@ -165,6 +166,40 @@ def main():
             ub = forward(params, edge)
             return (jnp.mean(r**2) + 1e4 * jnp.mean((u0 - f0) ** 2) + 1e2 * jnp.mean(ut0**2)
                     + 1e4 * jnp.mean(ub**2))
+    elif a.workload == "helmholtz":
+        # `siren helmholtz --scale default`: 2 -> 128 x 3 -> 2 (Re u, Im u); 4,160 points per
+        # step; the PML residual a u_xx + ax u_x + b u_yy + by u_y + c u + f with complex
+        # per-point coefficients, divided by the stretch product C, its mean square.
+        params = siren_params(rng, 2, 128, 3, 2)
+
+        def field(params, x):
+            for w, b in params[:-1]:
+                x = jnp.sin(30.0 * (x @ w + b))
+            w, b = params[-1]
+            return x @ w + b
+
+        def derivatives(params, x, i):
+            """(u_i, u_ii) of both channels at one point by nested forward mode."""
+            e = jnp.zeros_like(x).at[i].set(1.0)
+            first = lambda y: jax.jvp(lambda z: field(params, z), (y,), (e,))[1]
+            return jax.jvp(first, (x,), (e,))
+
+        def cmul(p, q):
+            return jnp.stack([p[:, 0] * q[:, 0] - p[:, 1] * q[:, 1],
+                              p[:, 0] * q[:, 1] + p[:, 1] * q[:, 0]], axis=1)
+
+        def batch_of():
+            x = rng.uniform(-1, 1, (4160, 2)).astype(np.float32)
+            coefs = rng.normal(size=(7, 4160, 2)).astype(np.float32)
+            return jnp.asarray(x), jnp.asarray(coefs)
+
+        def loss(params, batch):
+            x, (a_, ax, b, by, c, f, inv_c) = batch
+            ux, uxx = jax.vmap(lambda z: derivatives(params, z, 0))(x)
+            uy, uyy = jax.vmap(lambda z: derivatives(params, z, 1))(x)
+            u = field(params, x)
+            r = f + cmul(a_, uxx) + cmul(ax, ux) + cmul(b, uyy) + cmul(by, uy) + cmul(c, u)
+            return jnp.sum(cmul(inv_c, r) ** 2) / x.shape[0]
     elif a.workload == "inpaint-fh":
         # `siren inpaint --size 256 --mask random:0.1 --prior fh`: 2 -> 256 x 3 -> 1; the MSE
         # on the 6,474 known pixels and the squared Frobenius norm of the Hessian at 1,024

@@ -48,8 +48,8 @@ def laplacian(y, x, coords):
 
 
 def experiment_steps(a, times):
-    """The experiment-sized workloads: what `siren wave`, `siren inpaint --prior fh` and
-    `siren sdf` run per step (see bench/jax_reference.py for the same table)."""
+    """The experiment-sized workloads: what `siren wave`, `siren helmholtz`, `siren inpaint
+    --prior fh` and `siren sdf` run per step (see bench/jax_reference.py for the same table)."""
     if a.workload in ("wave-default", "wave-128"):
         # 3 -> W x 3 -> 1; 2,048 interior points over (t, x, y), 1,024 at t = 0 and 1,024 on the
         # edges, drawn anew; residual, u - f0 and u_t at t = 0 (weights 1e4, 1e2), u on the edges.
@@ -74,6 +74,30 @@ def experiment_steps(a, times):
             ub = net(edge)
             return (((utt - lap) ** 2).mean() + 1e4 * ((u0 - f0) ** 2).mean()
                     + 1e2 * (ut0**2).mean() + 1e4 * (ub**2).mean())
+    elif a.workload == "helmholtz":
+        # 2 -> 128 x 3 -> 2 (Re u, Im u); 4,160 points per step; the PML residual
+        # a u_xx + ax u_x + b u_yy + by u_y + c u + f with complex per-point coefficients,
+        # divided by the stretch product C, its mean square.
+        net = Siren(2, 128, 3, 2)
+
+        def cmul(p, q):
+            return torch.cat([p[:, :1] * q[:, :1] - p[:, 1:] * q[:, 1:],
+                              p[:, :1] * q[:, 1:] + p[:, 1:] * q[:, :1]], dim=1)
+
+        def loss():
+            x = (torch.rand(4160, 2) * 2 - 1).requires_grad_(True)
+            a_, ax, b, by, c, f, inv_c = torch.randn(7, 4160, 2)
+            u = net(x)
+            parts = {k: [] for k in ("ux", "uy", "uxx", "uyy")}
+            for ch in (0, 1):
+                g = gradient(u[:, ch : ch + 1], x)
+                parts["ux"].append(g[:, 0:1])
+                parts["uy"].append(g[:, 1:2])
+                parts["uxx"].append(gradient(g[:, 0:1], x)[:, 0:1])
+                parts["uyy"].append(gradient(g[:, 1:2], x)[:, 1:2])
+            q = {k: torch.cat(v, dim=1) for k, v in parts.items()}
+            r = f + cmul(a_, q["uxx"]) + cmul(ax, q["ux"]) + cmul(b, q["uyy"]) + cmul(by, q["uy"]) + cmul(c, u)
+            return (cmul(inv_c, r) ** 2).sum() / x.shape[0]
     elif a.workload == "inpaint-fh":
         # 2 -> 256 x 3 -> 1; MSE on 6,474 known pixels, squared Frobenius norm of the Hessian at
         # 1,024 uniform points drawn anew (weight 3e-6).
@@ -121,7 +145,8 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument(
         "workload",
-        choices=["fit", "laplacian", "wave", "matmul", "wave-default", "wave-128", "inpaint-fh", "sdf"],
+        choices=["fit", "laplacian", "wave", "matmul", "wave-default", "wave-128", "helmholtz",
+                 "inpaint-fh", "sdf"],
     )
     p.add_argument("--steps", type=int, default=5)
     p.add_argument("--warmup", type=int, default=2)
@@ -139,7 +164,7 @@ def main():
             torch.mm(x, w)
             if i >= a.warmup:
                 times.append(time.perf_counter() - t)
-    elif a.workload in ("wave-default", "wave-128", "inpaint-fh", "sdf"):
+    elif a.workload in ("wave-default", "wave-128", "helmholtz", "inpaint-fh", "sdf"):
         experiment_steps(a, times)
     else:
         d, width, points = {"fit": (2, 256, 65536), "laplacian": (2, 256, 65536), "wave": (3, 512, 16384)}[

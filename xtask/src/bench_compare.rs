@@ -5,9 +5,9 @@
 //! `jvp` or, for Laplacians, by `folx.forward_laplacian`; the faster method is JAX's figure).
 //! Workloads:
 //! * kernel-sized (`fit`, `laplacian`, `wave`): ours is `siren-core/benches/step_benchmark.rs`;
-//! * experiment-sized (`wave-default`, `wave-128`, `inpaint-fh`, `sdf`): ours is the `siren`
-//!   command itself for a few steps, its step times read from the run's `metrics.jsonl`; the
-//!   twins run the same network, points per step and loss terms.
+//! * experiment-sized (`wave-default`, `wave-128`, `helmholtz`, `inpaint-fh`, `sdf`): ours is
+//!   the `siren` command itself for a few steps, its step times read from the run's
+//!   `metrics.jsonl`; the twins run the same network, points per step and loss terms.
 //!
 //! Each run is its own process (its peak RSS, from `wait4`, is the workload's), ours and the
 //! peers alternately, `--rounds` times, each after warm-up steps; the median over every timed
@@ -24,7 +24,7 @@ use serde_json::{json, Value};
 #[derive(clap::Args)]
 pub struct BenchCompareArgs {
     /// Workloads to compare: fit, laplacian, wave (kernel-sized), wave-default, wave-128,
-    /// inpaint-fh, sdf (what the experiments run per step).
+    /// helmholtz, inpaint-fh, sdf (what the experiments run per step).
     #[arg(long, num_args = 1.., default_values_t = WORKLOADS.map(String::from))]
     workloads: Vec<String>,
     /// Alternating rounds per workload.
@@ -50,12 +50,13 @@ pub struct BenchCompareArgs {
 }
 
 const KERNEL_WORKLOADS: [&str; 3] = ["fit", "laplacian", "wave"];
-const WORKLOADS: [&str; 7] = [
+const WORKLOADS: [&str; 8] = [
     "fit",
     "laplacian",
     "wave",
     "wave-default",
     "wave-128",
+    "helmholtz",
     "inpaint-fh",
     "sdf",
 ];
@@ -246,6 +247,7 @@ fn jax_methods(w: &str) -> &'static [&'static str] {
     match w {
         "laplacian" | "wave" | "wave-default" | "wave-128" => &["jvp", "folx"],
         "fit" => &[""],
+        // folx gives only the Laplacian; the PML residual weighs u_xx and u_yy apart.
         _ => &["jvp"],
     }
 }
@@ -286,6 +288,20 @@ impl Ours {
                 "33",
                 "--width",
                 if w == "wave-128" { "128" } else { "64" },
+            ]
+            .into_iter()
+            .map(String::from)
+            .collect(),
+            "helmholtz" => [
+                "helmholtz",
+                "--scale",
+                "default",
+                "--models",
+                "siren",
+                "--medium",
+                "uniform",
+                "--grid",
+                "33",
             ]
             .into_iter()
             .map(String::from)
