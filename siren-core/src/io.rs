@@ -231,23 +231,7 @@ impl<E: Float, D: Device<E>> Network<E, D> {
             (FORMAT_KEY.to_string(), FORMAT_VERSION.to_string()),
             (CONFIG_KEY.to_string(), config),
         ]);
-        let mut buffers = Vec::new();
-        for (i, layer) in self.layers().iter().enumerate() {
-            let (out, inp) = *layer.weight.shape();
-            buffers.push((
-                weight_name(i),
-                vec![out, inp],
-                E::encode_le(&layer.weight.as_vec()),
-            ));
-            buffers.push((bias_name(i), vec![out], E::encode_le(&layer.bias.as_vec())));
-        }
-        let views = buffers.iter().map(|(name, shape, bytes)| {
-            let view = TensorView::new(E::SAFETENSORS_DTYPE, shape.clone(), bytes)
-                .expect("sizes agree by construction");
-            (name.as_str(), view)
-        });
-        serialize_sorted(views, metadata)
-            .map_err(|e| Error::InvalidInput(format!("cannot serialise the network: {e}")))
+        serialize_layers::<E, E, D>(self, &|i| (weight_name(i), bias_name(i)), metadata)
     }
 
     /// Saves to `path` atomically.
@@ -353,6 +337,32 @@ fn bad(path: &Path, reason: String) -> Error {
     }
 }
 
+/// Safetensors bytes of `network`'s layers as `T` (weights `(out, in)`, biases), under the
+/// names `names` gives each layer, with `metadata`.
+pub(crate) fn serialize_layers<T: Float, E: Float, D: Device<E>>(
+    network: &Network<E, D>,
+    names: &dyn Fn(usize) -> (String, String),
+    metadata: HashMap<String, String>,
+) -> Result<Vec<u8>> {
+    let convert = |v: Vec<E>| -> Vec<u8> {
+        T::encode_le(&v.into_iter().map(|x| T::of(x.as_f64())).collect::<Vec<T>>())
+    };
+    let mut buffers = Vec::new();
+    for (i, layer) in network.layers().iter().enumerate() {
+        let (out, inp) = *layer.weight.shape();
+        let (w, b) = names(i);
+        buffers.push((w, vec![out, inp], convert(layer.weight.as_vec())));
+        buffers.push((b, vec![out], convert(layer.bias.as_vec())));
+    }
+    let views = buffers.iter().map(|(name, shape, bytes)| {
+        let view = TensorView::new(T::SAFETENSORS_DTYPE, shape.clone(), bytes)
+            .expect("sizes agree by construction");
+        (name.as_str(), view)
+    });
+    serialize_sorted(views, metadata)
+        .map_err(|e| Error::InvalidInput(format!("cannot serialise the network: {e}")))
+}
+
 /// The `(weight, bias)` of each layer of `shapes` (`(fan_in, fan_out)`), whose tensor names
 /// `names` gives; a NaN or infinite weight is an error (a diverged run's file).
 pub(crate) fn read_layers<E: Float>(
@@ -384,7 +394,7 @@ pub(crate) fn read_layers<E: Float>(
 
 /// Tensor `name` of `file` as `E`, which must have `shape` and hold F32 or F64; errors name
 /// `origin` as a `what`.
-pub(crate) fn read_tensor<E: Float>(
+fn read_tensor<E: Float>(
     file: &SafeTensors,
     name: &str,
     shape: &[usize],

@@ -24,11 +24,11 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use dfdx::prelude::*;
-use safetensors::tensor::{SafeTensors, TensorView};
+use safetensors::tensor::SafeTensors;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::io::{read_layers, serialize_sorted};
+use crate::io::{read_layers, serialize_layers};
 use crate::model::config::{Activation, BiasInit, Encoding, LastLayer, NetworkConfig, DEFAULT_W0};
 use crate::model::network::Network;
 use crate::Float;
@@ -158,28 +158,8 @@ pub fn to_pytorch_siren<E: Float, D: Device<E>>(network: &Network<E, D>) -> Resu
             serde_json::to_string(&constructor).expect("arguments serialise"),
         ),
     ]);
-    let mut buffers = Vec::new();
-    for (i, layer) in network.layers().iter().enumerate() {
-        let (out, inp) = *layer.weight.shape();
-        let as_f32 = |v: Vec<E>| v.into_iter().map(|x| x.as_f64() as f32).collect::<Vec<_>>();
-        buffers.push((
-            weight_name(i),
-            vec![out, inp],
-            f32::encode_le(&as_f32(layer.weight.as_vec())),
-        ));
-        buffers.push((
-            bias_name(i),
-            vec![out],
-            f32::encode_le(&as_f32(layer.bias.as_vec())),
-        ));
-    }
-    let views = buffers.iter().map(|(name, shape, bytes)| {
-        let view = TensorView::new(safetensors::Dtype::F32, shape.clone(), bytes)
-            .expect("sizes agree by construction");
-        (name.as_str(), view)
-    });
-    serialize_sorted(views, metadata)
-        .map_err(|e| Error::InvalidInput(format!("cannot serialise the network: {e}")))
+    // The original's networks are float32.
+    serialize_layers::<f32, E, D>(network, &|i| (weight_name(i), bias_name(i)), metadata)
 }
 
 /// What a PyTorch file does not say; `None` takes it from the file's metadata, else the
