@@ -51,6 +51,7 @@ fn fit_then_render_at_higher_resolution_and_wider_extent() {
         "model.safetensors",
         "fit.png",
         "ground_truth.png",
+        "figure.png",
         "metrics.jsonl",
     ] {
         assert!(out.join(f).exists(), "{f} missing");
@@ -198,6 +199,9 @@ fn poisson_reports_psnr() {
         "{text}"
     );
     assert!(out.join("result.md").exists());
+    // the labelled figure: ground truth, supervision, reconstruction side by side
+    let figure = image::open(out.join("figure.png")).unwrap();
+    assert!(figure.width() > 3 * 256, "three panels of at least 256 px");
 }
 
 #[test]

@@ -305,7 +305,7 @@ fn section_text(section: &str, scale: Scale, out: &Path) -> String {
             }
             format!(
                 "Camera at {}, 3x256 SIREN, w0 = 30, Adam 1e-4, full batch, the original's bias init.\n\n{t}\n\
-                 ![fit](fit/fit.png) ![1024x1024](fit/render_1024.png)\n\nOutpainting: the same model over [-2, 2]^2 (training covered [-1, 1]^2):\n\n![outpaint](fit/outpaint.png)\n",
+                 ![fit](fit/figure.png) ![1024x1024](fit/render_1024.png)\n\nOutpainting: the same model over [-2, 2]^2 (training covered [-1, 1]^2):\n\n![outpaint](fit/outpaint.png)\n",
                 if quick { "128x128 (the seed's numbers are for 256x256; `--scale paper` runs that)" } else { "256x256" }
             )
         }
@@ -319,7 +319,7 @@ fn section_text(section: &str, scale: Scale, out: &Path) -> String {
             text
         }
         "poisson" => format!(
-            "{}\n![poisson](poisson/reconstruction.png)\n",
+            "{}\n![poisson](poisson/figure.png)\n",
             read(&out.join("poisson/result.md"))
         ),
         "wave" | "helmholtz" => {

@@ -255,10 +255,7 @@ pub fn inpaint<D: Backend<f32>>(a: InpaintArgs, dev: &D) -> Result<()> {
             detail: format!("{p:.2} dB"),
         });
     }
-    let name = a
-        .image
-        .file_stem()
-        .map_or("image".into(), |s| s.to_string_lossy().to_string());
+    let name = super::file_name(&a.image);
     image_figure(
         &dir.join("figure.png"),
         &format!("Inpainting {name}, mask {}", a.mask),

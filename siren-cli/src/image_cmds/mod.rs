@@ -22,6 +22,7 @@ use siren_image::{
 };
 
 use crate::out_dir;
+use crate::plots::ImagePanel;
 use crate::progress::Progress;
 
 /// Network and optimiser flags shared by the image commands.
@@ -110,6 +111,21 @@ impl TrainFlags {
             },
             checkpoint: None,
         }
+    }
+
+    /// The network in words, for figure titles: "SIREN 256x3, w0 = 30".
+    pub(crate) fn model_name(&self) -> String {
+        let kind = match self.model {
+            ModelArg::Siren => "SIREN",
+            ModelArg::Relu => "ReLU MLP",
+            ModelArg::ReluPe => "ReLU MLP on a positional encoding",
+            ModelArg::Tanh => "tanh MLP",
+        };
+        let w0 = match self.model {
+            ModelArg::Siren => format!(", w0 = {}", self.w0),
+            _ => String::new(),
+        };
+        format!("{kind} {}x{}{w0}", self.hidden, self.layers)
     }
 
     /// The config for `image` with checkpoints in `dir` under `name`.
@@ -241,9 +257,42 @@ pub fn fit<D: Backend<f32>>(a: FitArgs, dev: &D) -> Result<()> {
         }
     };
     fitted.network.save(dir.join("model.safetensors"))?;
-    predict(&fitted.network, img.width, img.height)?.save_png(dir.join("fit.png"))?;
+    let estimate = predict(&fitted.network, img.width, img.height)?;
+    estimate.save_png(dir.join("fit.png"))?;
     img.save_png(dir.join("ground_truth.png"))?;
+    let p = siren_image::metrics::psnr(&estimate, &img, None)?;
+    crate::plots::image_figure(
+        &dir.join("figure.png"),
+        &format!(
+            "Fitting {} with a {}",
+            file_name(&a.image),
+            a.train.model_name()
+        ),
+        &format!(
+            "{}x{}, {} steps; PSNR over every pixel",
+            img.width, img.height, a.train.steps
+        ),
+        &[
+            ImagePanel {
+                image: &img,
+                label: "ground truth".into(),
+                detail: String::new(),
+            },
+            ImagePanel {
+                image: &estimate,
+                label: "fit".into(),
+                detail: format!("{p:.2} dB"),
+            },
+        ],
+        2,
+    )?;
     crate::plots::curves_from_log(&dir, "psnr")
+}
+
+/// The file name of `path` without its folder and extension, for titles.
+pub(crate) fn file_name(path: &Path) -> String {
+    path.file_stem()
+        .map_or("image".into(), |s| s.to_string_lossy().into_owned())
 }
 
 #[derive(Args, Debug)]

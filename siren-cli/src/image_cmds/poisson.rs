@@ -11,6 +11,7 @@ use siren_image::poisson::{offset_corrected, poisson_reconstruct, PoissonTarget}
 use siren_image::predict;
 
 use crate::out_dir;
+use crate::plots::ImagePanel;
 
 use super::{Log, TrainFlags};
 
@@ -46,6 +47,49 @@ pub fn poisson<D: Backend<f32>>(a: PoissonArgs, dev: &D) -> Result<()> {
     let est = offset_corrected(&predict(&fitted.network, img.width, img.height)?, &img)?;
     est.save_png(dir.join("reconstruction.png"))?;
     let p = psnr(&est, &img, None)?;
+    let laplacian = matches!(a.target, TargetArg::Laplacian);
+    let supervision = crate::plots::supervision_picture(&img, laplacian)?;
+    crate::plots::image_figure(
+        &dir.join("figure.png"),
+        &format!(
+            "Poisson: {} from its {} alone",
+            super::file_name(&a.image),
+            if laplacian { "Laplacian" } else { "gradient" }
+        ),
+        &format!(
+            "{}, {}x{}, {} steps; PSNR after removing the constant offset the data cannot fix",
+            a.train.model_name(),
+            img.width,
+            img.height,
+            a.train.steps
+        ),
+        &[
+            ImagePanel {
+                image: &img,
+                label: "ground truth".into(),
+                detail: String::new(),
+            },
+            ImagePanel {
+                image: &supervision,
+                label: if laplacian {
+                    "supervision: discrete Laplacian".into()
+                } else {
+                    "supervision: Sobel gradient".into()
+                },
+                detail: if laplacian {
+                    "blue < 0 < red".into()
+                } else {
+                    "its norm".into()
+                },
+            },
+            ImagePanel {
+                image: &est,
+                label: "reconstruction".into(),
+                detail: format!("{p:.2} dB"),
+            },
+        ],
+        3,
+    )?;
     let report = format!(
         "Poisson reconstruction of {} ({}x{}) from its {} alone, {} steps: PSNR {p:.2} dB after \
          removing the constant offset the data cannot determine.\n",

@@ -1,8 +1,74 @@
 //! Image panels with captions, a title and a note.
 
+use image::Rgb;
 use siren_core::{Error, Result};
+use siren_image::poisson::{discrete_laplacian, sobel_gradient};
+use siren_image::Image;
 
-use super::{draw_error, encode_png, register_font, SANS};
+use super::{diverging, draw_error, encode_png, register_font, SANS};
+
+/// What a Poisson run is supervised by, as a picture: the norm of `img`'s Sobel gradient, or
+/// its discrete Laplacian (`laplacian`; the mean over channels), by [`derivative_picture`].
+pub fn supervision_picture(img: &Image, laplacian: bool) -> Result<Image> {
+    let (n, c) = (img.width * img.height, img.channels);
+    let values: Vec<f64> = if laplacian {
+        let l = discrete_laplacian(img);
+        (0..n)
+            .map(|p| l[p * c..(p + 1) * c].iter().sum::<f64>() / c as f64)
+            .collect()
+    } else {
+        let g = sobel_gradient(img);
+        (0..n)
+            .map(|p| {
+                (0..c)
+                    .map(|k| g[p * c + k].powi(2) + g[(n + p) * c + k].powi(2))
+                    .sum::<f64>()
+                    .sqrt()
+            })
+            .collect()
+    };
+    derivative_picture(img.width, img.height, &values, laplacian)
+}
+
+/// A derivative field as a picture: a norm in grey from 0 to its 99th percentile, a `signed`
+/// field blue-white-red on a scale of its 99th percentile of |v| (so a few large values do
+/// not wash the rest out).
+pub fn derivative_picture(
+    width: usize,
+    height: usize,
+    values: &[f64],
+    signed: bool,
+) -> Result<Image> {
+    let mut sorted: Vec<f64> = values
+        .iter()
+        .map(|v| v.abs())
+        .filter(|v| v.is_finite())
+        .collect();
+    sorted.sort_by(|a, b| a.total_cmp(b));
+    let scale = sorted
+        .get((sorted.len() * 99) / 100)
+        .copied()
+        .filter(|s| *s > 0.0)
+        .unwrap_or(1.0);
+    let data = if signed {
+        values
+            .iter()
+            .flat_map(|v| {
+                let Rgb(rgb) = diverging(v / scale);
+                rgb.map(|b| b as f32 / 255.0)
+            })
+            .collect()
+    } else {
+        values
+            .iter()
+            .flat_map(|v| {
+                let g = (v / scale).clamp(0.0, 1.0) as f32;
+                [g, g, g]
+            })
+            .collect()
+    };
+    Image::new(width, height, 3, data)
+}
 
 /// Paints `img` enlarged `zoom` times (nearest neighbour; grey as RGB) into the `width`-wide
 /// RGB buffer `rgb` with its top-left corner at `(x0, y0)`.

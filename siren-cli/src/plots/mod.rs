@@ -10,7 +10,9 @@ pub use charts::{
     chart_panels, curves_from_log, histogram_grid, labelled_chart, ChartPanel, Histogram, Series,
 };
 pub use fields::{circle_outline, diverging, field_figure, square_outline, FieldFigure, Outline};
-pub use images::{grid_figure, image_figure, GridBlock, ImagePanel};
+pub use images::{
+    derivative_picture, grid_figure, image_figure, supervision_picture, GridBlock, ImagePanel,
+};
 
 use image::{Rgb, RgbImage};
 use siren_core::io::write_atomic;

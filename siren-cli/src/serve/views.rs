@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 
 use dfdx::prelude::Cpu;
 use siren_core::{Error, Network, Result};
-use siren_image::poisson::{discrete_laplacian, offset_corrected, sobel_gradient};
+use siren_image::poisson::offset_corrected;
 use siren_image::{render_derivative, render_region, Derivative, Image};
 
-use crate::plots::diverging;
+use crate::plots::{derivative_picture, supervision_picture};
 
 /// Largest side of a rendered view, in pixels.
 pub const MAX_VIEW_SIDE: usize = 2048;
@@ -100,60 +100,11 @@ pub enum Layer {
 /// Poisson run is supervised by), as a PNG.
 pub fn image_view(path: &Path, size: usize, layer: Layer) -> Result<Vec<u8>> {
     let img = training_image(path, size)?;
-    let (n, c) = (size * size, img.channels);
     match layer {
         Layer::Value => img.to_png(),
-        Layer::Gradient => {
-            let g = sobel_gradient(&img);
-            let norm: Vec<f64> = (0..n)
-                .map(|p| {
-                    (0..c)
-                        .map(|k| g[p * c + k].powi(2) + g[(n + p) * c + k].powi(2))
-                        .sum::<f64>()
-                        .sqrt()
-                })
-                .collect();
-            colour(size, size, &norm, Layer::Gradient)?.to_png()
-        }
-        Layer::Laplacian => {
-            let l = discrete_laplacian(&img);
-            let mean: Vec<f64> = (0..n)
-                .map(|p| l[p * c..(p + 1) * c].iter().sum::<f64>() / c as f64)
-                .collect();
-            colour(size, size, &mean, Layer::Laplacian)?.to_png()
-        }
+        Layer::Gradient => supervision_picture(&img, false)?.to_png(),
+        Layer::Laplacian => supervision_picture(&img, true)?.to_png(),
     }
-}
-
-/// A derivative field as a picture: a norm in grey from 0 to its 99th percentile, a signed
-/// field blue-white-red on a scale of its 99th percentile of |v| (so a few large values do
-/// not wash the rest out).
-fn colour(width: usize, height: usize, values: &[f64], layer: Layer) -> Result<Image> {
-    let mut sorted: Vec<f64> = values
-        .iter()
-        .map(|v| v.abs())
-        .filter(|v| v.is_finite())
-        .collect();
-    sorted.sort_by(|a, b| a.total_cmp(b));
-    let scale = sorted
-        .get((sorted.len() * 99) / 100)
-        .copied()
-        .filter(|s| *s > 0.0)
-        .unwrap_or(1.0);
-    let data = match layer {
-        Layer::Gradient | Layer::Value => values
-            .iter()
-            .flat_map(|v| {
-                let g = (v / scale).clamp(0.0, 1.0) as f32;
-                [g, g, g]
-            })
-            .collect(),
-        Layer::Laplacian => values
-            .iter()
-            .flat_map(|v| diverging(v / scale).0.map(|b| b as f32 / 255.0))
-            .collect(),
-    };
-    Image::new(width, height, 3, data)
 }
 
 /// A network for the pages: from a model file, or a checkpoint that says which network it
@@ -205,7 +156,7 @@ pub fn render_view(model: &Path, view: Viewport, layer: Layer) -> Result<Vec<u8>
         Layer::Laplacian => Derivative::Laplacian,
     };
     let values = render_derivative(&net, view.w, view.h, (x, y), derivative)?;
-    colour(view.w, view.h, &values, layer)?.to_png()
+    derivative_picture(view.w, view.h, &values, layer == Layer::Laplacian)?.to_png()
 }
 
 /// A member's network as it stands (its model, or its newest checkpoint) on the training
