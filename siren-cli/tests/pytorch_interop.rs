@@ -73,30 +73,37 @@ fn read_npy(path: &Path) -> (Vec<usize>, Vec<f32>) {
     (shape, values)
 }
 
+/// `siren export --format pytorch-siren` of `model` to `out`; its success and output.
+fn export(model: &Path, out: &Path) -> (bool, String) {
+    siren(&[
+        "export",
+        s(model),
+        "--format",
+        "pytorch-siren",
+        "--out",
+        s(out),
+    ])
+}
+
+/// `siren render` of `model` at `size` (WxH) to the `.npy` file `out`, read back.
+fn render_npy(model: &Path, size: &str, out: &Path) -> (Vec<usize>, Vec<f32>) {
+    let (ok, text) = siren(&["render", s(model), "--size", size, "--out", s(out)]);
+    assert!(ok, "{text}");
+    read_npy(out)
+}
+
 #[test]
 fn a_model_goes_out_and_back_unchanged() {
     let d = scratch("round");
     let model = fitted(&d, "fit", "30");
     let exported = d.join("pytorch.safetensors");
-    let (ok, text) = siren(&[
-        "export",
-        s(&model),
-        "--format",
-        "pytorch-siren",
-        "--out",
-        s(&exported),
-    ]);
+    let (ok, text) = export(&model, &exported);
     assert!(ok, "{text}");
     let back = d.join("back.safetensors");
     let (ok, text) = siren(&["import", s(&exported), "--out", s(&back)]);
     assert!(ok, "{text}");
-    let render = |m: &Path, out: &Path| {
-        let (ok, text) = siren(&["render", s(m), "--size", "20x12", "--out", s(out)]);
-        assert!(ok, "{text}");
-        read_npy(out)
-    };
-    let (shape, original) = render(&model, &d.join("a.npy"));
-    let (_, imported) = render(&back, &d.join("b.npy"));
+    let (shape, original) = render_npy(&model, "20x12", &d.join("a.npy"));
+    let (_, imported) = render_npy(&back, "20x12", &d.join("b.npy"));
     assert_eq!(shape, vec![12, 20, 1]);
     assert!(
         original.iter().any(|v| *v != original[0]),
@@ -127,14 +134,7 @@ fn what_the_original_cannot_hold_is_refused_with_the_reason() {
     let d = scratch("refuse");
     let model = fitted(&d, "w20", "20");
     let out = d.join("pytorch.safetensors");
-    let (ok, text) = siren(&[
-        "export",
-        s(&model),
-        "--format",
-        "pytorch-siren",
-        "--out",
-        s(&out),
-    ]);
+    let (ok, text) = export(&model, &out);
     assert!(
         !ok && text.contains("w0 = 20") && text.contains("sin(30 x)"),
         "{text}"
@@ -191,18 +191,10 @@ fn pytorch_loads_the_export_and_an_original_checkpoint_comes_in() {
     // siren-rs -> PyTorch: the export in the original's module, against `siren render`.
     let model = fitted(&d, "fit", "30");
     let exported = d.join("pytorch.safetensors");
-    let (ok, text) = siren(&[
-        "export",
-        s(&model),
-        "--format",
-        "pytorch-siren",
-        "--out",
-        s(&exported),
-    ]);
+    let (ok, text) = export(&model, &exported);
     assert!(ok, "{text}");
     let values = d.join("values.npy");
-    let (ok, text) = siren(&["render", s(&model), "--size", "33x17", "--out", s(&values)]);
-    assert!(ok, "{text}");
+    render_npy(&model, "33x17", &values);
     let report = py(&["check", s(&exported), s(&values)]);
     assert!(report.contains("max |PyTorch - siren render|"), "{report}");
     eprintln!("{}", report.trim());
@@ -226,15 +218,6 @@ fn pytorch_loads_the_export_and_an_original_checkpoint_comes_in() {
     let (ok, text) = siren(&["import", s(&converted), "--out", s(&imported)]);
     assert!(ok, "{text}");
     let values = d.join("imported.npy");
-    let (ok, text) = siren(&[
-        "render",
-        s(&imported),
-        "--size",
-        "21x19",
-        "--out",
-        s(&values),
-    ]);
-    assert!(ok, "{text}");
-    assert_eq!(read_npy(&values).0, vec![19, 21, 3]);
+    assert_eq!(render_npy(&imported, "21x19", &values).0, vec![19, 21, 3]);
     eprintln!("{}", py(&["check", s(&converted), s(&values)]).trim());
 }

@@ -274,78 +274,58 @@ impl Ours {
         // Two more steps than timed: the first step's time includes the set-up, the last one's
         // the run's final evaluation and checkpoint.
         let total = (warmup + steps + 2).to_string();
-        let s = |p: &Path| p.to_string_lossy().into_owned();
-        let mut args: Vec<String> = match w {
-            "wave-default" | "wave-128" => vec![
-                "wave",
-                "--scale",
-                "default",
-                "--models",
-                "siren",
-                "--medium",
-                "uniform",
-                "--grid",
-                "33",
-                "--width",
-                if w == "wave-128" { "128" } else { "64" },
-            ]
-            .into_iter()
-            .map(String::from)
-            .collect(),
-            "helmholtz" => [
-                "helmholtz",
-                "--scale",
-                "default",
-                "--models",
-                "siren",
-                "--medium",
-                "uniform",
-                "--grid",
-                "33",
-            ]
-            .into_iter()
-            .map(String::from)
-            .collect(),
+        let (camera, sphere, dir_s) = (
+            camera.to_string_lossy().into_owned(),
+            sphere.to_string_lossy().into_owned(),
+            dir.to_string_lossy().into_owned(),
+        );
+        // The PDE commands at their default scale, one network, one medium, a small error grid.
+        let pde = [
+            "--scale", "default", "--models", "siren", "--medium", "uniform", "--grid", "33",
+        ];
+        let width = if w == "wave-128" { "128" } else { "64" };
+        let mut args: Vec<&str> = match w {
+            "wave-default" | "wave-128" => [&["wave"][..], &pde, &["--width", width]].concat(),
+            "helmholtz" => [&["helmholtz"][..], &pde].concat(),
             "inpaint-fh" => vec![
-                "inpaint".into(),
-                s(&camera),
-                "--size".into(),
-                "256".into(),
-                "--mask".into(),
-                "random:0.1".into(),
-                "--prior".into(),
-                "fh".into(),
-                "--prior-points".into(),
-                "1024".into(),
-                "--batch".into(),
-                "8192".into(),
+                "inpaint",
+                &camera,
+                "--size",
+                "256",
+                "--mask",
+                "random:0.1",
+                "--prior",
+                "fh",
+                "--prior-points",
+                "1024",
+                "--batch",
+                "8192",
             ],
             "sdf" => {
-                write_sphere(&sphere)?;
+                if !Path::new(&sphere).exists() {
+                    write_sphere(Path::new(&sphere))?;
+                }
                 vec![
-                    "sdf".into(),
-                    s(&sphere),
-                    "--resolution".into(),
-                    "16".into(),
-                    "--compare-samples".into(),
-                    "1000".into(),
+                    "sdf",
+                    &sphere,
+                    "--resolution",
+                    "16",
+                    "--compare-samples",
+                    "1000",
                 ]
             }
             other => return Err(format!("unknown workload {other}")),
         };
-        args.extend(
-            [
-                "--steps",
-                &total,
-                "--eval-every",
-                "1000000",
-                "--quiet",
-                "--overwrite",
-                "--out",
-            ]
-            .map(String::from),
-        );
-        args.push(s(&dir));
+        args.extend([
+            "--steps",
+            &total,
+            "--eval-every",
+            "1000000",
+            "--quiet",
+            "--overwrite",
+            "--out",
+            &dir_s,
+        ]);
         let done = run(Command::new(&self.siren).args(&args), &format!("siren {w}"))?;
         let log = std::fs::read_to_string(dir.join("metrics.jsonl"))
             .map_err(|e| format!("siren {w} left no metrics.jsonl: {e}"))?;
