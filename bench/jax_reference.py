@@ -45,7 +45,7 @@ def main():
     p.add_argument(
         "workload",
         choices=["fit", "laplacian", "wave", "matmul", "wave-default", "wave-128", "helmholtz",
-                 "inpaint-fh", "sdf"],
+                 "inpaint-fh", "sdf", "hypernet-cnn", "hypernet-set"],
     )
     p.add_argument("--method", choices=["jvp", "folx"], default="jvp",
                    help="second derivatives by nested jvp, or the Laplacian by folx")
@@ -115,6 +115,9 @@ def main():
             grads = jax.grad(loss)(params, batch)
             return adam(params, m, v, t, grads)
         return step
+
+    if a.workload in ("hypernet-cnn", "hypernet-set"):
+        return hypernet(a, jax, jnp, rng, adam, timed, times)
 
     if a.workload in SHAPES:
         d, width, points = SHAPES[a.workload]
@@ -258,10 +261,132 @@ def main():
     report(a, times, jax)
 
 
+def hypernet(a, jax, jnp, rng, adam, timed, times):
+    """`siren hypernet train --scale default` per step, as bench/torch_reference.py's
+    `hypernet_steps`: 16 faces through the CNN or sine set encoder, the heads and the generated
+    2 -> 64x3 -> 3 SIRENs at all 1,024 pixels; the gradient norm clipped at 1; Adam 2e-4.
+    `jit` needs static shapes: the set encoder's packed context rows are padded (weight 0) to
+    the next power of two, and every such size is compiled before the timed steps."""
+    import math
+
+    cnn = a.workload == "hypernet-cnn"
+    shapes = [(2, 64), (64, 64), (64, 64), (64, 64), (64, 3)]
+
+    def dense(n_in, n_out, bound=None):
+        bound = 1 / math.sqrt(n_in) if bound is None else bound
+        return (rng.uniform(-bound, bound, (n_in, n_out)).astype(np.float32),
+                rng.uniform(-1 / math.sqrt(n_in), 1 / math.sqrt(n_in), (n_out,)).astype(np.float32))
+
+    params = {"heads": [[dense(128, 128), dense(128, 128), dense(128, n)]
+                        for fi, fo in shapes for n in (fi * fo, fo)]}
+    if cnn:
+        # (kh, kw, in, out) kernels, PyTorch's default bounds.
+        conv = lambda k, i, o: (rng.uniform(-1, 1, (k, k, i, o)).astype(np.float32) / math.sqrt(k * k * i),
+                                np.zeros(o, np.float32))
+        params["convs"] = [conv(3, 4, 8), conv(3, 8, 16), conv(5, 16, 16), conv(5, 16, 16), conv(1, 16, 128)]
+        params["positions"] = dense(1024, 1)
+    else:
+        params["set"] = siren_params(rng, 5, 128, 2, 128)
+    params = jax.tree_util.tree_map(jnp.asarray, params)
+    c = (np.arange(32) + 0.5) / 32 * 2 - 1
+    grid = np.stack(np.meshgrid(c, c, indexing="ij"), axis=-1).reshape(-1, 2).astype(np.float32)
+
+    def encode(params, pixels, known, rows, weights):
+        b = pixels.shape[0]
+        if cnn:
+            h = jnp.concatenate([pixels * known[..., None], known[..., None]], axis=2).reshape(b, 32, 32, 4)
+            def conv(h, layer):
+                w, bias = layer
+                return jax.lax.conv_general_dilated(
+                    h, w, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC")) + bias
+            cv = params["convs"]
+            relu = jax.nn.relu
+            h = relu(conv(relu(conv(h, cv[0])), cv[1]))
+            y = relu(conv(relu(conv(h, cv[2])), cv[3]))
+            h = relu(conv(relu(h + y), cv[4])).reshape(b, 1024, 128)
+            w, bias = params["positions"]
+            return jnp.einsum("bpk,p->bk", h, w[:, 0]) + bias[0]
+        h = rows
+        for w, bias in params["set"]:
+            h = jnp.sin(30.0 * (h @ w + bias))
+        return weights @ h
+
+    def loss(params, batch):
+        pixels, known, rows, weights = batch
+        z = encode(params, pixels, known, rows, weights)
+        b = z.shape[0]
+        generated = []
+        for head in params["heads"]:
+            h = z
+            for i, (w, bias) in enumerate(head):
+                h = h @ w + bias
+                if i < len(head) - 1:
+                    h = jax.nn.relu(h)
+            generated.append(h)
+        h = jnp.broadcast_to(jnp.asarray(grid), (b, 1024, 2))
+        for l, (fi, fo) in enumerate(shapes):
+            w = generated[2 * l].reshape(b, fo, fi)
+            h = jnp.einsum("bni,boi->bno", h, w) + generated[2 * l + 1][:, None, :]
+            if l < len(shapes) - 1:
+                h = jnp.sin(30.0 * h)
+        total = sum(g.size for g in generated)
+        return (jnp.mean((h - pixels) ** 2) + 0.1 * jnp.mean(z**2)
+                + 25.0 * sum(jnp.sum(g**2) for g in generated) / total)
+
+    @jax.jit
+    def step(params, m, v, t, batch):
+        grads = jax.grad(loss)(params, batch)
+        norm = jnp.sqrt(sum(jnp.sum(g**2) for g in jax.tree_util.tree_leaves(grads)))
+        grads = jax.tree_util.tree_map(lambda g: g * jnp.minimum(1.0, 1.0 / (norm + 1e-12)), grads)
+        return adam(params, m, v, t, grads, lr=2e-4)
+
+    faces = rng.uniform(-1, 1, (64, 1024, 3)).astype(np.float32)
+
+    def batch_of(total=None):
+        pixels = faces[rng.choice(64, 16, replace=False)]
+        known = np.zeros((16, 1024), np.float32)
+        for i in range(16):
+            if rng.random() < (0.5 if cnn else 0.1):
+                k = 1024
+            elif cnn:
+                k = int(rng.integers(10, 1025))
+            else:
+                k = int(round(math.exp(rng.uniform(math.log(10), math.log(1024)))))
+            known[i, rng.permutation(1024)[:k]] = 1.0
+        face, pixel = np.nonzero(known)
+        n = len(face) if total is None else total
+        padded = max(256, 1 << (n - 1).bit_length())
+        rows = np.zeros((padded, 5), np.float32)
+        weights = np.zeros((16, padded), np.float32)
+        if cnn:
+            rows, weights = rows[:1], weights[:, :1]
+        else:
+            rows[:len(face)] = np.concatenate([grid[pixel], pixels[face, pixel]], axis=1)[:padded]
+            counts = known.sum(axis=1)
+            weights[face[:padded], np.arange(min(len(face), padded))] = 1.0 / counts[face[:padded]]
+        return tuple(jnp.asarray(v) for v in (pixels, known, rows, weights))
+
+    m = jax.tree_util.tree_map(jnp.zeros_like, params)
+    v = jax.tree_util.tree_map(jnp.zeros_like, params)
+    # Compile every padded size before timing (the results are dropped).
+    for total in ([256] if cnn else [256 << i for i in range(7)]):
+        jax.block_until_ready(step(params, m, v, jnp.float32(1), batch_of(total)))
+    state = {"params": params, "m": m, "v": v, "t": 0}
+
+    def one():
+        state["t"] += 1
+        out = step(state["params"], state["m"], state["v"], jnp.float32(state["t"]), batch_of())
+        jax.block_until_ready(out)
+        state["params"], state["m"], state["v"] = out
+
+    timed(one)
+    report(a, times, jax)
+
+
 def report(a, times, jax):
     median = sorted(times)[len(times) // 2]
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    method = f" ({a.method})" if a.workload not in ("fit", "matmul") else ""
+    method = f" ({a.method})" if a.workload not in ("fit", "matmul", "hypernet-cnn", "hypernet-set") else ""
     print(json.dumps({
         "workload": a.workload,
         "path": f"jax {jax.__version__}{method}",

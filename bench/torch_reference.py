@@ -141,12 +141,130 @@ def experiment_steps(a, times):
             times.append(time.perf_counter() - t)
 
 
+class HeadMlp(torch.nn.Sequential):
+    """k -> m -> m -> numel, ReLU between: one hypernetwork head (one tensor of the SIREN)."""
+
+    def __init__(self, k, m, numel):
+        super().__init__(torch.nn.Linear(k, m), torch.nn.ReLU(), torch.nn.Linear(m, m),
+                         torch.nn.ReLU(), torch.nn.Linear(m, numel))
+
+
+class Hypernet(torch.nn.Module):
+    """`siren hypernet train --scale default`'s model (HypernetConfig::quick): 32x32 faces, latent
+    128, heads of width 128 emitting a 2 -> 64x3 -> 3 SIREN (w0 = 30); the CNN encoder (RGB and
+    the known mask in, 8 and 16 channels of 3x3, one residual block of two 5x5, 1x1 to 128, a
+    linear map over the positions) or the sine set encoder (5 -> 128 x 3 -> 128, every layer
+    sine, a mean over each face's context pixels)."""
+
+    def __init__(self, encoder):
+        super().__init__()
+        self.encoder = encoder
+        conv = torch.nn.Conv2d
+        if encoder == "cnn":
+            self.convs = torch.nn.ModuleList([
+                conv(4, 8, 3, padding=1), conv(8, 16, 3, padding=1),
+                conv(16, 16, 5, padding=2), conv(16, 16, 5, padding=2), conv(16, 128, 1),
+            ])
+            self.positions = torch.nn.Linear(32 * 32, 1)
+        else:
+            self.set_net = Siren(5, 128, 2, 128)
+        self.shapes = [(2, 64), (64, 64), (64, 64), (64, 64), (64, 3)]
+        self.heads = torch.nn.ModuleList(
+            HeadMlp(128, 128, n) for fi, fo in self.shapes for n in (fi * fo, fo)
+        )
+
+    def encode(self, pixels, known):
+        b = pixels.shape[0]
+        if self.encoder == "cnn":
+            x = torch.cat([pixels * known[..., None], known[..., None]], dim=2)
+            x = x.transpose(1, 2).reshape(b, 4, 32, 32)
+            relu = torch.relu
+            h = relu(self.convs[1](relu(self.convs[0](x))))
+            y = relu(self.convs[3](relu(self.convs[2](h))))
+            h = relu(self.convs[4](relu(h + y)))
+            return self.positions(h.reshape(b, 128, 32 * 32)).squeeze(2)
+        # The context pixels of all faces packed into one matrix, and a mean per face.
+        face, pixel = known.nonzero(as_tuple=True)
+        rows = torch.cat([GRID[pixel], pixels[face, pixel]], dim=1)
+        h = rows
+        for layer in self.set_net.layers:
+            h = torch.sin(30.0 * layer(h))
+        counts = known.sum(dim=1, keepdim=True)
+        return torch.zeros(b, 128).index_add_(0, face, h) / counts
+
+    def forward(self, pixels, known):
+        z = self.encode(pixels, known)
+        b = z.shape[0]
+        params = [head(z) for head in self.heads]
+        h = GRID.expand(b, -1, -1)
+        for l, (fi, fo) in enumerate(self.shapes):
+            w, bias = params[2 * l].view(b, fo, fi), params[2 * l + 1]
+            h = torch.baddbmm(bias[:, None, :], h, w.transpose(1, 2))
+            if l < len(self.shapes) - 1:
+                h = torch.sin(30.0 * h)
+        return z, params, h
+
+
+def _grid(size):
+    """Pixel centres in [-1, 1]^2, row-major, as siren_core::train::grid."""
+    c = (torch.arange(size) + 0.5) / size * 2 - 1
+    y, x = torch.meshgrid(c, c, indexing="ij")
+    return torch.stack([y.reshape(-1), x.reshape(-1)], dim=1)
+
+
+GRID = _grid(32)
+
+
+def context_masks(rng, encoder, batch=16, hw=1024):
+    """Each face's known pixels as the default scale draws them: 10..1024 per face, uniform
+    for the CNN (half the faces whole), log-uniform for the set encoder (a tenth whole)."""
+    full_share = 0.5 if encoder == "cnn" else 0.1
+    known = torch.zeros(batch, hw)
+    for i in range(batch):
+        if rng.random() < full_share:
+            k = hw
+        elif encoder == "cnn":
+            k = int(rng.integers(10, hw + 1))
+        else:
+            k = int(round(math.exp(rng.uniform(math.log(10), math.log(hw)))))
+        known[i, torch.from_numpy(rng.permutation(hw)[:k])] = 1.0
+    return known
+
+
+def hypernet_steps(a, times):
+    """`siren hypernet train --scale default` per step: 16 faces through the encoder, the heads
+    and the generated SIRENs at every pixel; image MSE + 0.1 mean z^2 + 25 mean generated
+    parameter^2; gradient norm clipped at 1; Adam 2e-4. Random faces: the cost does not depend
+    on the pixels, only on how many are known."""
+    import numpy as np
+
+    encoder = "cnn" if a.workload == "hypernet-cnn" else "set"
+    model = Hypernet(encoder)
+    opt = torch.optim.Adam(model.parameters(), lr=2e-4)
+    rng = np.random.default_rng(0)
+    faces = torch.rand(64, 1024, 3) * 2 - 1
+    for i in range(a.warmup + a.steps):
+        t = time.perf_counter()
+        pixels = faces[torch.from_numpy(rng.choice(64, 16, replace=False))]
+        known = context_masks(rng, encoder)
+        opt.zero_grad(set_to_none=True)
+        z, params, image = model(pixels, known)
+        total = sum(p.numel() for p in params)
+        loss = (((image - pixels) ** 2).mean() + 0.1 * (z**2).mean()
+                + 25.0 * sum((p**2).sum() for p in params) / total)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        if i >= a.warmup:
+            times.append(time.perf_counter() - t)
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument(
         "workload",
         choices=["fit", "laplacian", "wave", "matmul", "wave-default", "wave-128", "helmholtz",
-                 "inpaint-fh", "sdf"],
+                 "inpaint-fh", "sdf", "hypernet-cnn", "hypernet-set"],
     )
     p.add_argument("--steps", type=int, default=5)
     p.add_argument("--warmup", type=int, default=2)
@@ -166,6 +284,8 @@ def main():
                 times.append(time.perf_counter() - t)
     elif a.workload in ("wave-default", "wave-128", "helmholtz", "inpaint-fh", "sdf"):
         experiment_steps(a, times)
+    elif a.workload in ("hypernet-cnn", "hypernet-set"):
+        hypernet_steps(a, times)
     else:
         d, width, points = {"fit": (2, 256, 65536), "laplacian": (2, 256, 65536), "wave": (3, 512, 16384)}[
             a.workload

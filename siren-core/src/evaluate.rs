@@ -12,7 +12,7 @@ use crate::jet::{Carry, DiagonalOperator, Jet, Order};
 use crate::model::config::Encoding;
 use crate::model::conv::{Conv2d, Patches};
 use crate::model::network::{LayerSignals, Network};
-use crate::tensor::Matrix;
+use crate::tensor::{Matrix, Stack};
 use crate::tracer::Tracer;
 use crate::Float;
 
@@ -274,6 +274,33 @@ impl<E: Float, D: Backend<E>> Conv2d<E, D> {
         let y = tr.apply(y, |y| ((y - bias.clone()) * scale + bias) * valid);
         Ok((y, next))
     }
+}
+
+/// One affine map per batch entry, recorded on `tr`: $Y_f = X_f W_f^\top + b_f$ for `x`
+/// `(b, n, i)`, `w` `(b, o * i)` (entry $f$'s weight row-major `(o, i)` in row $f$) and `bias`
+/// `(b, o)`; `(b, n, o)`. The layers of a batch of generated networks (a hypernetwork's
+/// SIRENs, one per face), through the device's kernel ([`Backend::batched_affine`]).
+///
+/// # Errors
+/// [`Error::InvalidInput`] when the shapes do not fit together or a size is 0.
+pub fn batched_affine<E: Float, D: Backend<E>, T: Tape<E, D>>(
+    tr: &mut Tracer<E, D, T>,
+    x: Stack<E, D>,
+    w: Matrix<E, D>,
+    bias: Matrix<E, D>,
+) -> Result<Stack<E, D>> {
+    let (b, n, i) = *x.shape();
+    let (bb, o) = *bias.shape();
+    if b * n * i * o == 0 || bb != b || *w.shape() != (b, o * i) {
+        return Err(Error::InvalidInput(format!(
+            "batched_affine needs x (b, n, i), w (b, o * i) and bias (b, o), all non-empty; got \
+             x {:?}, w {:?}, bias {:?}",
+            x.shape(),
+            w.shape(),
+            bias.shape()
+        )));
+    }
+    Ok(D::batched_affine(tr, x, w, bias))
 }
 
 /// $\sin(\omega x)$ element-wise, recorded on `tr`: the activation of a sine layer whose

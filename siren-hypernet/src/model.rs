@@ -705,15 +705,8 @@ impl<E: Float, D: Backend<E>> Hypernet<E, D> {
         for (l, ((w, bias), &(fan_in, fan_out))) in
             generated.layers.iter().zip(&generated.shapes).enumerate()
         {
-            let a = tr.apply2(h, w.clone(), |h, w| {
-                let w = w
-                    .reshape_like(&(b, fan_out, fan_in))
-                    .permute::<(usize, usize, usize), Axes3<0, 2, 1>>();
-                h.matmul(w)
-            });
-            let a = tr.apply2(a, bias.clone(), |a, bias| {
-                a + bias.broadcast_like::<_, Axis<1>>(&(b, n, fan_out))
-            });
+            debug_assert_eq!(w.shape().1, fan_in * fan_out);
+            let a = siren_core::batched_affine(tr, h, w.clone(), bias.clone())?;
             h = if l == last {
                 a
             } else {

@@ -5,9 +5,12 @@
 //! `jvp` or, for Laplacians, by `folx.forward_laplacian`; the faster method is JAX's figure).
 //! Workloads:
 //! * kernel-sized (`fit`, `laplacian`, `wave`): ours is `siren-core/benches/step_benchmark.rs`;
-//! * experiment-sized (`wave-default`, `wave-128`, `helmholtz`, `inpaint-fh`, `sdf`): ours is
-//!   the `siren` command itself for a few steps, its step times read from the run's
-//!   `metrics.jsonl`; the twins run the same network, points per step and loss terms.
+//! * experiment-sized (`wave-default`, `wave-128`, `helmholtz`, `inpaint-fh`, `sdf`,
+//!   `hypernet-cnn`, `hypernet-set`): ours is the `siren` command itself for a few steps, its
+//!   step times read from the run's `metrics.jsonl`; the twins run the same network, points per
+//!   step and loss terms (the hypernetwork's on random faces with the same context law: the
+//!   cost depends only on how many pixels are known; ours reads CelebA, and the two are left
+//!   out without it).
 //!
 //! Each run is its own process (its peak RSS, from `wait4`, is the workload's), ours and the
 //! peers alternately, `--rounds` times, each after warm-up steps; the median over every timed
@@ -24,7 +27,8 @@ use serde_json::{json, Value};
 #[derive(clap::Args)]
 pub struct BenchCompareArgs {
     /// Workloads to compare: fit, laplacian, wave (kernel-sized), wave-default, wave-128,
-    /// helmholtz, inpaint-fh, sdf (what the experiments run per step).
+    /// helmholtz, inpaint-fh, sdf, hypernet-cnn, hypernet-set (what the experiments run per
+    /// step).
     #[arg(long, num_args = 1.., default_values_t = WORKLOADS.map(String::from))]
     workloads: Vec<String>,
     /// Alternating rounds per workload.
@@ -44,13 +48,17 @@ pub struct BenchCompareArgs {
     /// when missing).
     #[arg(long, default_value = "target/bench-venv")]
     venv: PathBuf,
+    /// CelebA root for the hypernetwork workloads (default: SIREN_CELEBA, else
+    /// `celeba-sample/` in SIREN_DATA or in ../shared/data beside the repository).
+    #[arg(long)]
+    celeba: Option<PathBuf>,
     /// Where the JSON results go.
     #[arg(long, default_value = "target/bench-compare.json")]
     out: PathBuf,
 }
 
 const KERNEL_WORKLOADS: [&str; 3] = ["fit", "laplacian", "wave"];
-const WORKLOADS: [&str; 8] = [
+const WORKLOADS: [&str; 10] = [
     "fit",
     "laplacian",
     "wave",
@@ -59,6 +67,8 @@ const WORKLOADS: [&str; 8] = [
     "helmholtz",
     "inpaint-fh",
     "sdf",
+    "hypernet-cnn",
+    "hypernet-set",
 ];
 
 /// A finished process: its standard output and peak resident memory.
@@ -257,6 +267,7 @@ struct Ours {
     bench: PathBuf,
     siren: PathBuf,
     runs: PathBuf,
+    celeba: Option<PathBuf>,
 }
 
 impl Ours {
@@ -274,11 +285,17 @@ impl Ours {
         // Two more steps than timed: the first step's time includes the set-up, the last one's
         // the run's final evaluation and checkpoint.
         let total = (warmup + steps + 2).to_string();
-        let (camera, sphere, dir_s) = (
+        let faces_cache = self.runs.join("celeba-faces.safetensors");
+        let (camera, sphere, dir_s, faces_cache) = (
             camera.to_string_lossy().into_owned(),
             sphere.to_string_lossy().into_owned(),
             dir.to_string_lossy().into_owned(),
+            faces_cache.to_string_lossy().into_owned(),
         );
+        let celeba = self
+            .celeba
+            .as_ref()
+            .map(|p| p.to_string_lossy().into_owned());
         // The PDE commands at their default scale, one network, one medium, a small error grid.
         let pde = [
             "--scale", "default", "--models", "siren", "--medium", "uniform", "--grid", "33",
@@ -314,21 +331,48 @@ impl Ours {
                     "1000",
                 ]
             }
+            "hypernet-cnn" | "hypernet-set" => {
+                let celeba = celeba.as_deref().ok_or("no CelebA folder")?;
+                let mut args = vec![
+                    "hypernet",
+                    "train",
+                    "--celeba",
+                    celeba,
+                    "--encoder",
+                    if w == "hypernet-cnn" {
+                        "cnn"
+                    } else {
+                        "set-sine"
+                    },
+                    "--scale",
+                    "default",
+                    "--val-every",
+                    "0",
+                    "--cache",
+                    &faces_cache,
+                ];
+                // The shared sample's 7,500 faces, as `cargo xtask reproduce` trains on.
+                if Path::new(celeba).join(SMALL_FACES).is_dir() {
+                    args.extend(["--images", SMALL_FACES]);
+                }
+                args
+            }
             other => return Err(format!("unknown workload {other}")),
         };
-        args.extend([
-            "--steps",
-            &total,
-            "--eval-every",
-            "1000000",
-            "--quiet",
-            "--overwrite",
-            "--out",
-            &dir_s,
-        ]);
+        // The hypernetwork's run logs into a folder per model; the others have evaluations to
+        // put off.
+        let metrics = match w {
+            "hypernet-cnn" => dir.join("cnn/metrics.jsonl"),
+            "hypernet-set" => dir.join("set-sine/metrics.jsonl"),
+            _ => {
+                args.extend(["--eval-every", "1000000"]);
+                dir.join("metrics.jsonl")
+            }
+        };
+        args.extend(["--steps", &total, "--quiet", "--overwrite", "--out", &dir_s]);
         let done = run(Command::new(&self.siren).args(&args), &format!("siren {w}"))?;
-        let log = std::fs::read_to_string(dir.join("metrics.jsonl"))
-            .map_err(|e| format!("siren {w} left no metrics.jsonl: {e}"))?;
+        let log = std::fs::read_to_string(&metrics)
+            .map_err(|e| format!("siren {w} left no {}: {e}", metrics.display()))?;
         let wall: Vec<f64> = log
             .lines()
             .filter_map(|l| serde_json::from_str::<Value>(l).ok())
@@ -348,6 +392,21 @@ impl Ours {
             "peak_rss_bytes": done.peak_rss,
         }))
     }
+}
+
+/// The shared CelebA sample's folder of 7,500 faces at 89x109.
+const SMALL_FACES: &str = "img_align_celeba_89x109";
+
+/// The CelebA root for the hypernetwork workloads: `--celeba`, SIREN_CELEBA, or
+/// `celeba-sample/` in the shared data (SIREN_DATA, else ../shared/data beside `root`).
+fn celeba_root(flag: Option<&Path>, root: &Path) -> Option<PathBuf> {
+    let shared = std::env::var_os("SIREN_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("../shared/data"))
+        .join("celeba-sample");
+    flag.map(Path::to_path_buf)
+        .or_else(|| std::env::var_os("SIREN_CELEBA").map(PathBuf::from))
+        .or_else(|| shared.is_dir().then_some(shared))
 }
 
 /// 4,096 oriented points on the sphere of radius 0.5 as `.xyz` (what `siren sdf` reads): the
@@ -444,10 +503,23 @@ pub fn bench_compare(a: BenchCompareArgs, root: &Path) -> Result<(), String> {
         eprintln!("bench-compare: no peer could run; the table needs at least one");
         return Ok(());
     }
+    let celeba = celeba_root(a.celeba.as_deref(), root);
+    let workloads: Vec<&String> = a
+        .workloads
+        .iter()
+        .filter(|w| {
+            let skip = w.starts_with("hypernet") && celeba.is_none();
+            if skip {
+                eprintln!("{w} left out: no CelebA (pass --celeba DIR or set SIREN_CELEBA)");
+            }
+            !skip
+        })
+        .collect();
     let ours = Ours {
         bench: build_step_benchmark(root)?,
         siren: crate::common::build_siren()?,
         runs: root.join("target/bench-runs"),
+        celeba,
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let (steps, warmup) = (a.steps.to_string(), a.warmup.to_string());
@@ -478,7 +550,7 @@ pub fn bench_compare(a: BenchCompareArgs, root: &Path) -> Result<(), String> {
     }
 
     let mut rows = Vec::new();
-    for w in &a.workloads {
+    for w in workloads {
         let mut ours_t = Vec::new();
         let mut ours_rss = 0u64;
         let mut ours_gflop_per_step = f64::NAN;

@@ -1,4 +1,5 @@
-//! The kernels behind [`Network::jet`], [`sine`](crate::sine) and [`Conv2d::forward`], one
+//! The kernels behind [`Network::jet`], [`sine`](crate::sine), [`Conv2d::forward`] and
+//! [`batched_affine`](crate::batched_affine), one
 //! implementation per device, chosen by the device type through [`Backend`].
 //!
 //! * [`cpu`]: hand-written kernels, each one op on dfdx's tape with its backward pass written
@@ -21,7 +22,7 @@ use dfdx::prelude::*;
 use crate::jet::{Carry, Jet};
 use crate::model::conv::{Conv2d, Patches};
 use crate::model::network::Network;
-use crate::tensor::Matrix;
+use crate::tensor::{Matrix, Stack};
 use crate::tracer::Tracer;
 use crate::Float;
 
@@ -51,6 +52,16 @@ pub trait Backend<E: Float>: Device<E> + dfdx::tensor::Cache {
         x: Matrix<E, Self>,
         patches: &Patches<E, Self>,
     ) -> Matrix<E, Self>;
+
+    /// One affine map per batch entry, $Y_f = X_f W_f^\top + b_f$, on operands already
+    /// checked: `x (b, n, i)`, `w (b, o * i)` (row-major `(o, i)` weights), `bias (b, o)`;
+    /// recorded on `tracer`.
+    fn batched_affine<T: Tape<E, Self>>(
+        tracer: &mut Tracer<E, Self, T>,
+        x: Stack<E, Self>,
+        w: Matrix<E, Self>,
+        bias: Matrix<E, Self>,
+    ) -> Stack<E, Self>;
 }
 
 #[cfg(feature = "cuda")]
@@ -82,5 +93,14 @@ where
         patches: &Patches<E, Self>,
     ) -> Matrix<E, Self> {
         reference::conv(conv, tracer, x, patches)
+    }
+
+    fn batched_affine<T: Tape<E, Self>>(
+        tracer: &mut Tracer<E, Self, T>,
+        x: Stack<E, Self>,
+        w: Matrix<E, Self>,
+        bias: Matrix<E, Self>,
+    ) -> Stack<E, Self> {
+        reference::batched_affine(tracer, x, w, bias)
     }
 }

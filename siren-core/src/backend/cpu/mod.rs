@@ -59,7 +59,8 @@
 //!
 //! Files, one phase each: `rows` (the row plan), `input` (the first layer's stack),
 //! `forward`, `backward`, `activation` (the chain rule on chunks), `buffers`, `layers`, `op`
-//! (recording a hand-written backward on the tape), `sine`, `conv`, [`matmul`](mod@matmul).
+//! (recording a hand-written backward on the tape), `sine`, `conv`, `batched` (one affine map
+//! per batch entry), [`matmul`](mod@matmul).
 //!
 //! [`Network::jet`]: crate::Network::jet
 //! [`Network::jet_operators`]: crate::Network::jet_operators
@@ -67,6 +68,7 @@
 
 mod activation;
 mod backward;
+mod batched;
 mod buffers;
 mod conv;
 mod forward;
@@ -83,7 +85,7 @@ use super::Backend;
 use crate::jet::{Carry, Jet};
 use crate::model::conv::{Conv2d, Patches};
 use crate::model::network::Network;
-use crate::tensor::Matrix;
+use crate::tensor::{Matrix, Stack};
 use crate::tracer::Tracer;
 use crate::Float;
 
@@ -116,5 +118,14 @@ where
         patches: &Patches<E, Self>,
     ) -> Matrix<E, Self> {
         conv::conv(conv, tracer, x, patches)
+    }
+
+    fn batched_affine<T: Tape<E, Self>>(
+        tracer: &mut Tracer<E, Self, T>,
+        x: Stack<E, Self>,
+        w: Matrix<E, Self>,
+        bias: Matrix<E, Self>,
+    ) -> Stack<E, Self> {
+        batched::batched_affine(tracer, x, w, bias)
     }
 }
