@@ -8,7 +8,7 @@ use rayon::prelude::*;
 
 use super::matmul::{self, Prepared};
 use super::op::{gradient_mut, record_backward};
-use crate::tensor::{Matrix, Stack};
+use crate::tensor::{host_vec, Matrix, Stack};
 use crate::tracer::Tracer;
 use crate::Float;
 
@@ -25,7 +25,7 @@ where
 {
     let (b, n, i) = *x.shape();
     let o = bias.shape().1;
-    let (xv, wv, bv) = (x.as_vec(), w.as_vec(), bias.as_vec());
+    let (xv, wv, bv) = (host_vec(&x), host_vec(&w), host_vec(&bias));
     let mut y = vec![E::zero(); b * n * o];
     y.par_chunks_mut(n * o)
         .zip(xv.par_chunks(n * i))

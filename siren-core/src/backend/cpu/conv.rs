@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use super::matmul;
 use super::op::{gradient_mut, record_backward};
 use crate::model::conv::{Conv2d, Patches};
-use crate::tensor::Matrix;
+use crate::tensor::{host_vec, Matrix};
 use crate::tracer::Tracer;
 use crate::Float;
 
@@ -28,11 +28,11 @@ where
     let (pixels, channels) = *x.shape();
     let (out, fan_in) = *weight.shape();
     let geometry = patches.geometry;
-    let w = weight.as_vec();
-    let cols = patch_matrix(&x.as_vec(), channels, geometry);
+    let w = host_vec(&weight);
+    let cols = patch_matrix(&host_vec(&x), channels, geometry);
     let mut y = vec![E::zero(); pixels * out];
     matmul::times_transpose(&cols, &w, &mut y, fan_in, out, E::one());
-    let b = bias.as_vec();
+    let b = host_vec(&bias);
     y.par_chunks_mut(out * 256).for_each(|rows| {
         for row in rows.chunks_exact_mut(out) {
             row.iter_mut().zip(&b).for_each(|(v, &b)| *v += b);

@@ -1,6 +1,8 @@
 //! The fused op's forward pass: every chunk of points through every layer on one thread.
 
 use dfdx::prelude::*;
+
+use crate::tensor::host_vec;
 use rayon::prelude::*;
 
 use super::activation::activate_chunk;
@@ -38,7 +40,7 @@ where
 {
     let (n, d) = *coords.shape();
     debug_assert_eq!(d, plan.d);
-    let coord_values = coords.as_vec();
+    let coord_values = host_vec(coords);
     let (input, features) = input_stack(net.config().encoding, &coord_values, n, &plan);
     let layers: Vec<KernelLayer<E>> = net
         .layers()
@@ -49,8 +51,8 @@ where
             let scale = E::of(act.scale());
             let (fan_out, fan_in) = *l.weight.shape();
             KernelLayer {
-                weight: l.weight.as_vec(),
-                bias: l.bias.as_vec().into_iter().map(|b| b * scale).collect(),
+                weight: host_vec(&l.weight),
+                bias: host_vec(&l.bias).into_iter().map(|b| b * scale).collect(),
                 act,
                 scale,
                 fan_in,

@@ -2,6 +2,8 @@
 
 use dfdx::prelude::*;
 
+use crate::tensor::host_vec;
+
 use super::activation::{activate, activate_backward};
 use super::op::{gradient_mut, record_backward};
 use super::rows::RowPlan;
@@ -24,7 +26,7 @@ where
     let m = x.shape().concrete().into_iter().last().unwrap_or(1).max(1);
     let act = LayerActivation::Sine(w0.as_f64());
     let plan = RowPlan::for_order(1, Order::Value);
-    let mut p: Vec<E> = x.as_vec().into_iter().map(|v| v * w0).collect();
+    let mut p: Vec<E> = host_vec(&x).into_iter().map(|v| v * w0).collect();
     let mut y = vec![E::zero(); p.len()];
     if !p.is_empty() {
         activate(act, &plan, m, &vec![E::zero(); m], &mut p, &mut y);
