@@ -276,31 +276,42 @@ impl<E: Float, D: Backend<E>> Conv2d<E, D> {
     }
 }
 
-/// One affine map per batch entry, recorded on `tr`: $Y_f = X_f W_f^\top + b_f$ for `x`
-/// `(b, n, i)`, `w` `(b, o * i)` (entry $f$'s weight row-major `(o, i)` in row $f$) and `bias`
-/// `(b, o)`; `(b, n, o)`. The layers of a batch of generated networks (a hypernetwork's
-/// SIRENs, one per face), through the device's kernel ([`Backend::batched_affine`]).
+/// A batch of SIRENs of one shape, each with weights of its own (a hypernetwork's generated
+/// networks), at shared coordinates, recorded on `tr`: `(b, n, out)` for `coords` `(n, d)`.
+/// Layer `l` of network `f` has its row-major `(o_l, i_l)` weight in row `f` of
+/// `layers[l].0` `(b, o_l * i_l)` and its bias in row `f` of `layers[l].1` `(b, o_l)`, with
+/// $i_0 = d$ and $i_l = o_{l-1}$. Every layer but the last is
+/// $h \mapsto \sin(\omega_0 (h W^\top + b))$; the last is linear. Gradients reach the weights
+/// and biases, not the coordinates. Through the device's kernel ([`Backend::batched_siren`]).
 ///
 /// # Errors
-/// [`Error::InvalidInput`] when the shapes do not fit together or a size is 0.
-pub fn batched_affine<E: Float, D: Backend<E>, T: Tape<E, D>>(
+/// [`Error::InvalidInput`] when there is no layer, a size is 0, or the shapes do not chain.
+pub fn batched_siren<E: Float, D: Backend<E>, T: Tape<E, D>>(
     tr: &mut Tracer<E, D, T>,
-    x: Stack<E, D>,
-    w: Matrix<E, D>,
-    bias: Matrix<E, D>,
+    coords: &Matrix<E, D>,
+    layers: &[(Matrix<E, D>, Matrix<E, D>)],
+    w0: E,
 ) -> Result<Stack<E, D>> {
-    let (b, n, i) = *x.shape();
-    let (bb, o) = *bias.shape();
-    if b * n * i * o == 0 || bb != b || *w.shape() != (b, o * i) {
-        return Err(Error::InvalidInput(format!(
-            "batched_affine needs x (b, n, i), w (b, o * i) and bias (b, o), all non-empty; got \
-             x {:?}, w {:?}, bias {:?}",
-            x.shape(),
-            w.shape(),
-            bias.shape()
-        )));
+    let (n, d) = *coords.shape();
+    let Some(b) = layers.first().map(|(_, bias)| bias.shape().0) else {
+        return Err(Error::InvalidInput("batched_siren needs a layer".into()));
+    };
+    let mut fan_in = d;
+    for (l, (w, bias)) in layers.iter().enumerate() {
+        let (rows, o) = *bias.shape();
+        if n * b * fan_in * o == 0 || rows != b || *w.shape() != (b, o * fan_in) {
+            return Err(Error::InvalidInput(format!(
+                "batched_siren: layer {l} takes {fan_in} inputs, so its weights must be \
+                 (b, o * {fan_in}) and its biases (b, o) with b = {b}, all non-empty; got \
+                 {:?} and {:?} at coordinates {:?}",
+                w.shape(),
+                bias.shape(),
+                coords.shape()
+            )));
+        }
+        fan_in = o;
     }
-    Ok(D::batched_affine(tr, x, w, bias))
+    Ok(D::batched_siren(tr, coords, layers, w0))
 }
 
 /// $\sin(\omega x)$ element-wise, recorded on `tr`: the activation of a sine layer whose

@@ -68,7 +68,7 @@ pub mod train;
 
 pub use backend::Backend;
 pub use error::{Error, Result};
-pub use evaluate::{batched_affine, sine};
+pub use evaluate::{batched_siren, sine};
 pub use float::Float;
 pub use jet::{Coefficient, DiagonalOperator, Jet, Order};
 pub use model::activation::LayerActivation;

@@ -441,71 +441,94 @@ fn sine_op_matches_dfdx_sine() {
     check::<f32>(1e-5);
 }
 
-/// The CPU `batched_affine` against the reference's dfdx batched product and broadcast bias:
-/// values and the gradients of `x`, `w` and `bias` under `sum(y * r)`, in f64 and f32, at
-/// sizes with odd widths and one where each entry's product is split into the kernel's tiles.
+/// The CPU `batched_siren` against the reference's dfdx ops (batched products, broadcast
+/// biases, sines): values and the gradients of every weight and bias under `sum(y * r)`, in
+/// f64 and f32, for a small odd-sized batch and one at a hypernetwork's sizes; and a clear
+/// error for layers that do not chain.
 #[test]
-fn batched_affine_matches_the_reference() {
-    fn check<E: Float>(tolerance: f64, (b, n, i, o): (usize, usize, usize, usize))
+fn batched_siren_matches_the_reference() {
+    fn check<E: Float>(tolerance: f64, b: usize, n: usize, widths: &[usize])
     where
         Cpu: Device<E>,
     {
         let dev = Cpu::default();
         let mut rng = ChaCha8Rng::seed_from_u64(4);
-        let mut draw =
-            |len: usize| -> Vec<E> { (0..len).map(|_| E::of(rng.gen_range(-1.0..1.0))).collect() };
-        let x: siren_core::Stack<E, Cpu> = dev.tensor_from_vec(draw(b * n * i), (b, n, i));
-        let w: siren_core::Matrix<E, Cpu> = dev.tensor_from_vec(draw(b * o * i), (b, o * i));
-        let bias: siren_core::Matrix<E, Cpu> = dev.tensor_from_vec(draw(b * o), (b, o));
-        let r: siren_core::Stack<E, Cpu> = dev.tensor_from_vec(draw(b * n * o), (b, n, o));
+        let mut draw = |len: usize, scale: f64| -> Vec<E> {
+            (0..len)
+                .map(|_| E::of(rng.gen_range(-scale..scale)))
+                .collect()
+        };
+        let coords: siren_core::Matrix<E, Cpu> =
+            dev.tensor_from_vec(draw(n * widths[0], 1.0), (n, widths[0]));
+        let layers: Vec<(siren_core::Matrix<E, Cpu>, siren_core::Matrix<E, Cpu>)> = widths
+            .windows(2)
+            .map(|io| {
+                let (i, o) = (io[0], io[1]);
+                // The SIREN init's scale, so that the sines stay in their useful range.
+                let bound = (6.0 / i as f64).sqrt() / 30.0;
+                (
+                    dev.tensor_from_vec(draw(b * o * i, bound), (b, o * i)),
+                    dev.tensor_from_vec(draw(b * o, 0.5), (b, o)),
+                )
+            })
+            .collect();
+        let out = *widths.last().unwrap();
+        let r: siren_core::Stack<E, Cpu> = dev.tensor_from_vec(draw(b * n * out, 1.0), (b, n, out));
         let run = |kernels: Kernels| {
             let mut tr: Tracer<E, Cpu, OwnedTape<E, Cpu>> = Tracer::new(OwnedTape::default());
             // Computed operands, so that each has a gradient of its own on the tape.
-            let xin = tr.apply(x.clone(), |x| x * E::one());
-            let win = tr.apply(w.clone(), |w| w * E::one());
-            let bin = tr.apply(bias.clone(), |b| b * E::one());
+            let inputs: Vec<_> = layers
+                .iter()
+                .map(|(w, bias)| {
+                    (
+                        tr.apply(w.clone(), |w| w * E::one()),
+                        tr.apply(bias.clone(), |b| b * E::one()),
+                    )
+                })
+                .collect();
+            let w0 = E::of(30.0);
             let y = match kernels {
                 Kernels::Cpu => {
-                    siren_core::batched_affine(&mut tr, xin.clone(), win.clone(), bin.clone())
-                        .expect("shapes fit")
+                    siren_core::batched_siren(&mut tr, &coords, &inputs, w0).expect("shapes fit")
                 }
-                Kernels::Reference => {
-                    reference::batched_affine(&mut tr, xin.clone(), win.clone(), bin.clone())
-                }
+                Kernels::Reference => reference::batched_siren(&mut tr, &coords, &inputs, w0),
             };
-            let values = y.as_vec();
+            let mut fields = vec![y.as_vec()];
             let l = tr.apply(y, |y| (y * r.clone()).sum());
             let grads = tr.attach(l).backward();
-            [
-                values,
-                grads.get(&xin).as_vec(),
-                grads.get(&win).as_vec(),
-                grads.get(&bin).as_vec(),
-            ]
+            for (w, bias) in &inputs {
+                fields.push(grads.get(w).as_vec());
+                fields.push(grads.get(bias).as_vec());
+            }
+            fields
         };
         let (cpu, reference) = (run(Kernels::Cpu), run(Kernels::Reference));
-        for (what, (c, p)) in ["values", "x gradient", "w gradient", "bias gradient"]
-            .iter()
-            .zip(cpu.iter().zip(&reference))
-        {
+        for (k, (c, p)) in cpu.iter().zip(&reference).enumerate() {
             let scale = p.iter().map(|v| v.as_f64().abs()).fold(1.0, f64::max);
             let worst = c
                 .iter()
                 .zip(p)
                 .map(|(c, p)| (c.as_f64() - p.as_f64()).abs() / scale)
                 .fold(0.0, f64::max);
-            assert!(worst < tolerance, "{what}: {worst} ({b}, {n}, {i}, {o})");
+            assert!(
+                worst < tolerance,
+                "field {k}: {worst} (b {b}, n {n}, {widths:?})"
+            );
         }
     }
-    let bad = siren_core::batched_affine::<f32, Cpu, NoneTape>(
+    check::<f64>(1e-11, 3, 7, &[2, 5, 4, 3]);
+    check::<f64>(1e-11, 4, 300, &[2, 64, 64, 3]);
+    check::<f32>(2e-4, 4, 300, &[2, 64, 64, 3]);
+    let dev = Cpu::default();
+    let bad = siren_core::batched_siren::<f32, Cpu, NoneTape>(
         &mut Tracer::inference(),
-        Cpu::default().zeros_like(&(2, 3, 4)),
-        Cpu::default().zeros_like(&(2, 5)),
-        Cpu::default().zeros_like(&(2, 2)),
+        &dev.zeros_like(&(5, 2)),
+        &[
+            (dev.zeros_like(&(2, 8)), dev.zeros_like(&(2, 4))),
+            (dev.zeros_like(&(2, 5)), dev.zeros_like(&(2, 1))),
+        ],
+        30.0,
     );
-    assert!(bad.unwrap_err().to_string().contains("w (b, o * i)"));
-    for sizes in [(3, 7, 5, 3), (2, 300, 64, 64)] {
-        check::<f64>(1e-12, sizes);
-        check::<f32>(1e-5, sizes);
-    }
+    let message = bad.unwrap_err().to_string();
+    assert!(message.contains("layer 1 takes 4 inputs"), "{message}");
 }

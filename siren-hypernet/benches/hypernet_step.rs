@@ -17,7 +17,7 @@ use std::time::Instant;
 use dfdx::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use siren_core::{device, Adam, AdamConfig, Parameters, Tracer};
+use siren_core::{device, Adam, AdamConfig, Parameters};
 use siren_hypernet::training::{loss_terms, ContextLevel};
 use siren_hypernet::{Context, EncoderKind, Hypernet, HypernetConfig};
 
@@ -71,30 +71,6 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(10);
     let dev = device::cpu();
-    if args.iter().any(|a| a == "--ops") {
-        let x: siren_core::Stack<f32, Cpu> = dev.sample_normal_like(&(16, 1024, 64));
-        let w: siren_core::Matrix<f32, Cpu> = dev.sample_normal_like(&(16, 64 * 64));
-        let bias: siren_core::Matrix<f32, Cpu> = dev.sample_normal_like(&(16, 64));
-        for _ in 0..3 {
-            let t = Instant::now();
-            let mut tr = Tracer::<f32, Cpu, OwnedTape<f32, Cpu>>::new(OwnedTape::default());
-            let y =
-                siren_core::batched_affine(&mut tr, x.clone(), w.clone(), bias.clone()).unwrap();
-            let t1 = t.elapsed().as_secs_f64();
-            let y = siren_core::sine(&mut tr, y, 30.0);
-            let t2 = t.elapsed().as_secs_f64();
-            let l = tr.apply(y, |y| y.sum());
-            let t3 = t.elapsed().as_secs_f64();
-            let _g = tr.attach(l).backward();
-            let t4 = t.elapsed().as_secs_f64();
-            eprintln!(
-                "affine {t1:.4} sine {:.4} sum {:.4} backward {:.4}",
-                t2 - t1,
-                t3 - t2,
-                t4 - t3
-            );
-        }
-    }
     let mut model = Hypernet::<f32, _>::new(HypernetConfig::quick(encoder), 0, &dev)
         .expect("the quick config is valid");
     let mut adam = Adam::new(

@@ -688,32 +688,13 @@ impl<E: Float, D: Backend<E>> Hypernet<E, D> {
         coords: &Matrix<E, D>,
         tr: &mut Tracer<E, D, T>,
     ) -> Result<Stack<E, D>> {
-        let (n, d) = *coords.shape();
+        let d = coords.shape().1;
         if d != 2 {
             return Err(Error::InvalidInput(format!(
                 "coordinates have {d} columns, not 2"
             )));
         }
-        let b = generated.latent.shape().0;
-        let last = generated.shapes.len() - 1;
-        let w0 = E::of(self.config.w0);
-        let host = coords.as_vec();
-        let mut h: Stack<E, D> = self.device.tensor_from_vec(
-            (0..b).flat_map(|_| host.iter().copied()).collect(),
-            (b, n, 2),
-        );
-        for (l, ((w, bias), &(fan_in, fan_out))) in
-            generated.layers.iter().zip(&generated.shapes).enumerate()
-        {
-            debug_assert_eq!(w.shape().1, fan_in * fan_out);
-            let a = siren_core::batched_affine(tr, h, w.clone(), bias.clone())?;
-            h = if l == last {
-                a
-            } else {
-                siren_core::sine(tr, a, w0)
-            };
-        }
-        Ok(h)
+        siren_core::batched_siren(tr, coords, &generated.layers, E::of(self.config.w0))
     }
 
     /// Encodes, generates and renders every pixel of the faces: `(batch, size^2, 3)`.

@@ -1,5 +1,5 @@
 //! The kernels behind [`Network::jet`], [`sine`](crate::sine), [`Conv2d::forward`] and
-//! [`batched_affine`](crate::batched_affine), one
+//! [`batched_siren`](crate::batched_siren), one
 //! implementation per device, chosen by the device type through [`Backend`].
 //!
 //! * [`cpu`]: hand-written kernels, each one op on dfdx's tape with its backward pass written
@@ -53,14 +53,14 @@ pub trait Backend<E: Float>: Device<E> + dfdx::tensor::Cache {
         patches: &Patches<E, Self>,
     ) -> Matrix<E, Self>;
 
-    /// One affine map per batch entry, $Y_f = X_f W_f^\top + b_f$, on operands already
-    /// checked: `x (b, n, i)`, `w (b, o * i)` (row-major `(o, i)` weights), `bias (b, o)`;
-    /// recorded on `tracer`.
-    fn batched_affine<T: Tape<E, Self>>(
+    /// A batch of SIRENs with weights of their own at shared `coords` (see
+    /// [`batched_siren`](crate::batched_siren)), on operands already checked; recorded on
+    /// `tracer`.
+    fn batched_siren<T: Tape<E, Self>>(
         tracer: &mut Tracer<E, Self, T>,
-        x: Stack<E, Self>,
-        w: Matrix<E, Self>,
-        bias: Matrix<E, Self>,
+        coords: &Matrix<E, Self>,
+        layers: &[(Matrix<E, Self>, Matrix<E, Self>)],
+        w0: E,
     ) -> Stack<E, Self>;
 }
 
@@ -95,12 +95,12 @@ where
         reference::conv(conv, tracer, x, patches)
     }
 
-    fn batched_affine<T: Tape<E, Self>>(
+    fn batched_siren<T: Tape<E, Self>>(
         tracer: &mut Tracer<E, Self, T>,
-        x: Stack<E, Self>,
-        w: Matrix<E, Self>,
-        bias: Matrix<E, Self>,
+        coords: &Matrix<E, Self>,
+        layers: &[(Matrix<E, Self>, Matrix<E, Self>)],
+        w0: E,
     ) -> Stack<E, Self> {
-        reference::batched_affine(tracer, x, w, bias)
+        reference::batched_siren(tracer, coords, layers, w0)
     }
 }

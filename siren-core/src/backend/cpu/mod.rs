@@ -59,8 +59,8 @@
 //!
 //! Files, one phase each: `rows` (the row plan), `input` (the first layer's stack),
 //! `forward`, `backward`, `activation` (the chain rule on chunks), `buffers`, `layers`, `op`
-//! (recording a hand-written backward on the tape), `sine`, `conv`, `batched` (one affine map
-//! per batch entry), [`matmul`](mod@matmul).
+//! (recording a hand-written backward on the tape), `sine`, `conv`, `batched` (a batch of
+//! SIRENs with weights of their own), [`matmul`](mod@matmul).
 //!
 //! [`Network::jet`]: crate::Network::jet
 //! [`Network::jet_operators`]: crate::Network::jet_operators
@@ -120,12 +120,12 @@ where
         conv::conv(conv, tracer, x, patches)
     }
 
-    fn batched_affine<T: Tape<E, Self>>(
+    fn batched_siren<T: Tape<E, Self>>(
         tracer: &mut Tracer<E, Self, T>,
-        x: Stack<E, Self>,
-        w: Matrix<E, Self>,
-        bias: Matrix<E, Self>,
+        coords: &Matrix<E, Self>,
+        layers: &[(Matrix<E, Self>, Matrix<E, Self>)],
+        w0: E,
     ) -> Stack<E, Self> {
-        batched::batched_affine(tracer, x, w, bias)
+        batched::batched_siren(tracer, coords, layers, w0)
     }
 }

@@ -17,25 +17,36 @@ use crate::tensor::{Matrix, Stack};
 use crate::tracer::Tracer;
 use crate::Float;
 
-/// The reference `batched_affine`: dfdx's batched product with the weights reshaped and
-/// transposed, and the bias broadcast over the points.
-pub fn batched_affine<E: Float, D: Device<E>, T: Tape<E, D>>(
+/// The reference `batched_siren`: per layer, dfdx's batched product with the weights reshaped
+/// and transposed, the bias broadcast over the points, then the sine.
+pub fn batched_siren<E: Float, D: Device<E>, T: Tape<E, D>>(
     tr: &mut Tracer<E, D, T>,
-    x: Stack<E, D>,
-    w: Matrix<E, D>,
-    bias: Matrix<E, D>,
+    coords: &Matrix<E, D>,
+    layers: &[(Matrix<E, D>, Matrix<E, D>)],
+    w0: E,
 ) -> Stack<E, D> {
-    let (b, n, i) = *x.shape();
-    let o = bias.shape().1;
-    let a = tr.apply2(x, w, |x, w| {
-        let w = w
-            .reshape_like(&(b, o, i))
-            .permute::<(usize, usize, usize), Axes3<0, 2, 1>>();
-        x.matmul(w)
-    });
-    tr.apply2(a, bias, |a, bias| {
-        a + bias.broadcast_like::<_, Axis<1>>(&(b, n, o))
-    })
+    let (n, d) = *coords.shape();
+    let b = layers[0].1.shape().0;
+    let host = coords.as_vec();
+    let mut h: Stack<E, D> = coords.device().tensor_from_vec(
+        (0..b).flat_map(|_| host.iter().copied()).collect(),
+        (b, n, d),
+    );
+    let last = layers.len() - 1;
+    for (l, (w, bias)) in layers.iter().enumerate() {
+        let (i, o) = (h.shape().2, bias.shape().1);
+        let a = tr.apply2(h, w.clone(), |h, w| {
+            h.matmul(
+                w.reshape_like(&(b, o, i))
+                    .permute::<(usize, usize, usize), Axes3<0, 2, 1>>(),
+            )
+        });
+        let a = tr.apply2(a, bias.clone(), |a, bias| {
+            a + bias.broadcast_like::<_, Axis<1>>(&(b, n, o))
+        });
+        h = if l == last { a } else { sine(tr, a, w0) };
+    }
+    h
 }
 
 /// The reference `sine`: dfdx's `(x * w0).sin()`.
