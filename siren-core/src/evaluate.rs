@@ -12,7 +12,7 @@ use crate::jet::{Carry, DiagonalOperator, Jet, Order};
 use crate::model::config::Encoding;
 use crate::model::conv::{Conv2d, Patches};
 use crate::model::network::{LayerSignals, Network};
-use crate::tensor::{Matrix, Stack};
+use crate::tensor::{BatchedLayer, Matrix, Stack};
 use crate::tracer::Tracer;
 use crate::Float;
 
@@ -289,7 +289,7 @@ impl<E: Float, D: Backend<E>> Conv2d<E, D> {
 pub fn batched_siren<E: Float, D: Backend<E>, T: Tape<E, D>>(
     tr: &mut Tracer<E, D, T>,
     coords: &Matrix<E, D>,
-    layers: &[(Matrix<E, D>, Matrix<E, D>)],
+    layers: &[BatchedLayer<E, D>],
     w0: E,
 ) -> Result<Stack<E, D>> {
     let (n, d) = *coords.shape();

@@ -75,7 +75,7 @@ pub use model::activation::LayerActivation;
 pub use model::config::{Activation, BiasInit, Encoding, LastLayer, NetworkConfig};
 pub use model::network::{Dense, HostLayer, LayerSignals, Network, Parameters};
 pub use optim::{Adam, AdamConfig};
-pub use tensor::{Matrix, Stack, Vector};
+pub use tensor::{BatchedLayer, Matrix, Stack, Vector};
 pub use tracer::Tracer;
 
 /// The README's example, compiled and run as a doc test.

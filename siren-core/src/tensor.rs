@@ -8,6 +8,9 @@ pub type Matrix<E, D> = Tensor<(usize, usize), E, D>;
 pub type Vector<E, D> = Tensor<(usize,), E, D>;
 /// A stack of matrices along a leading axis, `(k, rows, cols)`.
 pub type Stack<E, D> = Tensor<(usize, usize, usize), E, D>;
+/// One layer of a batch of networks with weights of their own: the weights `(b, o * i)`
+/// (network `f`'s row-major `(o, i)` weight in row `f`) and the biases `(b, o)`.
+pub type BatchedLayer<E, D> = (Matrix<E, D>, Matrix<E, D>);
 
 /// A CPU tensor's elements in row-major order, as [`Tensor::as_vec`] gives them but in one
 /// copy where the tensor is laid out contiguously (dfdx's `as_vec` walks a strided index per

@@ -22,7 +22,7 @@ use dfdx::prelude::*;
 use crate::jet::{Carry, Jet};
 use crate::model::conv::{Conv2d, Patches};
 use crate::model::network::Network;
-use crate::tensor::{Matrix, Stack};
+use crate::tensor::{BatchedLayer, Matrix, Stack};
 use crate::tracer::Tracer;
 use crate::Float;
 
@@ -59,7 +59,7 @@ pub trait Backend<E: Float>: Device<E> + dfdx::tensor::Cache {
     fn batched_siren<T: Tape<E, Self>>(
         tracer: &mut Tracer<E, Self, T>,
         coords: &Matrix<E, Self>,
-        layers: &[(Matrix<E, Self>, Matrix<E, Self>)],
+        layers: &[BatchedLayer<E, Self>],
         w0: E,
     ) -> Stack<E, Self>;
 }
@@ -98,7 +98,7 @@ where
     fn batched_siren<T: Tape<E, Self>>(
         tracer: &mut Tracer<E, Self, T>,
         coords: &Matrix<E, Self>,
-        layers: &[(Matrix<E, Self>, Matrix<E, Self>)],
+        layers: &[BatchedLayer<E, Self>],
         w0: E,
     ) -> Stack<E, Self> {
         reference::batched_siren(tracer, coords, layers, w0)

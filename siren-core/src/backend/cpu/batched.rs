@@ -21,7 +21,7 @@ use super::op::{gradient_mut, record_backward};
 use super::rows::RowPlan;
 use crate::jet::Order;
 use crate::model::activation::LayerActivation;
-use crate::tensor::{host_vec, Matrix, Stack};
+use crate::tensor::{host_vec, BatchedLayer, Matrix, Stack};
 use crate::tracer::Tracer;
 use crate::Float;
 
@@ -38,7 +38,7 @@ struct Pass<E> {
 pub(super) fn batched_siren<E: Float, T: Tape<E, Cpu>>(
     tr: &mut Tracer<E, Cpu, T>,
     coords: &Matrix<E, Cpu>,
-    layers: &[(Matrix<E, Cpu>, Matrix<E, Cpu>)],
+    layers: &[BatchedLayer<E, Cpu>],
     w0: E,
 ) -> Stack<E, Cpu>
 where
@@ -92,7 +92,7 @@ where
     let y: Vec<E> = passes.iter().flat_map(|p| p.out.iter().copied()).collect();
     let y = coords.device().tensor_from_vec(y, (b, n, out));
     let y_for_grad = y.clone();
-    let params: Vec<(Matrix<E, Cpu>, Matrix<E, Cpu>)> = layers.to_vec();
+    let params: Vec<BatchedLayer<E, Cpu>> = layers.to_vec();
     record_backward(tr, move |grads| {
         let gy: Vec<E> = gradient_mut(grads, &y_for_grad).to_vec();
         // Per network, per layer: (weight gradient, bias gradient).

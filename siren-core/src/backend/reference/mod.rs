@@ -13,7 +13,7 @@ pub use conv::conv;
 pub use jet::jet;
 pub(crate) use jet::preactivation;
 
-use crate::tensor::{Matrix, Stack};
+use crate::tensor::{BatchedLayer, Matrix, Stack};
 use crate::tracer::Tracer;
 use crate::Float;
 
@@ -22,7 +22,7 @@ use crate::Float;
 pub fn batched_siren<E: Float, D: Device<E>, T: Tape<E, D>>(
     tr: &mut Tracer<E, D, T>,
     coords: &Matrix<E, D>,
-    layers: &[(Matrix<E, D>, Matrix<E, D>)],
+    layers: &[BatchedLayer<E, D>],
     w0: E,
 ) -> Stack<E, D> {
     let (n, d) = *coords.shape();
