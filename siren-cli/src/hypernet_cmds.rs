@@ -202,6 +202,10 @@ pub struct TrainArgs {
     /// Continue from the checkpoint in the output folder.
     #[arg(long)]
     resume: bool,
+    /// Train and checkpoint only: no test-split evaluation, PCA baseline, table or figures
+    /// (evaluate a checkpoint later with `siren hypernet eval`).
+    #[arg(long)]
+    no_eval: bool,
     /// Print nothing but errors.
     #[arg(long)]
     quiet: bool,
@@ -562,6 +566,14 @@ fn train_one<D: Backend<f32> + dfdx::tensor::Cache>(
     bar.finish();
     crate::plots::curves_from_log(sub, "image_mse")?;
     let train_s = clock.elapsed().as_secs_f64();
+    if a.no_eval {
+        return Ok(Trained {
+            model,
+            errors: Vec::new(),
+            steps: tc.steps + 1 - start,
+            train_s,
+        });
+    }
     let errors = evaluate(&model, faces, test_idx, &ContextLevel::TABLE, 0, 64)?;
     write_atomic(
         &sub.join("eval.json"),
@@ -913,6 +925,12 @@ fn train<D: Backend<f32> + dfdx::tensor::Cache>(a: TrainArgs, dev: &D) -> Result
                 rows[m].1.push(errors);
             }
         }
+    }
+    if a.no_eval {
+        if !a.quiet {
+            eprint!("trained without evaluation (--no-eval):\n{timings}");
+        }
+        return Ok(());
     }
     let shown: Vec<usize> = test_idx.iter().copied().take(6).collect();
     let pca = pca_baseline(&faces, &train_idx, &val_idx, &test_idx, &shown)?;

@@ -256,7 +256,7 @@ fn no_methods(_: &str) -> &'static [&'static str] {
 fn jax_methods(w: &str) -> &'static [&'static str] {
     match w {
         "laplacian" | "wave" | "wave-default" | "wave-128" => &["jvp", "folx"],
-        "fit" => &[""],
+        "fit" | "hypernet-cnn" | "hypernet-set" => &[""],
         // folx gives only the Laplacian; the PML residual weighs u_xx and u_yy apart.
         _ => &["jvp"],
     }
@@ -348,6 +348,7 @@ impl Ours {
                     "default",
                     "--val-every",
                     "0",
+                    "--no-eval",
                     "--cache",
                     &faces_cache,
                 ];
@@ -635,7 +636,7 @@ pub fn bench_compare(a: BenchCompareArgs, root: &Path) -> Result<(), String> {
         "threads": threads,
         "peers": versions,
         "allocators": {
-            "ours": "glibc malloc (dfdx's fast-alloc cache for tensors)",
+            "ours": "glibc malloc, freed blocks kept (siren_core::device::keep_freed_memory), and dfdx's cache for tensors",
             "python peers": allocator,
         },
         "fma_peak_gflops": fma_gflops,
