@@ -38,6 +38,12 @@ class Siren(torch.nn.Module):
         return self.layers[-1](x)
 
 
+def sync():
+    """Waits for the GPU's queued work, so that a step's time is its own (a no-op on the CPU)."""
+    if torch.cuda.is_available() and torch.get_default_device().type == "cuda":
+        torch.cuda.synchronize()
+
+
 def gradient(y, x):
     return torch.autograd.grad(y, [x], torch.ones_like(y), create_graph=True)[0]
 
@@ -138,6 +144,7 @@ def experiment_steps(a, times):
         loss().backward()
         opt.step()
         if i >= a.warmup:
+            sync()
             times.append(time.perf_counter() - t)
 
 
@@ -256,6 +263,7 @@ def hypernet_steps(a, times):
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         if i >= a.warmup:
+            sync()
             times.append(time.perf_counter() - t)
 
 
@@ -269,8 +277,14 @@ def main():
     p.add_argument("--steps", type=int, default=5)
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
+                   help="where tensors live (cuda: the kernel and PDE workloads on GPU 0)")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
+    if a.device == "cuda":
+        if a.workload.startswith("hypernet"):
+            p.error("the hypernetwork workloads run on the CPU only")
+        torch.set_default_device("cuda")
     torch.manual_seed(0)
 
     times = []
@@ -281,6 +295,7 @@ def main():
             t = time.perf_counter()
             torch.mm(x, w)
             if i >= a.warmup:
+                sync()
                 times.append(time.perf_counter() - t)
     elif a.workload in ("wave-default", "wave-128", "helmholtz", "inpaint-fh", "sdf"):
         experiment_steps(a, times)
@@ -312,6 +327,7 @@ def main():
             loss.backward()
             opt.step()
             if i >= a.warmup:
+                sync()
                 times.append(time.perf_counter() - t)
     median = sorted(times)[len(times) // 2]
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
@@ -323,6 +339,7 @@ def main():
                 "median_s": median,
                 "times_s": times,
                 "peak_rss_bytes": rss,
+                "peak_gpu_bytes": torch.cuda.max_memory_allocated() if a.device == "cuda" else 0,
             }
         )
     )

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# On a machine with an NVIDIA GPU: siren's CUDA path against its CPU path, and against PyTorch
+# on the same GPU. Needs a CUDA build of the binary (scripts/build-cuda.sh with
+# CARGO_TARGET_DIR=target/cuda, or SIREN=path) and a python3 with torch for the peer.
+# Usage: scripts/gpu-check.sh [output folder]   (prints one table; logs in the folder)
+#
+# Correctness: each command's first-step loss (before any update: the forward pass and every
+# input derivative the loss reads) on CUDA against the CPU, both f32, and the loss after the
+# last step. Speed: the median step time from each run's metrics.jsonl (first and last steps
+# left out), beside bench/torch_reference.py --device cuda on the matching workload.
+set -u
+cd "$(dirname "$0")/.."
+S=${SIREN:-target/cuda/release/siren}
+out=${1:-/tmp/gpu-check}
+mkdir -p "$out"
+# cuBLAS and NVRTC 13 from wherever the machine has them (a toolkit, or PyTorch's wheels).
+for lib in libcublas.so.13 libnvrtc.so.13; do
+  found=$(find / -name "$lib*" -not -path "/proc/*" 2>/dev/null | head -n 1)
+  [ -n "$found" ] && export LD_LIBRARY_PATH="$(dirname "$found")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+done
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+cam=siren-image/data/camera.png
+run() { # name device command args...
+  local name=$1 dev=$2; shift 2
+  timeout 300 "$S" "$@" --device "$dev" --quiet --overwrite --out "$out/$name" >"$out/$name.log" 2>&1
+  echo "$name: exit $?"
+}
+steps=40
+for dev in cpu cuda; do
+  run "fit-$dev" "$dev" fit "$cam" --size 256 --steps $steps --eval-every 100000
+  run "laplacian-$dev" "$dev" poisson "$cam" --target laplacian --size 256 --steps $steps --eval-every 100000
+  run "wave-$dev" "$dev" wave --scale default --models siren --medium uniform --grid 33 --steps $steps --eval-every 100000
+done
+peer() { python3 bench/torch_reference.py "$1" --device cuda --steps 10 --warmup 3 2>"$out/torch-$1.err" | tail -n 1; }
+{ peer fit; peer laplacian; peer wave-default; } >"$out/torch.jsonl"
+python3 - "$out" <<'EOF'
+import json, os, statistics, sys
+out = sys.argv[1]
+def log(name):
+    path = os.path.join(out, name, "metrics.jsonl")
+    if not os.path.exists(path):
+        return None
+    rows = [json.loads(l) for l in open(path) if l.strip()]
+    rows = [r for r in rows if "loss" in r and "wall_s" in r]
+    wall = [r["wall_s"] for r in rows]
+    steps = [b - a for a, b in zip(wall, wall[1:])][1:-1]
+    return rows[0]["loss"], rows[-1]["loss"], statistics.median(steps) if steps else float("nan")
+torch = {}
+for line in open(os.path.join(out, "torch.jsonl")):
+    if line.startswith("{"):
+        r = json.loads(line)
+        torch[r["workload"]] = r
+print("| workload | first loss CPU | first loss CUDA | rel. diff | last loss CPU | last loss CUDA | s/step CPU | s/step CUDA | PyTorch CUDA s/step | PyTorch peak GPU MiB |")
+print("|---|---|---|---|---|---|---|---|---|---|")
+for name, peer in [("fit", "fit"), ("laplacian", "laplacian"), ("wave", "wave-default")]:
+    c, g = log(f"{name}-cpu"), log(f"{name}-cuda")
+    if c is None or g is None:
+        print(f"| {name} | {'failed' if c is None else 'ok'} (CPU) | {'failed' if g is None else 'ok'} (CUDA) | | | | | | | |")
+        continue
+    t = torch.get(peer, {})
+    print(f"| {name} | {c[0]:.6e} | {g[0]:.6e} | {abs(c[0] - g[0]) / abs(c[0]):.1e} | {c[1]:.4e} | {g[1]:.4e} "
+          f"| {c[2]:.4f} | {g[2]:.4f} | {t.get('median_s', float('nan')):.4f} | {t.get('peak_gpu_bytes', 0) / 2**20:.0f} |")
+EOF
