@@ -110,6 +110,47 @@ fn the_cnp_trains_with_several_seeds_into_one_table() {
 }
 
 #[test]
+fn no_eval_trains_and_checkpoints_only_and_eval_reads_the_checkpoint_later() {
+    let data = celeba("no-eval");
+    let out = data.join("out");
+    let (ok, text) = siren(&[
+        "hypernet",
+        "train",
+        "--celeba",
+        data.to_str().unwrap(),
+        "--encoder",
+        "set-sine",
+        "--steps",
+        "2",
+        "--batch",
+        "4",
+        "--no-eval",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{text}");
+    assert!(text.contains("trained without evaluation"), "{text}");
+    let ckpt = out.join("set-sine/checkpoint.safetensors");
+    assert!(ckpt.exists() && out.join("set-sine/metrics.jsonl").exists());
+    for skipped in ["results.md", "completions.png", "set-sine/eval.json"] {
+        assert!(!out.join(skipped).exists(), "{skipped} was written");
+    }
+    let (ok, text) = siren(&[
+        "hypernet",
+        "eval",
+        ckpt.to_str().unwrap(),
+        "--celeba",
+        data.to_str().unwrap(),
+        "--quiet",
+        "--out",
+        data.join("eval").to_str().unwrap(),
+    ]);
+    assert!(ok, "{text}");
+    assert!(data.join("eval/results.md").exists());
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+#[test]
 fn bad_input_gives_clear_errors() {
     let data = celeba("bad");
     let out = data.join("out");
