@@ -13,11 +13,14 @@ cd "$(dirname "$0")/.."
 S=${SIREN:-target/cuda/release/siren}
 out=${1:-/tmp/gpu-check}
 mkdir -p "$out"
-# cuBLAS and NVRTC 13 from wherever the machine has them (a toolkit, or PyTorch's wheels).
-for lib in libcublas.so.13 libnvrtc.so.13; do
-  found=$(find / -name "$lib*" -not -path "/proc/*" 2>/dev/null | head -n 1)
-  [ -n "$found" ] && export LD_LIBRARY_PATH="$(dirname "$found")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+# cuBLAS and NVRTC 13 from wherever the machine has them (a toolkit, or PyTorch's wheels),
+# never a stub or compat libcuda (a driver mismatch: error 803); the driver's own folder first.
+for lib in libcublas.so.13 libcublasLt.so.13 libnvrtc.so.13; do
+  found=$(find /usr/local /usr/lib /usr/lib64 /opt -name "$lib" -not -path "*stubs*" -not -path "*compat*" 2>/dev/null | head -n 1)
+  [ -n "$found" ] && export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$(dirname "$found")"
 done
+[ -d /usr/local/nvidia/lib64 ] && export LD_LIBRARY_PATH="/usr/local/nvidia/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
 cam=siren-image/data/camera.png
 run() { # name device command args...

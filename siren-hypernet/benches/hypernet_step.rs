@@ -18,31 +18,28 @@ use dfdx::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use siren_core::{device, Adam, AdamConfig, Parameters};
-use siren_hypernet::training::{loss_terms, ContextLevel};
+use siren_hypernet::training::{loss_terms, TrainConfig};
 use siren_hypernet::{Context, EncoderKind, Hypernet, HypernetConfig};
 
-/// 16 random faces with the default scale's context sizes: 10..1024 known pixels, uniform for
-/// the CNN (half the faces whole), log-uniform for the set encoder (a tenth whole).
+/// 16 random faces with the default scale's contexts (`siren hypernet train --scale default`):
+/// 10..1024 known pixels, uniform for the CNN (half the faces whole), log-uniform for the set
+/// encoder (a tenth whole).
 fn context(encoder: EncoderKind, rng: &mut ChaCha8Rng) -> Context {
     let (size, batch) = (32, 16);
-    let hw = size * size;
     let cnn = encoder == EncoderKind::Cnn;
+    let law = TrainConfig {
+        batch,
+        context_max: 1024,
+        log_uniform_context: !cnn,
+        full_context_share: if cnn { 0.5 } else { 0.1 },
+        ..TrainConfig::paper(1)
+    };
     let known = (0..batch)
-        .flat_map(|_| {
-            let k = if rng.gen::<f64>() < if cnn { 0.5 } else { 0.1 } {
-                hw
-            } else if cnn {
-                rng.gen_range(10..=hw)
-            } else {
-                let u: f64 = rng.gen_range(10f64.ln()..=(hw as f64).ln());
-                (u.exp().round() as usize).clamp(10, hw)
-            };
-            ContextLevel::Pixels(k).mask(size, rng)
-        })
+        .flat_map(|_| law.draw_context(size, rng))
         .collect();
     Context {
         size,
-        pixels: (0..batch * hw * 3)
+        pixels: (0..batch * size * size * 3)
             .map(|_| rng.gen_range(-1.0..1.0))
             .collect(),
         known,

@@ -136,6 +136,24 @@ impl TrainConfig {
         }
     }
 
+    /// A training face's context: the whole face with probability `full_context_share`, else
+    /// `k` random pixels with `k` drawn in `[context_min, context_max]` (log-uniformly with
+    /// `log_uniform_context`), both clamped to the face's `size * size` pixels.
+    pub fn draw_context(&self, size: usize, rng: &mut impl Rng) -> Vec<bool> {
+        let hw = size * size;
+        let (lo, hi) = (self.context_min.min(hw), self.context_max.min(hw));
+        let full = self.full_context_share > 0.0 && rng.gen::<f64>() < self.full_context_share;
+        let k = if full {
+            hw
+        } else if self.log_uniform_context {
+            let u: f64 = rng.gen_range((lo as f64).ln()..=(hi as f64).ln());
+            (u.exp().round() as usize).clamp(lo, hi)
+        } else {
+            rng.gen_range(lo..=hi)
+        };
+        ContextLevel::Pixels(k).mask(size, rng)
+    }
+
     /// Checks every value.
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(Error::InvalidConfig(m));
@@ -268,7 +286,6 @@ pub fn train<E: Float, D: Backend<E> + Cache>(
         )));
     }
     let batch = config.batch.min(train_indices.len());
-    let hw = faces.size * faces.size;
     // Everything but the step count, which a resumed run may raise.
     let identity = serde_json::to_string(&(
         model.config(),
@@ -295,20 +312,7 @@ pub fn train<E: Float, D: Backend<E> + Cache>(
             .collect();
         let masks = picked
             .iter()
-            .map(|_| {
-                let (lo, hi) = (config.context_min.min(hw), config.context_max.min(hw));
-                let full =
-                    config.full_context_share > 0.0 && rng.gen::<f64>() < config.full_context_share;
-                let k = if full {
-                    hw
-                } else if config.log_uniform_context {
-                    let u: f64 = rng.gen_range((lo as f64).ln()..=(hi as f64).ln());
-                    (u.exp().round() as usize).clamp(lo, hi)
-                } else {
-                    rng.gen_range(lo..=hi)
-                };
-                ContextLevel::Pixels(k).mask(faces.size, &mut rng)
-            })
+            .map(|_| config.draw_context(faces.size, &mut rng))
             .collect();
         let context = context_of(faces, &picked, masks);
         let mut tr = siren_core::Parameters::recording_tracer(&*model);
