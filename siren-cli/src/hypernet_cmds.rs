@@ -447,9 +447,11 @@ fn settings(kind: ModelKind, scale: Scale) -> (HypernetConfig, TrainConfig) {
     }
 }
 
-/// Steps of each model at the default scale: what fits about 25 minutes for one seed of every
-/// model on two cores (so three seeds fit the reproduce budget), from the measured time per
-/// step of batch 16 (set encoders 0.18 s, CNNs 0.27-0.30 s, CNP less).
+/// Steps of each model at the default scale: what fitted about 25 minutes for one seed of every
+/// model on two cores (so three seeds fit the reproduce budget), from the time per step of
+/// batch 16 measured then (set encoders 0.18 s, CNNs 0.27-0.30 s, CNP less). The batched
+/// SIREN op (`siren_core::batched_siren`) has since halved those (set-sine about 0.08 s, CNN
+/// about 0.12 s: `cargo xtask bench-compare`); the counts stay, so the report's table stands.
 fn default_steps(kind: ModelKind) -> usize {
     match kind {
         ModelKind::Hypernet(EncoderKind::Cnn | EncoderKind::PartialCnn) => 1000,
