@@ -246,9 +246,16 @@ def main():
             return 3e3 * surface + 1e2 * normal + 5e1 * eikonal + 1e2 * off
 
     params = [tuple(jnp.asarray(t) for t in layer) for layer in params]
+    run_steps(a, jax, jnp, make_step(loss), params, batch_of, timed, times)
+
+
+def run_steps(a, jax, jnp, step, params, batch_of, timed, times, warm_batches=()):
+    """Adam from zero moments, the timed steps, the report. `warm_batches` go through `step`
+    first with their results dropped: their shapes are compiled before the clock runs."""
     m = jax.tree_util.tree_map(jnp.zeros_like, params)
     v = jax.tree_util.tree_map(jnp.zeros_like, params)
-    step = make_step(loss)
+    for batch in warm_batches:
+        jax.block_until_ready(step(params, m, v, jnp.float32(1), batch))
     state = {"params": params, "m": m, "v": v, "t": 0}
 
     def one():
@@ -366,21 +373,9 @@ def hypernet(a, jax, jnp, rng, adam, timed, times):
             weights[face[:padded], np.arange(min(len(face), padded))] = 1.0 / counts[face[:padded]]
         return tuple(jnp.asarray(v) for v in (pixels, known, rows, weights))
 
-    m = jax.tree_util.tree_map(jnp.zeros_like, params)
-    v = jax.tree_util.tree_map(jnp.zeros_like, params)
-    # Compile every padded size before timing (the results are dropped).
-    for total in ([256] if cnn else [256 << i for i in range(7)]):
-        jax.block_until_ready(step(params, m, v, jnp.float32(1), batch_of(total)))
-    state = {"params": params, "m": m, "v": v, "t": 0}
-
-    def one():
-        state["t"] += 1
-        out = step(state["params"], state["m"], state["v"], jnp.float32(state["t"]), batch_of())
-        jax.block_until_ready(out)
-        state["params"], state["m"], state["v"] = out
-
-    timed(one)
-    report(a, times, jax)
+    # Every padded size is compiled before the clock runs.
+    sizes = [256] if cnn else [256 << i for i in range(7)]
+    run_steps(a, jax, jnp, step, params, batch_of, timed, times, [batch_of(n) for n in sizes])
 
 
 def report(a, times, jax):

@@ -9,11 +9,11 @@ use common::{celeba, siren, train_hypernet as train};
 fn a_resumed_run_ends_with_the_same_weights_as_an_uninterrupted_one() {
     let data = celeba("resume");
     let (straight, split) = (data.join("straight"), data.join("split"));
-    let (ok, text) = train(&data, &straight, "4", false);
+    let (ok, text) = train(&data, &straight, "4", &[]);
     assert!(ok, "{text}");
-    let (ok, text) = train(&data, &split, "2", false);
+    let (ok, text) = train(&data, &split, "2", &[]);
     assert!(ok, "{text}");
-    let (ok, text) = train(&data, &split, "4", true);
+    let (ok, text) = train(&data, &split, "4", &["--resume"]);
     assert!(ok, "{text}");
     let a = std::fs::read(straight.join("set-sine/checkpoint.safetensors")).unwrap();
     let b = std::fs::read(split.join("set-sine/checkpoint.safetensors")).unwrap();
@@ -59,16 +59,7 @@ fn a_resumed_run_ends_with_the_same_weights_as_an_uninterrupted_one() {
     assert!(ok, "{text}");
     assert!(text.contains("from 50 context pixels"), "{text}");
     assert!(png.exists());
-    let (ok, text) = siren(&[
-        "hypernet",
-        "eval",
-        ckpt.to_str().unwrap(),
-        "--celeba",
-        data.to_str().unwrap(),
-        "--quiet",
-        "--out",
-        data.join("eval").to_str().unwrap(),
-    ]);
+    let (ok, text) = eval(&ckpt, &data, &data.join("eval"));
     assert!(ok, "{text}");
     // evaluated as trained: its mean-face row is the mean of the faces it learned from
     let eval = std::fs::read_to_string(data.join("eval/results.md")).unwrap();
@@ -113,38 +104,14 @@ fn the_cnp_trains_with_several_seeds_into_one_table() {
 fn no_eval_trains_and_checkpoints_only_and_eval_reads_the_checkpoint_later() {
     let data = celeba("no-eval");
     let out = data.join("out");
-    let (ok, text) = siren(&[
-        "hypernet",
-        "train",
-        "--celeba",
-        data.to_str().unwrap(),
-        "--encoder",
-        "set-sine",
-        "--steps",
-        "2",
-        "--batch",
-        "4",
-        "--no-eval",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let (ok, text) = train(&data, &out, "2", &["--no-eval"]);
     assert!(ok, "{text}");
-    assert!(text.contains("trained without evaluation"), "{text}");
     let ckpt = out.join("set-sine/checkpoint.safetensors");
     assert!(ckpt.exists() && out.join("set-sine/metrics.jsonl").exists());
     for skipped in ["results.md", "completions.png", "set-sine/eval.json"] {
         assert!(!out.join(skipped).exists(), "{skipped} was written");
     }
-    let (ok, text) = siren(&[
-        "hypernet",
-        "eval",
-        ckpt.to_str().unwrap(),
-        "--celeba",
-        data.to_str().unwrap(),
-        "--quiet",
-        "--out",
-        data.join("eval").to_str().unwrap(),
-    ]);
+    let (ok, text) = eval(&ckpt, &data, &data.join("eval"));
     assert!(ok, "{text}");
     assert!(data.join("eval/results.md").exists());
     let _ = std::fs::remove_dir_all(&data);
@@ -178,10 +145,10 @@ fn bad_input_gives_clear_errors() {
     assert!(!ok && text.contains("fake.safetensors"), "{text}");
     assert!(!text.contains("panicked"), "{text}");
     // zero steps
-    let (ok, text) = train(&data, &out, "0", false);
+    let (ok, text) = train(&data, &out, "0", &[]);
     assert!(!ok && text.contains("steps"), "{text}");
     // a bad context level
-    let (ok, text) = train(&data, &out, "1", false);
+    let (ok, text) = train(&data, &out, "1", &[]);
     assert!(ok, "{text}");
     let (ok, text) = siren(&[
         "hypernet",
@@ -197,4 +164,18 @@ fn bad_input_gives_clear_errors() {
     ]);
     assert!(!ok && text.contains("`lots`"), "{text}");
     let _ = std::fs::remove_dir_all(&data);
+}
+
+/// `siren hypernet eval` of `ckpt` on the CelebA root `data` into `out`.
+fn eval(ckpt: &std::path::Path, data: &std::path::Path, out: &std::path::Path) -> (bool, String) {
+    siren(&[
+        "hypernet",
+        "eval",
+        ckpt.to_str().unwrap(),
+        "--celeba",
+        data.to_str().unwrap(),
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ])
 }

@@ -255,7 +255,7 @@ fn every_page_trains_and_draws_in_headless_chromium() {
         None => {
             let celeba = common::celeba("serve-browser");
             let hypernet = celeba.join("out");
-            let (ok, text) = common::train_hypernet(&celeba, &hypernet, "2", false);
+            let (ok, text) = common::train_hypernet(&celeba, &hypernet, "2", &[]);
             assert!(ok, "{text}");
             let checkpoint = hypernet.join("set-sine").join("checkpoint.safetensors");
             (celeba, checkpoint)

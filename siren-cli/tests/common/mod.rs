@@ -45,8 +45,8 @@ pub fn celeba(name: &str) -> PathBuf {
 }
 
 /// `siren hypernet train` of a set-sine encoder on the CelebA root `data` into `out`, batches
-/// of 4, a checkpoint every 2 steps.
-pub fn train_hypernet(data: &Path, out: &Path, steps: &str, resume: bool) -> (bool, String) {
+/// of 4, a checkpoint every 2 steps, and the flags in `extra`.
+pub fn train_hypernet(data: &Path, out: &Path, steps: &str, extra: &[&str]) -> (bool, String) {
     let mut args = vec![
         "hypernet",
         "train",
@@ -64,8 +64,6 @@ pub fn train_hypernet(data: &Path, out: &Path, steps: &str, resume: bool) -> (bo
         "--out",
         out.to_str().unwrap(),
     ];
-    if resume {
-        args.push("--resume");
-    }
+    args.extend(extra);
     siren(&args)
 }

@@ -131,23 +131,27 @@ where
             })
             .collect();
         for (l, (w, bias)) in params.iter().enumerate() {
-            let gw = gradient_mut(grads, w);
-            for (f, net) in per_network.iter().enumerate() {
-                let len = net[l].0.len();
-                gw[f * len..(f + 1) * len]
-                    .iter_mut()
-                    .zip(&net[l].0)
-                    .for_each(|(g, &v)| *g += v);
-            }
-            let gb = gradient_mut(grads, bias);
-            for (f, net) in per_network.iter().enumerate() {
-                let len = net[l].1.len();
-                gb[f * len..(f + 1) * len]
-                    .iter_mut()
-                    .zip(&net[l].1)
-                    .for_each(|(g, &v)| *g += v);
-            }
+            add_shares(
+                gradient_mut(grads, w),
+                per_network.iter().map(|net| &net[l].0),
+            );
+            add_shares(
+                gradient_mut(grads, bias),
+                per_network.iter().map(|net| &net[l].1),
+            );
         }
     });
     y
+}
+
+/// Adds each network's share, network after network, to its rows of a batched gradient.
+fn add_shares<'a, E: Float>(grad: &mut [E], shares: impl Iterator<Item = &'a Vec<E>>) {
+    let mut at = 0;
+    for share in shares {
+        grad[at..at + share.len()]
+            .iter_mut()
+            .zip(share)
+            .for_each(|(g, &v)| *g += v);
+        at += share.len();
+    }
 }
