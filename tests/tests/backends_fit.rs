@@ -1,4 +1,4 @@
-//! The CPU backend trains like the reference (dfdx-op) backend: a 500-step cameraman fit (w0 = 30,
+//! The CPU backend trains like the reference (dfdx-op) backend: a 250-step cameraman fit (w0 = 30,
 //! Adam 1e-4, full batch, 3 hidden layers) reaches the same PSNR within 0.1 dB. 64x64 pixels
 //! and width 128 keep it quick while the fit stays far from exact (a smaller image is fitted
 //! to rounding, where PSNR compares nothing); the per-op agreement is in siren-core's tests.
@@ -12,13 +12,16 @@ use siren_image::metrics::psnr;
 use siren_image::render::predict;
 use siren_image::Image;
 
+/// Adam steps of each fit.
+const STEPS: usize = 250;
+
 fn fit_psnr(image: &Image, fused: bool) -> f64 {
     let dev = device::cpu();
     let mut net = Network::<f32, Cpu>::new(NetworkConfig::siren(2, 1, 128, 3), 0, &dev).unwrap();
     let mut adam = Adam::new(&net, AdamConfig::default()).unwrap();
     let x = to_matrix::<f32, Cpu>(&dev, &image.coords(), 2);
     let y = to_matrix::<f32, Cpu>(&dev, &image.to_signed(), 1);
-    for _ in 0..500 {
+    for _ in 0..STEPS {
         train_step(&mut net, &mut adam, |net, tr| {
             let jet = if fused {
                 net.jet(&x, Order::Value, tr)?
