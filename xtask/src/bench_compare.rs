@@ -301,6 +301,12 @@ impl Ours {
             "--scale", "default", "--models", "siren", "--medium", "uniform", "--grid", "33",
         ];
         let width = if w == "wave-128" { "128" } else { "64" };
+        // The hypernetwork workloads' encoder, which also names their run's subfolder.
+        let encoder = match w {
+            "hypernet-cnn" => Some("cnn"),
+            "hypernet-set" => Some("set-sine"),
+            _ => None,
+        };
         let mut args: Vec<&str> = match w {
             "wave-default" | "wave-128" => [&["wave"][..], &pde, &["--width", width]].concat(),
             "helmholtz" => [&["helmholtz"][..], &pde].concat(),
@@ -331,7 +337,7 @@ impl Ours {
                     "1000",
                 ]
             }
-            "hypernet-cnn" | "hypernet-set" => {
+            _ if encoder.is_some() => {
                 let celeba = celeba.as_deref().ok_or("no CelebA folder")?;
                 let mut args = vec![
                     "hypernet",
@@ -339,11 +345,7 @@ impl Ours {
                     "--celeba",
                     celeba,
                     "--encoder",
-                    if w == "hypernet-cnn" {
-                        "cnn"
-                    } else {
-                        "set-sine"
-                    },
+                    encoder.unwrap_or_default(),
                     "--scale",
                     "default",
                     "--val-every",
@@ -362,10 +364,9 @@ impl Ours {
         };
         // The hypernetwork's run logs into a folder per model; the others have evaluations to
         // put off.
-        let metrics = match w {
-            "hypernet-cnn" => dir.join("cnn/metrics.jsonl"),
-            "hypernet-set" => dir.join("set-sine/metrics.jsonl"),
-            _ => {
+        let metrics = match encoder {
+            Some(encoder) => dir.join(encoder).join("metrics.jsonl"),
+            None => {
                 args.extend(["--eval-every", "1000000"]);
                 dir.join("metrics.jsonl")
             }

@@ -25,12 +25,11 @@ use crate::tensor::{host_vec, BatchedLayer, Matrix, Stack};
 use crate::tracer::Tracer;
 use crate::Float;
 
-/// One network's forward pass: every hidden layer's pre-activation (scaled by $\omega$) and
-/// output, and the network's output.
+/// What one network's forward pass keeps for the backward pass: every hidden layer's
+/// pre-activation (scaled by $\omega$) and output.
 struct Pass<E> {
     pre: Vec<Vec<E>>,
     hidden: Vec<Vec<E>>,
-    out: Vec<E>,
 }
 
 /// `batched_siren` on the CPU, on operands the caller checked: `coords (n, d)`, layer `l`'s
@@ -60,20 +59,21 @@ where
     let out = host[last].1;
     let sine = LayerActivation::Sine(w0.as_f64());
     let plan = RowPlan::for_order(1, Order::Value);
-    let passes: Vec<Pass<E>> = (0..b)
-        .into_par_iter()
-        .map(|f| {
+    let mut y = vec![E::zero(); b * n * out];
+    let passes: Vec<Pass<E>> = y
+        .par_chunks_mut(n * out)
+        .enumerate()
+        .map(|(f, y)| {
             let mut pass = Pass {
                 pre: Vec::with_capacity(last),
                 hidden: Vec::with_capacity(last),
-                out: vec![E::zero(); n * out],
             };
             for (l, (i, o, w, bias)) in host.iter().enumerate() {
                 let (w, bias) = (&w[f * o * i..(f + 1) * o * i], &bias[f * o..(f + 1) * o]);
                 let input = if l == 0 { &x } else { &pass.hidden[l - 1] };
                 if l == last {
-                    Prepared::transposed(w, *o, *i).times(input, &mut pass.out, E::one());
-                    for row in pass.out.chunks_exact_mut(*o) {
+                    Prepared::transposed(w, *o, *i).times(input, y, E::one());
+                    for row in y.chunks_exact_mut(*o) {
                         row.iter_mut().zip(bias).for_each(|(v, &b)| *v += b);
                     }
                 } else {
@@ -89,7 +89,6 @@ where
             pass
         })
         .collect();
-    let y: Vec<E> = passes.iter().flat_map(|p| p.out.iter().copied()).collect();
     let y = coords.device().tensor_from_vec(y, (b, n, out));
     let y_for_grad = y.clone();
     let params: Vec<BatchedLayer<E, Cpu>> = layers.to_vec();

@@ -1,8 +1,6 @@
 //! The fused op's forward pass: every chunk of points through every layer on one thread.
 
 use dfdx::prelude::*;
-
-use crate::tensor::host_vec;
 use rayon::prelude::*;
 
 use super::activation::activate_chunk;
@@ -16,6 +14,7 @@ use super::rows::{chunk_points, RowPlan};
 use crate::jet::Jet;
 use crate::model::activation::LayerActivation;
 use crate::model::network::Network;
+use crate::tensor::host_vec;
 use crate::tracer::Tracer;
 use crate::Float;
 

@@ -85,7 +85,7 @@ use super::Backend;
 use crate::jet::{Carry, Jet};
 use crate::model::conv::{Conv2d, Patches};
 use crate::model::network::Network;
-use crate::tensor::{Matrix, Stack};
+use crate::tensor::{BatchedLayer, Matrix, Stack};
 use crate::tracer::Tracer;
 use crate::Float;
 
@@ -123,7 +123,7 @@ where
     fn batched_siren<T: Tape<E, Self>>(
         tracer: &mut Tracer<E, Self, T>,
         coords: &Matrix<E, Self>,
-        layers: &[(Matrix<E, Self>, Matrix<E, Self>)],
+        layers: &[BatchedLayer<E, Self>],
         w0: E,
     ) -> Stack<E, Self> {
         batched::batched_siren(tracer, coords, layers, w0)

@@ -2,13 +2,12 @@
 
 use dfdx::prelude::*;
 
-use crate::tensor::host_vec;
-
 use super::activation::{activate, activate_backward};
 use super::op::{gradient_mut, record_backward};
 use super::rows::RowPlan;
 use crate::jet::Order;
 use crate::model::activation::LayerActivation;
+use crate::tensor::host_vec;
 use crate::tracer::Tracer;
 use crate::Float;
 
