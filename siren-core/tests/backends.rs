@@ -231,6 +231,13 @@ fn configs(d: usize) -> Vec<(&'static str, NetworkConfig)> {
         ("tanh", NetworkConfig::tanh(d, 2, 24, 2)),
         ("relu", NetworkConfig::relu(d, 1, 24, 2)),
         ("relu+pe", NetworkConfig::relu_positional(d, 2, 24, 2, 4)),
+        // One output: the gradient alone goes by reverse mode on the CPU.
+        ("sine, one output", NetworkConfig::siren(d, 1, 32, 3)),
+        ("tanh, one output", NetworkConfig::tanh(d, 1, 24, 2)),
+        (
+            "relu+pe, one output",
+            NetworkConfig::relu_positional(d, 1, 24, 2, 4),
+        ),
     ]
 }
 
@@ -289,12 +296,15 @@ fn cpu_backend_matches_reference_over_many_chunks() {
     {
         let dev = siren_core::device::cpu();
         let x = points(2, 3000, 5);
-        for pass in [
-            Pass::Order(Order::Value),
-            Pass::Laplacians(&[&[0, 1]]),
-            Pass::Operators,
+        for (pass, out) in [
+            (Pass::Order(Order::Value), 1),
+            (Pass::Laplacians(&[&[0, 1]]), 1),
+            (Pass::Operators, 1),
+            (Pass::Order(Order::Gradient), 1),
+            (Pass::Order(Order::Gradient), 2),
         ] {
-            let net = Network::<E, Cpu>::new(NetworkConfig::siren(2, 1, 64, 3), 4, &dev).unwrap();
+            let config = NetworkConfig::siren(2, out, 64, 3);
+            let net = Network::<E, Cpu>::new(config, 4, &dev).unwrap();
             let fused = outputs(&net, &x, pass, Kernels::Cpu);
             let plain = outputs(&net, &x, pass, Kernels::Reference);
             let diff = max_rel_diff(&fused, &plain);

@@ -287,6 +287,47 @@ fn activate_points_backward<E: Float, A: ActivationKernel>(
     }
 }
 
+/// The reverse-mode gradient's chain rule ([`super::reverse`]): `delta = a * s1(p)`.
+#[inline(always)]
+fn slope_points<E: Float, A: ActivationKernel>(act: A, p: &[E], a: &[E], delta: &mut [E]) {
+    for ((o, &x), &a) in delta.iter_mut().zip(p).zip(a) {
+        *o = a * act.derivatives(x).1;
+    }
+}
+
+/// The backward pass of [`slope_points`], given `d_bar` (the loss gradient of `delta`):
+/// `a_bar = d_bar * s1(p)` when asked for, and `p_bar = d_bar * a * s2(p)`.
+#[inline(always)]
+fn slope_backward_points<E: Float, A: ActivationKernel>(
+    act: A,
+    p: &[E],
+    a: &[E],
+    d_bar: &[E],
+    a_bar: Option<&mut [E]>,
+    p_bar: &mut [E],
+) {
+    match a_bar {
+        Some(a_bar) => {
+            for ((((&x, &a), &db), ab), pb) in p
+                .iter()
+                .zip(a)
+                .zip(d_bar)
+                .zip(a_bar.iter_mut())
+                .zip(p_bar.iter_mut())
+            {
+                let (_, d1, d2, _) = act.derivatives(x);
+                *ab = db * d1;
+                *pb = db * a * d2;
+            }
+        }
+        None => {
+            for (((&x, &a), &db), pb) in p.iter().zip(a).zip(d_bar).zip(p_bar.iter_mut()) {
+                *pb = db * a * act.derivatives(x).2;
+            }
+        }
+    }
+}
+
 // The kernels are compiled twice: for the baseline target and with AVX2 + FMA, picked at run
 // time, so one binary vectorises the polynomial sine on every x86-64 CPU that can.
 #[cfg(target_arch = "x86_64")]
@@ -315,6 +356,30 @@ unsafe fn activate_points_backward_avx2<E: Float, A: ActivationKernel>(
     h: Option<&mut [E]>,
 ) {
     activate_points_backward(act, plan, m, coef, p, g, h)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn slope_points_avx2<E: Float, A: ActivationKernel>(
+    act: A,
+    p: &[E],
+    a: &[E],
+    delta: &mut [E],
+) {
+    slope_points(act, p, a, delta)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn slope_backward_points_avx2<E: Float, A: ActivationKernel>(
+    act: A,
+    p: &[E],
+    a: &[E],
+    d_bar: &[E],
+    a_bar: Option<&mut [E]>,
+    p_bar: &mut [E],
+) {
+    slope_backward_points(act, p, a, d_bar, a_bar, p_bar)
 }
 
 fn has_avx2_fma() -> bool {
@@ -364,6 +429,64 @@ fn activate_backward_chunk_with<E: Float, A: ActivationKernel>(
         return;
     }
     activate_points_backward(act, plan, m, coef, p, g, h);
+}
+
+/// [`slope_points`], vectorised where the CPU allows.
+fn slope_with<E: Float, A: ActivationKernel>(act: A, p: &[E], a: &[E], delta: &mut [E]) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2_fma() {
+        // SAFETY: the CPU supports AVX2 and FMA (checked just now).
+        unsafe { slope_points_avx2(act, p, a, delta) };
+        return;
+    }
+    slope_points(act, p, a, delta);
+}
+
+/// [`slope_backward_points`], vectorised where the CPU allows.
+fn slope_backward_with<E: Float, A: ActivationKernel>(
+    act: A,
+    p: &[E],
+    a: &[E],
+    d_bar: &[E],
+    a_bar: Option<&mut [E]>,
+    p_bar: &mut [E],
+) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2_fma() {
+        // SAFETY: the CPU supports AVX2 and FMA (checked just now).
+        unsafe { slope_backward_points_avx2(act, p, a, d_bar, a_bar, p_bar) };
+        return;
+    }
+    slope_backward_points(act, p, a, d_bar, a_bar, p_bar);
+}
+
+/// `delta = a * σ'(p)` element by element, on the calling thread: the reverse-mode gradient's
+/// step from a layer's output to its pre-activation.
+pub(super) fn slope<E: Float>(act: LayerActivation, p: &[E], a: &[E], delta: &mut [E]) {
+    match act {
+        LayerActivation::Sine(_) => slope_with(Sine, p, a, delta),
+        LayerActivation::Tanh => slope_with(Tanh, p, a, delta),
+        LayerActivation::Relu => slope_with(Relu, p, a, delta),
+        LayerActivation::Identity => slope_with(Identity, p, a, delta),
+    }
+}
+
+/// The backward pass of [`slope`], on the calling thread: given the loss gradient `d_bar` of
+/// `delta`, writes `a_bar = d_bar * σ'(p)` (when given) and `p_bar = d_bar * a * σ''(p)`.
+pub(super) fn slope_backward<E: Float>(
+    act: LayerActivation,
+    p: &[E],
+    a: &[E],
+    d_bar: &[E],
+    a_bar: Option<&mut [E]>,
+    p_bar: &mut [E],
+) {
+    match act {
+        LayerActivation::Sine(_) => slope_backward_with(Sine, p, a, d_bar, a_bar, p_bar),
+        LayerActivation::Tanh => slope_backward_with(Tanh, p, a, d_bar, a_bar, p_bar),
+        LayerActivation::Relu => slope_backward_with(Relu, p, a, d_bar, a_bar, p_bar),
+        LayerActivation::Identity => slope_backward_with(Identity, p, a, d_bar, a_bar, p_bar),
+    }
 }
 
 /// The layer's activation and chain rule on a chunk of whole points, on the calling thread;

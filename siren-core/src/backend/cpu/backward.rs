@@ -19,6 +19,68 @@ use crate::Float;
 /// number, so the summation order does not depend on the machine's thread count).
 const SUM_GROUPS: usize = 16;
 
+/// One share of the weight and bias gradients per layer (unscaled by $\omega_0$).
+pub(super) type Shares<E> = Vec<(Vec<E>, Vec<E>)>;
+
+/// Zero weight and bias gradients for `layers`.
+pub(super) fn zero_shares<E: Float>(layers: &[KernelLayer<E>]) -> Shares<E> {
+    layers
+        .iter()
+        .map(|l| {
+            (
+                vec![E::zero(); l.fan_out * l.fan_in],
+                vec![E::zero(); l.fan_out],
+            )
+        })
+        .collect()
+}
+
+/// The chunks of a backward pass in contiguous groups, each summing its gradient share. The
+/// shares are summed in a fixed order (the chunks in a group, then the groups in turn)
+/// whatever thread runs what, so that a step is bit-identical from run to run (resumed runs
+/// rely on it).
+pub(super) fn in_fixed_groups<T>(work: Vec<T>) -> Vec<Vec<T>> {
+    let groups = work.len().clamp(1, SUM_GROUPS);
+    let per_group = work.len().div_ceil(groups).max(1);
+    let mut grouped: Vec<Vec<T>> = Vec::with_capacity(groups);
+    let mut items = work.into_iter().peekable();
+    while items.peek().is_some() {
+        grouped.push(items.by_ref().take(per_group).collect());
+    }
+    grouped
+}
+
+/// Sums the groups' shares in order and adds them, scaled by each layer's $\omega_0$, to the
+/// weights' and biases' gradients.
+pub(super) fn add_weight_gradients<E: Float>(
+    layers: &[KernelLayer<E>],
+    shares: Vec<Shares<E>>,
+    weights: &[Tensor<(usize, usize), E, Cpu>],
+    biases: &[Tensor<(usize,), E, Cpu>],
+    grads: &mut Gradients<E, Cpu>,
+) {
+    let sums = shares
+        .into_iter()
+        .reduce(|mut a, b| {
+            for ((dw, db), (dw2, db2)) in a.iter_mut().zip(&b) {
+                dw.iter_mut().zip(dw2).for_each(|(x, &y)| *x += y);
+                db.iter_mut().zip(db2).for_each(|(x, &y)| *x += y);
+            }
+            a
+        })
+        .unwrap_or_else(|| zero_shares(layers));
+    for (l, (layer, (dw_sum, db_sum))) in layers.iter().zip(&sums).enumerate() {
+        let dw = gradient_mut(grads, &weights[l]);
+        dw.iter_mut()
+            .zip(dw_sum)
+            .for_each(|(a, &v)| *a += layer.scale * v);
+        let db = gradient_mut(grads, &biases[l]);
+        db.iter_mut()
+            .zip(db_sum)
+            .for_each(|(a, &v)| *a += layer.scale * v);
+    }
+}
+
 /// Everything the backward pass needs.
 pub(super) struct Saved<E: Float> {
     pub(super) plan: RowPlan<E>,
@@ -120,32 +182,11 @@ pub(super) fn backward<E: Float>(
         })
         .collect();
     drop(pre_chunks);
-    let zeros = || -> Vec<(Vec<E>, Vec<E>)> {
-        layers
-            .iter()
-            .map(|l| {
-                (
-                    vec![E::zero(); l.fan_out * l.fan_in],
-                    vec![E::zero(); l.fan_out],
-                )
-            })
-            .collect()
-    };
-    // The chunks' gradient shares are summed in a fixed order (contiguous groups of chunks,
-    // then the groups in turn) whatever thread runs what, so that a step is bit-identical from
-    // run to run (resumed runs rely on it); scratch buffers are per thread.
-    let groups = work.len().clamp(1, SUM_GROUPS);
-    let per_group = work.len().div_ceil(groups).max(1);
-    let mut grouped: Vec<Vec<_>> = Vec::with_capacity(groups);
-    let mut items = work.into_iter().peekable();
-    while items.peek().is_some() {
-        grouped.push(items.by_ref().take(per_group).collect());
-    }
     let scratch = PerThread::new();
-    let shares: Vec<Vec<(Vec<E>, Vec<E>)>> = grouped
+    let shares: Vec<Shares<E>> = in_fixed_groups(work)
         .into_par_iter()
         .map(|group| {
-            let mut sums = zeros();
+            let mut sums = zero_shares(&layers);
             scratch.with(
                 Default::default,
                 |(g_in, g_out, h): &mut (Vec<E>, Vec<E>, Vec<E>)| {
@@ -210,27 +251,8 @@ pub(super) fn backward<E: Float>(
             sums
         })
         .collect();
-    let sums = shares
-        .into_iter()
-        .reduce(|mut a, b| {
-            for ((dw, db), (dw2, db2)) in a.iter_mut().zip(&b) {
-                dw.iter_mut().zip(dw2).for_each(|(x, &y)| *x += y);
-                db.iter_mut().zip(db2).for_each(|(x, &y)| *x += y);
-            }
-            a
-        })
-        .unwrap_or_else(zeros);
     drop(weights_plain);
-    for (l, (layer, (dw_sum, db_sum))) in layers.iter().zip(&sums).enumerate() {
-        let dw = gradient_mut(grads, &weights[l]);
-        dw.iter_mut()
-            .zip(dw_sum)
-            .for_each(|(a, &v)| *a += layer.scale * v);
-        let db = gradient_mut(grads, &biases[l]);
-        db.iter_mut()
-            .zip(db_sum)
-            .for_each(|(a, &v)| *a += layer.scale * v);
-    }
+    add_weight_gradients(&layers, shares, weights, biases, grads);
     let dc = gradient_mut(grads, &coords);
     input_stack_backward(encoding, &coord_values, &plan, features, &dx, &mut dc[..]);
     pool.give(dx);

@@ -7,7 +7,7 @@ use super::activation::activate_chunk;
 use super::backward::{backward, Outputs, Saved};
 use super::buffers::{pool, PerThread};
 use super::input::input_stack;
-use super::layers::{widest, KernelLayer};
+use super::layers::{kernel_layers, widest};
 use super::matmul;
 use super::op::record_backward;
 use super::rows::{chunk_points, RowPlan};
@@ -41,24 +41,7 @@ where
     debug_assert_eq!(d, plan.d);
     let coord_values = host_vec(coords);
     let (input, features) = input_stack(net.config().encoding, &coord_values, n, &plan);
-    let layers: Vec<KernelLayer<E>> = net
-        .layers()
-        .iter()
-        .zip(net.activations())
-        .map(|(l, act)| {
-            // The omega_0 of a sine layer scales its affine map.
-            let scale = E::of(act.scale());
-            let (fan_out, fan_in) = *l.weight.shape();
-            KernelLayer {
-                weight: host_vec(&l.weight),
-                bias: host_vec(&l.bias).into_iter().map(|b| b * scale).collect(),
-                act,
-                scale,
-                fan_in,
-                fan_out,
-            }
-        })
-        .collect();
+    let layers = kernel_layers(net);
     debug_assert_eq!(layers[0].fan_in, features);
 
     let pool = pool::<E>();

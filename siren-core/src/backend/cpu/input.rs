@@ -74,3 +74,51 @@ pub(super) fn input_stack_backward<E: Float>(
         }
     }
 }
+
+/// For the reverse-mode gradient ([`super::reverse`]): the first layer's input `(N,
+/// features)`, each feature's slope along its own coordinate `(N, features)`, and that
+/// coordinate per feature.
+pub(super) fn input_slopes<E: Float>(
+    encoding: Encoding,
+    coords: &[E],
+    n: usize,
+    d: usize,
+) -> (Vec<E>, Vec<E>, Vec<usize>) {
+    let features = encoding.features(d);
+    let f = features.len();
+    let (mut x, mut slopes) = (vec![E::zero(); n * f], vec![E::zero(); n * f]);
+    for p in 0..n {
+        for (col, feature) in features.iter().enumerate() {
+            let [v, d1, _, _] = feature.derivatives(&coords[p * d + feature.coord]);
+            x[p * f + col] = v;
+            slopes[p * f + col] = d1;
+        }
+    }
+    (x, slopes, features.iter().map(|f| f.coord).collect())
+}
+
+/// Adds to `dc` (`(N, d)`) the coordinates' gradient through [`input_slopes`]: `dx` is the
+/// loss gradient of the input, and the gradient output $\partial_j f = \sum_c a_c\, e_c'$ (over
+/// the features $e_c$ of $x_j$, with $a$ the output's gradient along the input features)
+/// brings `g_bar[j] * a_c * e_c''`.
+pub(super) fn input_slopes_backward<E: Float>(
+    encoding: Encoding,
+    coords: &[E],
+    d: usize,
+    dx: &[E],
+    a: &[E],
+    g_bar: &[E],
+    dc: &mut [E],
+) {
+    let features = encoding.features(d);
+    let f = features.len();
+    let n = coords.len() / d.max(1);
+    for p in 0..n {
+        for (col, feature) in features.iter().enumerate() {
+            let j = feature.coord;
+            let [_, d1, d2, _] = feature.derivatives(&coords[p * d + j]);
+            let at = p * f + col;
+            dc[p * d + j] += dx[at] * d1 + g_bar[p * d + j] * a[at] * d2;
+        }
+    }
+}

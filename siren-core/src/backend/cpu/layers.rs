@@ -1,6 +1,11 @@
 //! A layer's weights on the host, as the kernels read them.
 
+use dfdx::prelude::*;
+
 use crate::model::activation::LayerActivation;
+use crate::model::network::Network;
+use crate::tensor::host_vec;
+use crate::Float;
 
 /// One layer's weights on the host, with its activation.
 pub(super) struct KernelLayer<E> {
@@ -20,4 +25,28 @@ pub(super) fn widest<E>(layers: &[KernelLayer<E>]) -> usize {
         .map(|l| l.fan_in.max(l.fan_out))
         .max()
         .unwrap_or(1)
+}
+
+/// The network's layers on the host, each bias scaled by its layer's $\omega_0$.
+pub(super) fn kernel_layers<E: Float>(net: &Network<E, Cpu>) -> Vec<KernelLayer<E>>
+where
+    Cpu: Device<E>,
+{
+    net.layers()
+        .iter()
+        .zip(net.activations())
+        .map(|(l, act)| {
+            // The omega_0 of a sine layer scales its affine map.
+            let scale = E::of(act.scale());
+            let (fan_out, fan_in) = *l.weight.shape();
+            KernelLayer {
+                weight: host_vec(&l.weight),
+                bias: host_vec(&l.bias).into_iter().map(|b| b * scale).collect(),
+                act,
+                scale,
+                fan_in,
+                fan_out,
+            }
+        })
+        .collect()
 }

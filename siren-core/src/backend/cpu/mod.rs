@@ -76,6 +76,7 @@ mod input;
 mod layers;
 pub mod matmul;
 mod op;
+mod reverse;
 mod rows;
 mod sine;
 
@@ -100,7 +101,12 @@ where
         tracer: &mut Tracer<E, Self, T>,
     ) -> Jet<E, Self> {
         let (n, d) = *coords.shape();
-        forward::jet(net, coords, rows::RowPlan::new(d, n, carry), tracer)
+        let plan = rows::RowPlan::new(d, n, carry);
+        let outputs = net.layers().last().map_or(0, |l| l.weight.shape().0);
+        if reverse::applies(&plan, outputs) {
+            return reverse::jet(net, coords, tracer);
+        }
+        forward::jet(net, coords, plan, tracer)
     }
 
     fn sine<S: Shape, T: Tape<E, Self>>(
