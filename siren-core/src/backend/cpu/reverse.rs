@@ -40,7 +40,7 @@ use super::rows::{chunk_points, RowPlan};
 use crate::jet::{Jet, Order};
 use crate::model::config::Encoding;
 use crate::model::network::Network;
-use crate::tensor::host_vec;
+use crate::tensor::{host_vec, Matrix, Stack};
 use crate::tracer::Tracer;
 use crate::Float;
 
@@ -281,10 +281,7 @@ where
 /// value and the gradient.
 fn backward<E: Float>(
     saved: Saved<E>,
-    (value, gradient): (
-        Tensor<(usize, usize), E, Cpu>,
-        Tensor<(usize, usize, usize), E, Cpu>,
-    ),
+    (value, gradient): (Matrix<E, Cpu>, Stack<E, Cpu>),
     weights: &[Tensor<(usize, usize), E, Cpu>],
     biases: &[Tensor<(usize,), E, Cpu>],
     grads: &mut Gradients<E, Cpu>,
