@@ -44,13 +44,19 @@ fn step_flops(config: &NetworkConfig, rows: usize) -> f64 {
         .sum()
 }
 
-/// `iterations` rounds of 12 independent 8-lane FMAs (enough chains to cover the FMA latency
-/// on two pipes); a scalar fallback on other CPUs.
-fn fma_loop(iterations: u64, seed: f32) -> f32 {
+/// `iterations` rounds of 12 independent FMAs (enough chains to cover the FMA latency on two
+/// pipes) in the widest registers the product kernel uses here (16 lanes with AVX-512, 8
+/// with AVX2; a scalar fallback elsewhere), and those lanes.
+fn fma_loop(iterations: u64, seed: f32) -> (f32, u64) {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU supports AVX-512F (checked just now).
+        return (unsafe { fma_loop_avx512(iterations, seed) }, 16);
+    }
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
         // SAFETY: the CPU supports AVX2 and FMA (checked just now).
-        return unsafe { fma_loop_avx2(iterations, seed) };
+        return (unsafe { fma_loop_avx2(iterations, seed) }, 8);
     }
     let mut acc = [seed; 12];
     for _ in 0..iterations * 8 {
@@ -58,7 +64,24 @@ fn fma_loop(iterations: u64, seed: f32) -> f32 {
             *a = a.mul_add(0.999_9, 1e-4);
         }
     }
-    acc.iter().sum()
+    (acc.iter().sum(), 8)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn fma_loop_avx512(iterations: u64, seed: f32) -> f32 {
+    use std::arch::x86_64::*;
+    let (m, c) = (_mm512_set1_ps(0.999_9), _mm512_set1_ps(1e-4));
+    let mut acc = [_mm512_set1_ps(seed); 12];
+    for _ in 0..iterations {
+        for a in &mut acc {
+            *a = _mm512_fmadd_ps(*a, m, c);
+        }
+    }
+    let sum = acc
+        .iter()
+        .fold(_mm512_setzero_ps(), |s, &a| _mm512_add_ps(s, a));
+    _mm512_reduce_add_ps(sum)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -109,20 +132,22 @@ fn main() {
     let mut times = Vec::with_capacity(steps);
     let flops = if workload == "fma" {
         let per_thread = 1u64 << 27;
+        let mut lanes = 8;
         let threads = rayon::current_num_threads();
         for i in 0..warmup + steps {
             let t = Instant::now();
-            let sums: Vec<f32> = (0..threads)
+            let sums: Vec<(f32, u64)> = (0..threads)
                 .into_par_iter()
                 .map(|seed| fma_loop(per_thread, seed as f32))
                 .collect();
+            lanes = sums[0].1;
             if i >= warmup {
                 times.push(t.elapsed().as_secs_f64());
             }
             std::hint::black_box(sums);
         }
-        // 12 registers x 8 lanes x 2 FLOPs per iteration.
-        (threads as u64 * per_thread * 12 * 8 * 2) as f64
+        // 12 registers x lanes x 2 FLOPs per iteration.
+        (threads as u64 * per_thread * 12 * lanes * 2) as f64
     } else if workload == "matmul" {
         let (n, k, m) = (65_536, 256, 256);
         let a = vec![0.5f32; n * k];

@@ -10,6 +10,8 @@
 use std::arch::x86_64::*;
 use std::cell::RefCell;
 
+use super::avx512;
+
 /// Rows of an output tile.
 const MR: usize = 6;
 /// Columns of an output tile: two 8-lane registers.
@@ -78,7 +80,8 @@ pub(crate) unsafe fn pack(k: usize, n: usize, b: Strided) -> Vec<f32> {
 ///
 /// # Safety
 /// The CPU must support AVX2 and FMA; every element the shapes and strides reach must lie in
-/// its allocation; `c` must not overlap `a` or `b`.
+/// its allocation; `c` must not overlap `a` or `b`. Where the CPU has AVX-512F the tiles run
+/// [`avx512::tile`] on the same packed operands.
 #[target_feature(enable = "avx2,fma")]
 #[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn gemm(
@@ -102,6 +105,7 @@ pub(crate) unsafe fn gemm(
         }
         return;
     }
+    let wide = avx512::available();
     PACKED.with(|packed| {
         let (pa, pb) = &mut *packed.borrow_mut();
         // Two values of slack for the last register-wide store of `pack_a`.
@@ -124,9 +128,14 @@ pub(crate) unsafe fn gemm(
             for ic in (0..m).step_by(block) {
                 let mc = block.min(m - ic);
                 pack_a(mc, kc, a.at(ic, pc), pa);
+                let panels = mc.div_ceil(MR);
+                if wide {
+                    wide_tiles(kc, mc, n, pa, slab, c.add(ic * ldc), ldc, alpha, add);
+                    continue;
+                }
                 for jp in 0..n / NR {
                     let bp = slab.add(jp * kc * NR);
-                    for ip in 0..mc.div_ceil(MR) {
+                    for ip in 0..panels {
                         let rows = MR.min(mc - ip * MR);
                         let tile = c.add((ic + ip * MR) * ldc + jp * NR);
                         let ap = pa.as_ptr().add(ip * kc * MR);
@@ -136,6 +145,42 @@ pub(crate) unsafe fn gemm(
             }
         }
     });
+}
+
+/// The tiles of one packed block (`mc x kc` of the left operand against a `kc x n` slab) in
+/// AVX-512 registers: two panels of each operand at a time where there are two.
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn wide_tiles(
+    kc: usize,
+    mc: usize,
+    n: usize,
+    pa: &[f32],
+    slab: *const f32,
+    c: *mut f32,
+    ldc: usize,
+    alpha: f32,
+    add: bool,
+) {
+    let (a_panels, b_panels) = (mc.div_ceil(MR), n / NR);
+    let ap = |ip: usize| pa.as_ptr().add(ip * kc * MR);
+    let bp = |jp: usize| slab.add(jp * kc * NR);
+    for jp in (0..b_panels).step_by(2) {
+        for ip in (0..a_panels).step_by(2) {
+            let tile = c.add(ip * MR * ldc + jp * NR);
+            let rows = (mc - ip * MR).min(2 * MR);
+            let (two_a, two_b) = (ip + 1 < a_panels, jp + 1 < b_panels);
+            let (a2, b2) = ([ap(ip), ap(ip + 1)], [bp(jp), bp(jp + 1)]);
+            let (a1, b1) = ([ap(ip)], [bp(jp)]);
+            // SAFETY: as `gemm`'s; the CPU has AVX-512F (`avx512::available`).
+            match (two_a, two_b) {
+                (true, true) => avx512::tile(kc, a2, b2, tile, ldc, rows, alpha, add),
+                (true, false) => avx512::tile(kc, a2, b1, tile, ldc, rows, alpha, add),
+                (false, true) => avx512::tile(kc, a1, b2, tile, ldc, rows, alpha, add),
+                (false, false) => avx512::tile(kc, a1, b1, tile, ldc, rows, alpha, add),
+            }
+        }
+    }
 }
 
 /// Packs `b (kc x n)` into `n / NR` panels, each `kc` rows of `NR` contiguous values.

@@ -11,13 +11,16 @@
 //!   79 GFLOP/s on one core); the split reaches close to 2x.
 //! * **Kernel.** `f32` products whose output has a multiple of 16 columns go through this
 //!   crate's AVX2 + FMA kernel when the CPU has them (BLIS-style packing, a $6 \times 16$
-//!   register tile); everything else (`f64`, narrow outputs, other CPUs) through `gemm`.
+//!   register tile, or $12 \times 16$ in AVX-512 registers where the CPU has those);
+//!   everything else (`f64`, narrow outputs, other CPUs) through `gemm`.
 //!
 //! Results agree with the definition to rounding (tested in this module);
 //! [`matmul`] is the public entry, used by the benchmarks as the machine's product rate.
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod avx512;
 
 use std::any::TypeId;
 
