@@ -328,137 +328,80 @@ fn slope_backward_points<E: Float, A: ActivationKernel>(
     }
 }
 
-// The kernels are compiled twice: for the baseline target and with AVX2 + FMA, picked at run
-// time, so one binary vectorises the polynomial sine on every x86-64 CPU that can.
+/// The vector registers the element-wise kernels run in, picked at run time.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn activate_points_avx2<E: Float, A: ActivationKernel>(
-    act: A,
-    plan: &RowPlan<E>,
-    m: usize,
-    bias: &[E],
-    coef: &[E],
-    p: &mut [E],
-    h: &mut [E],
-) {
-    activate_points(act, plan, m, bias, coef, p, h)
+enum Simd {
+    Avx512,
+    Avx2,
+    Baseline,
 }
 
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn activate_points_backward_avx2<E: Float, A: ActivationKernel>(
-    act: A,
-    plan: &RowPlan<E>,
-    m: usize,
-    coef: &[E],
-    p: &[E],
-    g: &mut [E],
-    h: Option<&mut [E]>,
-) {
-    activate_points_backward(act, plan, m, coef, p, g, h)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn slope_points_avx2<E: Float, A: ActivationKernel>(
-    act: A,
-    p: &[E],
-    a: &[E],
-    delta: &mut [E],
-) {
-    slope_points(act, p, a, delta)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn slope_backward_points_avx2<E: Float, A: ActivationKernel>(
-    act: A,
-    p: &[E],
-    a: &[E],
-    d_bar: &[E],
-    a_bar: Option<&mut [E]>,
-    p_bar: &mut [E],
-) {
-    slope_backward_points(act, p, a, d_bar, a_bar, p_bar)
-}
-
-fn has_avx2_fma() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
+fn simd() -> Simd {
+    if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512dq") {
+        Simd::Avx512
+    } else if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+        Simd::Avx2
+    } else {
+        Simd::Baseline
     }
 }
 
-/// [`activate_points`] on the calling thread, vectorised where the CPU allows.
-fn activate_chunk_with<E: Float, A: ActivationKernel>(
-    act: A,
-    plan: &RowPlan<E>,
-    m: usize,
-    bias: &[E],
-    coef: &[E],
-    p: &mut [E],
-    h: &mut [E],
-) {
-    #[cfg(target_arch = "x86_64")]
-    if has_avx2_fma() {
-        // SAFETY: the CPU supports AVX2 and FMA (checked just now).
-        unsafe { activate_points_avx2(act, plan, m, bias, coef, p, h) };
-        return;
-    }
-    activate_points(act, plan, m, bias, coef, p, h);
+/// `$name` runs the kernel `$inner` compiled three times (for the baseline target, with
+/// AVX2 + FMA and with AVX-512), the one the CPU runs picked at run time, so one binary
+/// vectorises the polynomial sine as wide as each x86-64 CPU can.
+macro_rules! vectorised {
+    ($(#[$doc:meta])* fn $name:ident => $inner:ident ($($arg:ident: $ty:ty),*)) => {
+        $(#[$doc])*
+        fn $name<E: Float, A: ActivationKernel>($($arg: $ty),*) {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
+                unsafe fn avx512<E: Float, A: ActivationKernel>($($arg: $ty),*) {
+                    $inner($($arg),*)
+                }
+                #[target_feature(enable = "avx2,fma")]
+                unsafe fn avx2<E: Float, A: ActivationKernel>($($arg: $ty),*) {
+                    $inner($($arg),*)
+                }
+                match simd() {
+                    // SAFETY: the CPU supports the features (checked by `simd`).
+                    Simd::Avx512 => return unsafe { avx512($($arg),*) },
+                    Simd::Avx2 => return unsafe { avx2($($arg),*) },
+                    Simd::Baseline => {}
+                }
+            }
+            $inner($($arg),*)
+        }
+    };
 }
 
-/// [`activate_points_backward`] on the calling thread, vectorised where the CPU allows.
-fn activate_backward_chunk_with<E: Float, A: ActivationKernel>(
-    act: A,
-    plan: &RowPlan<E>,
-    m: usize,
-    coef: &[E],
-    p: &[E],
-    g: &mut [E],
-    h: Option<&mut [E]>,
-) {
-    #[cfg(target_arch = "x86_64")]
-    if has_avx2_fma() {
-        // SAFETY: the CPU supports AVX2 and FMA (checked just now).
-        unsafe { activate_points_backward_avx2(act, plan, m, coef, p, g, h) };
-        return;
-    }
-    activate_points_backward(act, plan, m, coef, p, g, h);
-}
+vectorised!(
+    /// [`activate_points`] on the calling thread.
+    fn activate_chunk_with => activate_points(
+        act: A, plan: &RowPlan<E>, m: usize, bias: &[E], coef: &[E], p: &mut [E], h: &mut [E]
+    )
+);
 
-/// [`slope_points`], vectorised where the CPU allows.
-fn slope_with<E: Float, A: ActivationKernel>(act: A, p: &[E], a: &[E], delta: &mut [E]) {
-    #[cfg(target_arch = "x86_64")]
-    if has_avx2_fma() {
-        // SAFETY: the CPU supports AVX2 and FMA (checked just now).
-        unsafe { slope_points_avx2(act, p, a, delta) };
-        return;
-    }
-    slope_points(act, p, a, delta);
-}
+vectorised!(
+    /// [`activate_points_backward`] on the calling thread.
+    fn activate_backward_chunk_with => activate_points_backward(
+        act: A, plan: &RowPlan<E>, m: usize, coef: &[E], p: &[E], g: &mut [E],
+        h: Option<&mut [E]>
+    )
+);
 
-/// [`slope_backward_points`], vectorised where the CPU allows.
-fn slope_backward_with<E: Float, A: ActivationKernel>(
-    act: A,
-    p: &[E],
-    a: &[E],
-    d_bar: &[E],
-    a_bar: Option<&mut [E]>,
-    p_bar: &mut [E],
-) {
-    #[cfg(target_arch = "x86_64")]
-    if has_avx2_fma() {
-        // SAFETY: the CPU supports AVX2 and FMA (checked just now).
-        unsafe { slope_backward_points_avx2(act, p, a, d_bar, a_bar, p_bar) };
-        return;
-    }
-    slope_backward_points(act, p, a, d_bar, a_bar, p_bar);
-}
+vectorised!(
+    /// [`slope_points`] on the calling thread.
+    fn slope_with => slope_points(act: A, p: &[E], a: &[E], delta: &mut [E])
+);
+
+vectorised!(
+    /// [`slope_backward_points`] on the calling thread.
+    fn slope_backward_with => slope_backward_points(
+        act: A, p: &[E], a: &[E], d_bar: &[E], a_bar: Option<&mut [E]>, p_bar: &mut [E]
+    )
+);
 
 /// `delta = a * σ'(p)` element by element, on the calling thread: the reverse-mode gradient's
 /// step from a layer's output to its pre-activation.

@@ -13,7 +13,7 @@ use std::cell::RefCell;
 use super::avx512;
 
 /// Rows of an output tile.
-const MR: usize = 6;
+pub(crate) const MR: usize = 6;
 /// Columns of an output tile: two 8-lane registers.
 pub(crate) const NR: usize = 16;
 /// Inner-dimension block: a 6-row panel of the left operand is `KC * 6 * 4` bytes (6 KiB).

@@ -8,10 +8,10 @@
 
 use std::arch::x86_64::*;
 
-use super::avx2::NR;
-
+/// Columns of one packed panel of the right operand: the AVX2 kernel's, which packs them.
+pub(crate) const NR: usize = 16;
 /// Rows of one packed panel of the left operand.
-const PANEL: usize = 6;
+pub(crate) const PANEL: usize = 6;
 
 /// Whether the CPU runs this tile.
 pub(crate) fn available() -> bool {

@@ -21,6 +21,9 @@
 mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
+// The AVX-512 tile reads the panels the AVX2 kernel packs.
+#[cfg(target_arch = "x86_64")]
+const _: () = assert!(avx2::NR == avx512::NR && avx2::MR == avx512::PANEL);
 
 use std::any::TypeId;
 
