@@ -115,7 +115,7 @@ pub fn gather_rows<T: Copy>(data: &[T], width: usize, indices: &[usize]) -> Vec<
 /// Uploads a row-major `(rows, cols)` host array of `f64` as a matrix of `E`.
 pub fn to_matrix<E: Float, D: Device<E>>(device: &D, data: &[f64], cols: usize) -> Matrix<E, D> {
     assert!(
-        cols > 0 && data.len() % cols == 0,
+        cols > 0 && data.len().is_multiple_of(cols),
         "data length is a multiple of cols"
     );
     device.tensor_from_vec(

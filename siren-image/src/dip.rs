@@ -265,8 +265,8 @@ pub fn deep_image_prior<E: Float, D: Backend<E>>(
         })
     };
     let after = |step: usize, _: f64, net: &DipNet<E, D>| -> Result<()> {
-        let measured =
-            step == config.steps || (config.eval_every > 0 && step % config.eval_every == 0);
+        let measured = step == config.steps
+            || (config.eval_every > 0 && step.is_multiple_of(config.eval_every));
         if !measured {
             return Ok(());
         }
@@ -283,7 +283,7 @@ pub fn deep_image_prior<E: Float, D: Backend<E>>(
         let score = validation_psnr.unwrap_or(f64::INFINITY);
         if best
             .as_ref()
-            .map_or(true, |b| validation.is_none() || score > b.0)
+            .is_none_or(|b| validation.is_none() || score > b.0)
         {
             best = Some((score, step, out));
         }

@@ -128,7 +128,7 @@ impl FitConfig {
 
     /// Whether step `step` (1-based) is a measuring step.
     pub fn measures(&self, step: usize) -> bool {
-        step == self.steps || (self.eval_every > 0 && step % self.eval_every == 0)
+        step == self.steps || (self.eval_every > 0 && step.is_multiple_of(self.eval_every))
     }
 }
 

@@ -161,7 +161,7 @@ impl SignalConfig {
 
     /// Whether step `step` (1-based) is a measuring step.
     pub fn measures(&self, step: usize) -> bool {
-        step == self.steps || (self.eval_every > 0 && step % self.eval_every == 0)
+        step == self.steps || (self.eval_every > 0 && step.is_multiple_of(self.eval_every))
     }
 
     /// Refuses a step over `points` points carrying `passes` forward passes that would not

@@ -590,7 +590,7 @@ pub fn bench_compare(a: BenchCompareArgs, root: &Path) -> Result<(), String> {
                     if method.is_empty() { "default" } else { method }.into(),
                     json!({"s_per_step": m, "peak_rss_bytes": rss, "times_s": t}),
                 );
-                if fastest.map_or(true, |f| m < f.0) {
+                if fastest.is_none_or(|f| m < f.0) {
                     fastest = Some((m, method, *rss));
                 }
             }
@@ -601,7 +601,7 @@ pub fn bench_compare(a: BenchCompareArgs, root: &Path) -> Result<(), String> {
             } else {
                 format!("{} ({method})", p.name)
             };
-            if best.as_ref().map_or(true, |b| m < b.0) {
+            if best.as_ref().is_none_or(|b| m < b.0) {
                 best = Some((m, label.clone()));
             }
             peer_rows.insert(

@@ -523,9 +523,8 @@ fn run(plan: &Plan) -> Result<()> {
             // Start another trial while the cores allow it and the memory a trial has taken
             // so far fits once more.
             let peak = children_peak_memory();
-            let room = siren_core::device::available_memory().map_or(true, |avail| {
-                running.is_empty() || peak == 0 || peak < avail
-            });
+            let room = siren_core::device::available_memory()
+                .is_none_or(|avail| running.is_empty() || peak == 0 || peak < avail);
             if running.len() < parallel && room {
                 if let Some((t, steps)) = queue.pop() {
                     let dir = plan.trial_dir(t);

@@ -185,7 +185,7 @@ impl NetworkConfig {
     pub fn layer_shapes(&self) -> Vec<(usize, usize)> {
         let h = self.hidden_features;
         let mut shapes = vec![(self.encoded_features(), h)];
-        shapes.extend(std::iter::repeat((h, h)).take(self.hidden_layers));
+        shapes.extend(std::iter::repeat_n((h, h), self.hidden_layers));
         shapes.push((h, self.out_features));
         shapes
     }

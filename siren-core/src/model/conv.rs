@@ -41,7 +41,7 @@ impl<E: Float, D: Device<E>> Patches<E, D> {
         width: usize,
         kernel: usize,
     ) -> Result<Self> {
-        if kernel % 2 == 0 || batch * height * width == 0 {
+        if kernel.is_multiple_of(2) || batch * height * width == 0 {
             return Err(Error::InvalidInput(format!(
                 "patches need an odd kernel and a non-empty batch, got kernel {kernel}, {batch}x{height}x{width}"
             )));

@@ -274,7 +274,7 @@ fn dot<E: Float>(a: &[E], b: &[E]) -> E {
 fn use_kernel<E: 'static>(cols: usize) -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        TypeId::of::<E>() == TypeId::of::<f32>() && cols % avx2::NR == 0 && has_avx2_fma()
+        TypeId::of::<E>() == TypeId::of::<f32>() && cols.is_multiple_of(avx2::NR) && has_avx2_fma()
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
