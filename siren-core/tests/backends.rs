@@ -113,6 +113,7 @@ fn coordinate_gradients_match_finite_differences() {
         let x = points(2, 6, 13);
         for pass in [
             Pass::Order(Order::Value),
+            Pass::Order(Order::Gradient),
             Pass::Order(Order::Diagonal),
             Pass::Laplacians(&[&[0, 1]]),
             Pass::Operators,
