@@ -91,8 +91,16 @@ fn patch_convolution_matches_a_direct_loop_and_finite_differences() {
 fn cpu_convolution_op_matches_the_generic_path_with_gradients() {
     let dev = Cpu::default();
     let mut rng = ChaCha8Rng::seed_from_u64(2);
-    let (b, h, w, cin, cout) = (2, 6, 5, 3, 4);
-    for k in [1, 3, 5] {
+    let (b, h, w) = (2, 6, 5);
+    // Channel counts below, at and past the kernels' register blocks (16 and 8 channels).
+    for (k, cin, cout) in [
+        (1, 3, 4),
+        (3, 3, 4),
+        (5, 3, 4),
+        (5, 16, 27),
+        (3, 27, 16),
+        (1, 16, 40),
+    ] {
         let conv = Conv2d::<f64, Cpu>::new(&dev, cin, cout, k, &mut rng);
         let patches = Patches::new(&dev, b, h, w, k).unwrap();
         let x: Tensor<(usize, usize), f64, Cpu> = dev.tensor_from_vec(
@@ -137,16 +145,23 @@ fn cpu_convolution_op_matches_the_generic_path_with_gradients() {
             ("bias gradient", &fused.2, &generic.2),
             ("input gradient", &fused.3, &generic.3),
         ] {
-            assert_eq!(a.len(), b.len(), "kernel {k}: {name} sizes");
+            assert_eq!(
+                a.len(),
+                b.len(),
+                "kernel {k}, {cin} -> {cout}: {name} sizes"
+            );
             let worst = a
                 .iter()
                 .zip(b)
                 .map(|(x, y)| (x - y).abs())
                 .fold(0.0, f64::max);
-            assert!(worst < 1e-12, "kernel {k}: {name} differs by {worst}");
+            assert!(
+                worst < 1e-12,
+                "kernel {k}, {cin} -> {cout}: {name} differs by {worst}"
+            );
             assert!(
                 a.iter().any(|v| v.abs() > 1e-3),
-                "kernel {k}: {name} is zero"
+                "kernel {k}, {cin} -> {cout}: {name} is zero"
             );
         }
     }

@@ -5,6 +5,7 @@
 use rayon::prelude::*;
 
 use super::rows::RowPlan;
+use super::simd::vectorised;
 use crate::model::activation::LayerActivation;
 use crate::Float;
 
@@ -328,64 +329,16 @@ fn slope_backward_points<E: Float, A: ActivationKernel>(
     }
 }
 
-/// The vector registers the element-wise kernels run in, picked at run time.
-#[cfg(target_arch = "x86_64")]
-enum Simd {
-    Avx512,
-    Avx2,
-    Baseline,
-}
-
-#[cfg(target_arch = "x86_64")]
-fn simd() -> Simd {
-    if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512dq") {
-        Simd::Avx512
-    } else if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-        Simd::Avx2
-    } else {
-        Simd::Baseline
-    }
-}
-
-/// `$name` runs the kernel `$inner` compiled three times (for the baseline target, with
-/// AVX2 + FMA and with AVX-512), the one the CPU runs picked at run time, so one binary
-/// vectorises the polynomial sine as wide as each x86-64 CPU can.
-macro_rules! vectorised {
-    ($(#[$doc:meta])* fn $name:ident => $inner:ident ($($arg:ident: $ty:ty),*)) => {
-        $(#[$doc])*
-        fn $name<E: Float, A: ActivationKernel>($($arg: $ty),*) {
-            #[cfg(target_arch = "x86_64")]
-            {
-                #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
-                unsafe fn avx512<E: Float, A: ActivationKernel>($($arg: $ty),*) {
-                    $inner($($arg),*)
-                }
-                #[target_feature(enable = "avx2,fma")]
-                unsafe fn avx2<E: Float, A: ActivationKernel>($($arg: $ty),*) {
-                    $inner($($arg),*)
-                }
-                match simd() {
-                    // SAFETY: the CPU supports the features (checked by `simd`).
-                    Simd::Avx512 => return unsafe { avx512($($arg),*) },
-                    Simd::Avx2 => return unsafe { avx2($($arg),*) },
-                    Simd::Baseline => {}
-                }
-            }
-            $inner($($arg),*)
-        }
-    };
-}
-
 vectorised!(
     /// [`activate_points`] on the calling thread.
-    fn activate_chunk_with => activate_points(
+    fn activate_chunk_with<E: Float, A: ActivationKernel> => activate_points(
         act: A, plan: &RowPlan<E>, m: usize, bias: &[E], coef: &[E], p: &mut [E], h: &mut [E]
     )
 );
 
 vectorised!(
     /// [`activate_points_backward`] on the calling thread.
-    fn activate_backward_chunk_with => activate_points_backward(
+    fn activate_backward_chunk_with<E: Float, A: ActivationKernel> => activate_points_backward(
         act: A, plan: &RowPlan<E>, m: usize, coef: &[E], p: &[E], g: &mut [E],
         h: Option<&mut [E]>
     )
@@ -393,12 +346,12 @@ vectorised!(
 
 vectorised!(
     /// [`slope_points`] on the calling thread.
-    fn slope_with => slope_points(act: A, p: &[E], a: &[E], delta: &mut [E])
+    fn slope_with<E: Float, A: ActivationKernel> => slope_points(act: A, p: &[E], a: &[E], delta: &mut [E])
 );
 
 vectorised!(
     /// [`slope_backward_points`] on the calling thread.
-    fn slope_backward_with => slope_backward_points(
+    fn slope_backward_with<E: Float, A: ActivationKernel> => slope_backward_points(
         act: A, p: &[E], a: &[E], d_bar: &[E], a_bar: Option<&mut [E]>, p_bar: &mut [E]
     )
 );

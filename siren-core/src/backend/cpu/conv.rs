@@ -1,17 +1,30 @@
-//! A "same" convolution as one CPU op: the patch matrix built on every thread, one matrix
-//! product, and the backward pass written out: $\bar W = \bar Y^\top X_\text{patches}$,
-//! $\bar b = \sum_p \bar Y_p$, and $\bar X$ gathers $\bar Y W$ back from the taps that read
-//! each pixel.
+//! A "same" convolution as one CPU op, computed directly from the map: with $o_t$ the offset
+//! of tap $t$ and $x$ zero outside the image,
+//!
+//! $$y_p = b + \sum_t W_t\, x_{p + o_t}, \qquad
+//!   \bar x_q = \sum_t W_t^\top \bar y_{q - o_t}, \qquad
+//!   \bar W_t = \sum_p \bar y_p\, x_{p + o_t}^\top, \qquad \bar b = \sum_p \bar y_p.$$
+//!
+//! The input's gradient is the same gather as the forward pass, with the taps mirrored
+//! ($o_{T-1-t} = -o_t$) and each $W_t$ transposed. With the few channels of the hypernetwork's
+//! encoder (16), a patch matrix was 25 times the map: zero-filled, packed again for the
+//! product kernel, and scattered back. Here every loop runs over a pixel's output channels,
+//! contiguous in memory, and vectorises ([`super::simd`]); the map and the weights stay in
+//! cache. Each image row is one task; the weight gradient's shares are summed in a fixed order.
 
 use dfdx::prelude::*;
 use rayon::prelude::*;
 
-use super::matmul;
+use super::backward::in_fixed_groups;
 use super::op::{gradient_mut, record_backward};
+use super::simd::vectorised;
 use crate::model::conv::{Conv2d, Patches};
 use crate::tensor::{host_vec, Matrix};
 use crate::tracer::Tracer;
 use crate::Float;
+
+/// `(batch, height, width, kernel)`.
+type Geometry = (usize, usize, usize, usize);
 
 /// `Conv2d::forward` on the CPU, on a map the caller checked against `patches`.
 pub(super) fn conv<E: Float, T: Tape<E, Cpu>>(
@@ -26,99 +39,377 @@ where
     let weight = conv.map.weight.clone();
     let bias = conv.map.bias.clone();
     let (pixels, channels) = *x.shape();
-    let (out, fan_in) = *weight.shape();
+    let out = weight.shape().0;
     let geometry = patches.geometry;
+    let taps = geometry.3 * geometry.3;
+    // The weight `(out, taps * channels)`, column `t * channels + c`, per tap as
+    // `(tap, channel, out)` for the forward pass and mirrored `(tap, out, channel)` for the
+    // input's gradient.
     let w = host_vec(&weight);
-    let cols = patch_matrix(&host_vec(&x), channels, geometry);
-    let mut y = vec![E::zero(); pixels * out];
-    matmul::times_transpose(&cols, &w, &mut y, fan_in, out, E::one());
-    let b = host_vec(&bias);
-    y.par_chunks_mut(out * 256).for_each(|rows| {
-        for row in rows.chunks_exact_mut(out) {
-            row.iter_mut().zip(&b).for_each(|(v, &b)| *v += b);
+    let mut forward_w = vec![E::zero(); w.len()];
+    let mut mirrored_w = vec![E::zero(); w.len()];
+    for o in 0..out {
+        for t in 0..taps {
+            for c in 0..channels {
+                let v = w[o * taps * channels + t * channels + c];
+                forward_w[(t * channels + c) * out + o] = v;
+                mirrored_w[((taps - 1 - t) * out + o) * channels + c] = v;
+            }
         }
-    });
+    }
+    let map = host_vec(&x);
+    let b = host_vec(&bias);
+    let mut y = vec![E::zero(); pixels * out];
+    let width = geometry.2;
+    y.par_chunks_mut(width * out)
+        .enumerate()
+        .for_each(|(line, ys)| {
+            gather_line_with(&map, channels, out, &forward_w, &b, geometry, line, ys)
+        });
     let y = x.device().tensor_from_vec(y, (pixels, out));
     let y_for_grad = y.clone();
     record_backward(tr, move |grads| {
         let gy: Vec<E> = gradient_mut(grads, &y_for_grad).to_vec();
-        let gw = gradient_mut(grads, &weight);
-        matmul::add_transpose_times(&gy, &cols, gw, out, fan_in, E::one());
         let gb = gradient_mut(grads, &bias);
         for row in gy.chunks_exact(out) {
             gb.iter_mut().zip(row).for_each(|(g, &v)| *g += v);
         }
-        let mut gcols = cols;
-        matmul::times(&gy, &w, &mut gcols, out, fan_in, E::one());
-        let gx = gradient_mut(grads, &x);
-        add_patch_gradient(gx, &gcols, channels, geometry);
+        let zero_bias = vec![E::zero(); channels];
+        let mut gx = vec![E::zero(); pixels * channels];
+        gx.par_chunks_mut(width * channels)
+            .enumerate()
+            .for_each(|(line, gxs)| {
+                let w = &mirrored_w;
+                gather_line_with(&gy, out, channels, w, &zero_bias, geometry, line, gxs)
+            });
+        gradient_mut(grads, &x)
+            .iter_mut()
+            .zip(&gx)
+            .for_each(|(a, &v)| *a += v);
+        let lines: Vec<usize> = (0..pixels / width).collect();
+        let shares: Vec<Vec<E>> = in_fixed_groups(lines)
+            .into_par_iter()
+            .map(|group| {
+                let mut share = vec![E::zero(); taps * channels * out];
+                for line in group {
+                    weight_gradient_line_with(&map, &gy, channels, out, geometry, line, &mut share);
+                }
+                share
+            })
+            .collect();
+        let gw = gradient_mut(grads, &weight);
+        for share in shares {
+            for o in 0..out {
+                for t in 0..taps {
+                    for c in 0..channels {
+                        gw[o * taps * channels + t * channels + c] +=
+                            share[(t * channels + c) * out + o];
+                    }
+                }
+            }
+        }
     });
     y
 }
 
-/// Offset of tap `t` of a `kernel x kernel` window, as `(dy, dx)`.
-fn tap_offset(t: usize, kernel: usize) -> (i64, i64) {
-    let r = (kernel / 2) as i64;
-    ((t / kernel) as i64 - r, (t % kernel) as i64 - r)
+/// One image row of the output, with what its taps need (no divisions in the loops).
+#[derive(Clone, Copy)]
+struct Line {
+    /// First pixel of the image.
+    image: usize,
+    y: i64,
+    height: i64,
+    width: i64,
+    kernel: usize,
+    radius: i64,
 }
 
-/// The patch matrix `(pixels, K^2 * channels)` of a feature map `(pixels, channels)`: row `p`
-/// holds the window around pixel `p`, tap by tap, zeros outside the image.
-fn patch_matrix<E: Float>(
-    x: &[E],
-    channels: usize,
-    (_, height, width, kernel): (usize, usize, usize, usize),
-) -> Vec<E> {
-    let taps = kernel * kernel;
-    let row = taps * channels;
-    let mut cols = vec![E::zero(); x.len() / channels * row];
-    // One task per image row of pixels.
-    cols.par_chunks_mut(width * row)
-        .enumerate()
-        .for_each(|(line, block)| {
-            let (image, y) = (line / height, (line % height) as i64);
-            for (xx, patch) in block.chunks_exact_mut(row).enumerate() {
-                for t in 0..taps {
-                    let (dy, dx) = tap_offset(t, kernel);
-                    let (sy, sx) = (y + dy, xx as i64 + dx);
-                    if (0..height as i64).contains(&sy) && (0..width as i64).contains(&sx) {
-                        let src = ((image * height + sy as usize) * width + sx as usize) * channels;
-                        patch[t * channels..(t + 1) * channels]
-                            .copy_from_slice(&x[src..src + channels]);
+impl Line {
+    fn new(line: usize, (_, height, width, kernel): Geometry) -> Self {
+        Line {
+            image: line / height * height * width,
+            y: (line % height) as i64,
+            height: height as i64,
+            width: width as i64,
+            kernel,
+            radius: (kernel / 2) as i64,
+        }
+    }
+
+    /// The first pixel of the image row that tap row `ty` reads, if inside the image.
+    #[inline(always)]
+    fn source_row(&self, ty: usize) -> Option<usize> {
+        let sy = self.y + ty as i64 - self.radius;
+        (0..self.height)
+            .contains(&sy)
+            .then(|| self.image + sy as usize * self.width as usize)
+    }
+
+    /// The pixel of source row `row` that tap column `tx` of the window at `xx` reads.
+    #[inline(always)]
+    fn source(&self, row: usize, xx: usize, tx: usize) -> Option<usize> {
+        let sx = xx as i64 + tx as i64 - self.radius;
+        (0..self.width).contains(&sx).then(|| row + sx as usize)
+    }
+}
+
+/// Output channels a kernel loop keeps in one register (AVX-512, `f32`); narrower outputs go
+/// in blocks of half as many, and the last few one at a time.
+const LANES: usize = 16;
+/// Pixels (in the gathers) or input channels (in the weight gradient) that share each load of
+/// a block of weights or gradients: as many independent sums, enough to keep both FMA units
+/// busy despite their latency.
+const SHARE: usize = 4;
+
+/// `W` values of `s` from `at` on, as an array (so the loops over it carry no bounds checks
+/// and unroll into whole registers).
+#[inline(always)]
+fn lanes<E: Float, const W: usize>(s: &[E], at: usize) -> &[E; W] {
+    s[at..at + W].try_into().expect("W values")
+}
+
+/// `acc[j] += v * row[j]`.
+#[inline(always)]
+fn axpy<E: Float, const W: usize>(acc: &mut [E; W], v: E, row: &[E; W]) {
+    for j in 0..W {
+        acc[j] += v * row[j];
+    }
+}
+
+/// Output channels `j0..j0 + W` of the `P` pixels from `xx` on of the gather in
+/// [`gather_line`]. Where a tap reads inside the image for all `P`, each block of weights is
+/// loaded once for the `P` pixels.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn gather_block<E: Float, const W: usize, const P: usize>(
+    map: &[E],
+    inner: usize,
+    outer: usize,
+    w: &[E],
+    geometry: Geometry,
+    line: usize,
+    xx: usize,
+    j0: usize,
+) -> [[E; W]; P] {
+    let mut acc = [[E::zero(); W]; P];
+    let line = Line::new(line, geometry);
+    for ty in 0..line.kernel {
+        let Some(src) = line.source_row(ty) else {
+            continue;
+        };
+        for tx in 0..line.kernel {
+            let t = ty * line.kernel + tx;
+            let row = |c: usize| lanes::<E, W>(w, (t * inner + c) * outer + j0);
+            match (line.source(src, xx, tx), line.source(src, xx + P - 1, tx)) {
+                // Sources are consecutive pixels of one image row.
+                (Some(first), Some(_)) => {
+                    let m = &map[first * inner..(first + P) * inner];
+                    for c in 0..inner {
+                        let r = row(c);
+                        for (k, acc) in acc.iter_mut().enumerate() {
+                            axpy(acc, m[k * inner + c], r);
+                        }
+                    }
+                }
+                _ => {
+                    for (k, acc) in acc.iter_mut().enumerate() {
+                        let Some(q) = line.source(src, xx + k, tx) else {
+                            continue;
+                        };
+                        for c in 0..inner {
+                            axpy(acc, map[q * inner + c], row(c));
+                        }
                     }
                 }
             }
-        });
-    cols
+        }
+    }
+    acc
 }
 
-/// `gx += ` the gradient of [`patch_matrix`]'s input from that of its output: each pixel
-/// gathers the entries of the windows that read it.
-fn add_patch_gradient<E: Float>(
-    gx: &mut [E],
-    gcols: &[E],
-    channels: usize,
-    (_, height, width, kernel): (usize, usize, usize, usize),
+/// [`gather_block`] for output channels `j0..j0 + W`, pixels `xx..xx + P` of `dst` (the row).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn gather_into<E: Float, const W: usize, const P: usize>(
+    map: &[E],
+    inner: usize,
+    outer: usize,
+    w: &[E],
+    geometry: Geometry,
+    line: usize,
+    xx: usize,
+    j0: usize,
+    dst: &mut [E],
 ) {
-    let taps = kernel * kernel;
-    let row = taps * channels;
-    gx.par_chunks_mut(width * channels)
-        .enumerate()
-        .for_each(|(line, block)| {
-            let (image, y) = (line / height, (line % height) as i64);
-            for (xx, g) in block.chunks_exact_mut(channels).enumerate() {
-                for t in 0..taps {
-                    // The window centred at (y - dy, x - dx) reads this pixel through tap t.
-                    let (dy, dx) = tap_offset(t, kernel);
-                    let (cy, cx) = (y - dy, xx as i64 - dx);
-                    if (0..height as i64).contains(&cy) && (0..width as i64).contains(&cx) {
-                        let at = ((image * height + cy as usize) * width + cx as usize) * row
-                            + t * channels;
-                        g.iter_mut()
-                            .zip(&gcols[at..at + channels])
-                            .for_each(|(g, &v)| *g += v);
-                    }
-                }
-            }
-        });
+    let sums = gather_block::<E, W, P>(map, inner, outer, w, geometry, line, xx, j0);
+    for (k, sum) in sums.iter().enumerate() {
+        let at = (xx + k) * outer + j0;
+        dst[at..at + W].copy_from_slice(sum);
+    }
 }
+
+/// [`gather_into`] over every block of output channels: registers of [`LANES`], then half
+/// as many, then one at a time.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn gather_pixels<E: Float, const P: usize>(
+    map: &[E],
+    inner: usize,
+    outer: usize,
+    w: &[E],
+    geometry: Geometry,
+    line: usize,
+    xx: usize,
+    dst: &mut [E],
+) {
+    const HALF: usize = LANES / 2;
+    let mut j0 = 0;
+    while j0 + LANES <= outer {
+        gather_into::<E, LANES, P>(map, inner, outer, w, geometry, line, xx, j0, dst);
+        j0 += LANES;
+    }
+    if j0 + HALF <= outer {
+        gather_into::<E, HALF, P>(map, inner, outer, w, geometry, line, xx, j0, dst);
+        j0 += HALF;
+    }
+    for j in j0..outer {
+        gather_into::<E, 1, P>(map, inner, outer, w, geometry, line, xx, j, dst);
+    }
+}
+
+/// One image row of the gather $d_p = b + \sum_t w_t\, m_{p + o_t}$: `map` has `inner`
+/// channels per pixel, `w` is `(tap, inner, outer)`, `dst` the row's `outer` channels per
+/// pixel. Blocks of pixels and output channels accumulate in registers over every tap and
+/// channel.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn gather_line<E: Float>(
+    map: &[E],
+    inner: usize,
+    outer: usize,
+    w: &[E],
+    bias: &[E],
+    geometry: Geometry,
+    line: usize,
+    dst: &mut [E],
+) {
+    let width = geometry.2;
+    let whole = width - width % SHARE;
+    for xx in (0..whole).step_by(SHARE) {
+        gather_pixels::<E, SHARE>(map, inner, outer, w, geometry, line, xx, dst);
+    }
+    for xx in whole..width {
+        gather_pixels::<E, 1>(map, inner, outer, w, geometry, line, xx, dst);
+    }
+    for d in dst.chunks_exact_mut(outer) {
+        d.iter_mut().zip(bias).for_each(|(v, &b)| *v += b);
+    }
+}
+
+/// Output channels `j0..j0 + W` of the weight gradient's entries `(t, c..c + C)` over one
+/// image row: each block of the output's gradient is loaded once for the `C` channels.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn weight_gradient_block<E: Float, const W: usize, const C: usize>(
+    map: &[E],
+    gy: &[E],
+    (channels, out): (usize, usize),
+    geometry: Geometry,
+    line: usize,
+    (t, c): (usize, usize),
+    j0: usize,
+    share: &mut [E],
+) {
+    let width = geometry.2;
+    let mut acc = [[E::zero(); W]; C];
+    let (ty, tx) = (t / geometry.3, t % geometry.3);
+    let first = line * width;
+    let line = Line::new(line, geometry);
+    let Some(src) = line.source_row(ty) else {
+        return;
+    };
+    for xx in 0..width {
+        let Some(q) = line.source(src, xx, tx) else {
+            continue;
+        };
+        let g = lanes::<E, W>(gy, (first + xx) * out + j0);
+        let m = &map[q * channels + c..q * channels + c + C];
+        for (acc, &v) in acc.iter_mut().zip(m) {
+            axpy(acc, v, g);
+        }
+    }
+    for (k, sum) in acc.iter().enumerate() {
+        let at = (t * channels + c + k) * out + j0;
+        share[at..at + W]
+            .iter_mut()
+            .zip(sum)
+            .for_each(|(a, &v)| *a += v);
+    }
+}
+
+/// [`weight_gradient_block`] over every block of output channels.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn weight_gradient_channels<E: Float, const C: usize>(
+    map: &[E],
+    gy: &[E],
+    sizes: (usize, usize),
+    geometry: Geometry,
+    line: usize,
+    entry: (usize, usize),
+    share: &mut [E],
+) {
+    const HALF: usize = LANES / 2;
+    let out = sizes.1;
+    let mut j0 = 0;
+    while j0 + LANES <= out {
+        weight_gradient_block::<E, LANES, C>(map, gy, sizes, geometry, line, entry, j0, share);
+        j0 += LANES;
+    }
+    if j0 + HALF <= out {
+        weight_gradient_block::<E, HALF, C>(map, gy, sizes, geometry, line, entry, j0, share);
+        j0 += HALF;
+    }
+    for j in j0..out {
+        weight_gradient_block::<E, 1, C>(map, gy, sizes, geometry, line, entry, j, share);
+    }
+}
+
+/// Adds one image row's share of the weight gradient, `(tap, channel, out)`, to `share`.
+#[inline(always)]
+fn weight_gradient_line<E: Float>(
+    map: &[E],
+    gy: &[E],
+    channels: usize,
+    out: usize,
+    geometry: Geometry,
+    line: usize,
+    share: &mut [E],
+) {
+    let sizes = (channels, out);
+    let whole = channels - channels % SHARE;
+    for t in 0..geometry.3 * geometry.3 {
+        for c in (0..whole).step_by(SHARE) {
+            weight_gradient_channels::<E, SHARE>(map, gy, sizes, geometry, line, (t, c), share);
+        }
+        for c in whole..channels {
+            weight_gradient_channels::<E, 1>(map, gy, sizes, geometry, line, (t, c), share);
+        }
+    }
+}
+
+vectorised!(
+    /// [`gather_line`] on the calling thread.
+    fn gather_line_with<E: Float> => gather_line(
+        map: &[E], inner: usize, outer: usize, w: &[E], bias: &[E], geometry: Geometry,
+        line: usize, dst: &mut [E],
+    )
+);
+
+vectorised!(
+    /// [`weight_gradient_line`] on the calling thread.
+    fn weight_gradient_line_with<E: Float> => weight_gradient_line(
+        map: &[E], gy: &[E], channels: usize, out: usize, geometry: Geometry, line: usize,
+        share: &mut [E],
+    )
+);

@@ -78,6 +78,7 @@ pub mod matmul;
 mod op;
 mod reverse;
 mod rows;
+mod simd;
 mod sine;
 
 use dfdx::prelude::*;

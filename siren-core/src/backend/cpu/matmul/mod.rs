@@ -37,10 +37,6 @@ const PARALLEL_WORK: usize = 1 << 20;
 /// Fewest output rows (or inner terms) one thread takes when a product is split.
 const MIN_SPLIT: usize = 64;
 
-/// Rows per product: stacks of several rows per point go through the kernel in blocks of
-/// this many rows (a few percent faster than one tall product on the Laplacian step).
-const BLOCK_ROWS: usize = 1 << 16;
-
 /// A matrix on a slice: element `(i, j)` at `i * rs + j * cs`.
 #[derive(Clone, Copy)]
 struct View<'a, E> {
@@ -438,48 +434,6 @@ pub(crate) fn add_transpose_times_on_this_thread<E: Float>(
     serial(out, (m, n, rows), true, gt, h, scale);
 }
 
-/// `out (r x m) = scale * a (r x n) * w^T`, `w` is `(m x n)`.
-pub(crate) fn times_transpose<E: Float>(
-    a: &[E],
-    w: &[E],
-    out: &mut [E],
-    n: usize,
-    m: usize,
-    scale: E,
-) {
-    let w = View::columns(w, n);
-    for (a, out) in a.chunks(BLOCK_ROWS * n).zip(out.chunks_mut(BLOCK_ROWS * m)) {
-        let a = View::rows(a, n);
-        product(out, (a.data.len() / n, m, n), false, a, w, scale);
-    }
-}
-
-/// `out (r x n) = scale * g (r x m) * w`, `w` is `(m x n)`.
-pub(crate) fn times<E: Float>(g: &[E], w: &[E], out: &mut [E], m: usize, n: usize, scale: E) {
-    let w = View::rows(w, n);
-    for (g, out) in g.chunks(BLOCK_ROWS * m).zip(out.chunks_mut(BLOCK_ROWS * n)) {
-        let g = View::rows(g, m);
-        product(out, (g.data.len() / m, n, m), false, g, w, scale);
-    }
-}
-
-/// `out (m x n) += scale * g^T h`, `g` is `(r x m)`, `h` is `(r x n)`.
-pub(crate) fn add_transpose_times<E: Float>(
-    g: &[E],
-    h: &[E],
-    out: &mut [E],
-    m: usize,
-    n: usize,
-    scale: E,
-) {
-    for (g, h) in g.chunks(BLOCK_ROWS * m).zip(h.chunks(BLOCK_ROWS * n)) {
-        let rows = g.len() / m;
-        let gt = View::columns(g, m);
-        let h = View::rows(h, n);
-        product(out, (m, n, rows), true, gt, h, scale);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -554,28 +508,30 @@ mod tests {
         }
     }
 
+    /// The products the CPU kernels run on one thread: a layer's weight prepared (packed)
+    /// once, transposed or plain, and the accumulated weight gradient.
     #[test]
     fn transposed_and_accumulating_products_match_the_definition() {
         for &(r, m, n) in &SHAPES {
             // a (r x n) times w^T, w (m x n).
             let (a, w) = (values(r * n, 3), values(m * n, 4));
             let mut out = vec![0.0f32; r * m];
-            times_transpose(&a, &w, &mut out, n, m, 2.0);
+            Prepared::transposed(&w, m, n).times(&a, &mut out, 2.0);
             let want = naive(|i, t| 2.0 * a[i * n + t], |t, j| w[j * n + t], r, m, n);
-            assert_close(&out, &want, n, &format!("times_transpose {r}x{n}x{m}"));
+            assert_close(&out, &want, n, &format!("transposed {r}x{n}x{m}"));
 
             // g (r x m) times w (m x n).
             let g = values(r * m, 5);
             let mut out = vec![0.0f32; r * n];
-            times(&g, &w, &mut out, m, n, 0.5);
+            Prepared::plain(&w, m, n).times(&g, &mut out, 0.5);
             let want = naive(|i, t| 0.5 * g[i * m + t], |t, j| w[t * n + j], r, n, m);
-            assert_close(&out, &want, m, &format!("times {r}x{m}x{n}"));
+            assert_close(&out, &want, m, &format!("plain {r}x{m}x{n}"));
 
             // out (m x n) += g^T h, h (r x n), onto a non-zero start.
             let h = values(r * n, 6);
             let start = values(m * n, 7);
             let mut out = start.clone();
-            add_transpose_times(&g, &h, &mut out, m, n, 1.5);
+            add_transpose_times_on_this_thread(&g, &h, &mut out, m, n, 1.5);
             let mut want = naive(|i, t| 1.5 * g[t * m + i], |t, j| h[t * n + j], m, n, r);
             want.iter_mut()
                 .zip(&start)
