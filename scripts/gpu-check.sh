@@ -3,6 +3,11 @@
 # on the same GPU. Needs a CUDA build of the binary (scripts/build-cuda.sh with
 # CARGO_TARGET_DIR=target/cuda, or SIREN=path) and a python3 with torch for the peer.
 # Usage: scripts/gpu-check.sh [output folder]   (prints one table; logs in the folder)
+# Then, where present: the CUDA test binary (siren-core/tests/cuda.rs, built with
+#   CARGO_TARGET_DIR=target/cuda cargo test --release -p siren-core --features cuda --test cuda --no-run
+# or SIREN_CUDA_TEST=path): every jet field and gradient on CUDA in f32 against the CPU in f64;
+# and, with PAPER_STEPS=N, N steps of the paper-scale wave (SIREN, uniform medium) on CUDA with
+# its errors against the reference.
 #
 # Correctness: each command's first-step loss (before any update: the forward pass and every
 # input derivative the loss reads) on CUDA against the CPU, both f32, and the loss after the
@@ -64,3 +69,29 @@ for name, peer in [("fit", "fit"), ("laplacian", "laplacian"), ("wave", "wave-de
     print(f"| {name} | {c[0]:.6e} | {g[0]:.6e} | {abs(c[0] - g[0]) / abs(c[0]):.1e} | {c[1]:.4e} | {g[1]:.4e} "
           f"| {c[2]:.4f} | {g[2]:.4f} | {t.get('median_s', float('nan')):.4f} | {t.get('peak_gpu_bytes', 0) / 2**20:.0f} |")
 EOF
+
+T=${SIREN_CUDA_TEST:-$(ls -t target/cuda/release/deps/cuda-* 2>/dev/null | grep -v '\.d$' | head -n 1)}
+if [ -n "$T" ] && [ -x "$T" ]; then
+  echo "CUDA against the CPU in f64 ($T):"
+  timeout 300 "$T" --nocapture 2>&1 | grep -E "largest|skipped|panicked|test result" | sed 's/^/  /'
+fi
+if [ "${PAPER_STEPS:-0}" -gt 0 ]; then
+  timeout "${PAPER_TIMEOUT:-400}" "$S" wave --scale paper --device cuda --models siren --medium uniform \
+    --steps "$PAPER_STEPS" --quiet --overwrite --out "$out/wave-paper" >"$out/wave-paper.log" 2>&1
+  echo "paper-scale wave, $PAPER_STEPS steps on CUDA: exit $?"
+  python3 - "$out/wave-paper" <<'EOF2'
+import json, os, statistics, sys
+d = sys.argv[1]
+m = os.path.join(d, "metrics.jsonl")
+if os.path.exists(m):
+    rows = [json.loads(l) for l in open(m) if l.strip()]
+    wall = [r["wall_s"] for r in rows if "wall_s" in r]
+    steps = [b - a for a, b in zip(wall, wall[1:])][1:-1]
+    if steps:
+        print(f"  median s/step {statistics.median(steps):.4f} over {len(wall)} logged steps")
+for name in ("errors.md",):
+    for root, _, files in os.walk(d):
+        if name in files:
+            print(open(os.path.join(root, name)).read())
+EOF2
+fi

@@ -168,11 +168,12 @@ fn lanes<E: Float, const W: usize>(s: &[E], at: usize) -> &[E; W] {
     s[at..at + W].try_into().expect("W values")
 }
 
-/// `acc[j] += v * row[j]`.
+/// `acc[j] += v * row[j]`, fused (one FMA instruction per register where the kernel is
+/// compiled with FMA, [`super::simd`]).
 #[inline(always)]
 fn axpy<E: Float, const W: usize>(acc: &mut [E; W], v: E, row: &[E; W]) {
     for j in 0..W {
-        acc[j] += v * row[j];
+        acc[j] = v.mul_add(row[j], acc[j]);
     }
 }
 
