@@ -125,8 +125,10 @@ fn main() {
         .zip(times)
         .map(|(p, t)| format!("\"{p}_s\": {:.5}", median(t)))
         .collect();
+    // Peak RSS after all the steps: flat in the steps unless something keeps buffers.
+    let peak = device::peak_memory().unwrap_or(0);
     println!(
-        "{{\"encoder\": \"{}\", \"parameters\": {}, {}}}",
+        "{{\"encoder\": \"{}\", \"parameters\": {}, {}, \"peak_rss_bytes\": {peak}}}",
         encoder.name(),
         model.parameter_count(),
         fields.join(", ")

@@ -637,7 +637,7 @@ pub fn bench_compare(a: BenchCompareArgs, root: &Path) -> Result<(), String> {
         "threads": threads,
         "peers": versions,
         "allocators": {
-            "ours": "glibc malloc, freed blocks kept (siren_core::device::keep_freed_memory), and dfdx's cache for tensors",
+            "ours": "glibc malloc, freed blocks kept (siren_core::device::keep_freed_memory)",
             "python peers": allocator,
         },
         "fma_peak_gflops": fma_gflops,

@@ -58,9 +58,12 @@
 //! $s_k$ from [`crate::model::activation`], the formulas the reference path uses too.
 //!
 //! Files, one phase each: `rows` (the row plan), `input` (the first layer's stack),
-//! `forward`, `backward`, `activation` (the chain rule on chunks), `buffers`, `layers`, `op`
-//! (recording a hand-written backward on the tape), `sine`, `conv`, `batched` (a batch of
-//! SIRENs with weights of their own), [`matmul`](mod@matmul).
+//! `forward`, `backward`, `reverse` (the value and gradient of a one-output network by
+//! reverse mode: fewer products than tangent rows, see its docs), `activation` (the chain rule
+//! on chunks), `buffers`, `layers`, `op` (recording a hand-written backward on the tape),
+//! `simd` (kernels compiled for AVX2 and AVX-512, picked at run time), `sine`, `conv` (a
+//! direct convolution), `batched` (a batch of SIRENs with weights of their own),
+//! [`matmul`](mod@matmul).
 //!
 //! [`Network::jet`]: crate::Network::jet
 //! [`Network::jet_operators`]: crate::Network::jet_operators
