@@ -3,6 +3,8 @@
 //! order (f64: to 1e-10 relative; f32: to the polynomial sine's accuracy), and the f32 sine
 //! polynomial meets its stated error.
 
+mod common;
+
 use dfdx::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -38,37 +40,7 @@ where
     let coords = dev.tensor_from_vec(host, (x.len() / d, d));
     let mut tracer = net.recording_tracer();
     let jet = pass.run(net, &coords, &mut tracer, kernels);
-    let as_f64 = |v: Vec<E>| v.into_iter().map(|x| x.as_f64()).collect::<Vec<_>>();
-    let mut out = vec![as_f64(jet.value.as_vec())];
-    // A loss touching every field with different weights: sum of (w_k field_k - 1/2)^2.
-    let mut loss = tracer.apply(jet.value.clone(), |v| {
-        (v + E::of(0.3)).square().sum::<(), _>()
-    });
-    for (k, field) in [
-        &jet.gradient,
-        &jet.hessian_diag,
-        &jet.hessian_mixed,
-        &jet.operator_values,
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        out.push(Vec::new()); // marks which fields are present: both backends carry the same
-        if let Some(f) = field {
-            out.push(as_f64(f.as_vec()));
-            let w = E::of(0.7 + k as f64);
-            let term = tracer.apply(f.clone(), |f| (f * w - E::of(0.5)).square().sum::<(), _>());
-            loss = tracer.apply2(loss, term, |a, b| a + b);
-        }
-    }
-    let grads = tracer.attach(loss).backward();
-    for (w, b) in net.gradients(&grads) {
-        out.push(as_f64(w.as_vec()));
-        out.push(as_f64(b.as_vec()));
-    }
-    // The coordinates' own gradient, positional encoding included.
-    out.push(as_f64(grads.get(&coords).as_vec()));
-    out
+    common::jet_fields(net, &coords, tracer, jet)
 }
 
 /// The loss of [`outputs`] alone, and its gradient with respect to the coordinates.

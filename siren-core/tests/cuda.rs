@@ -4,6 +4,8 @@
 //! passes; `scripts/gpu-check.sh` runs it on a GPU machine.
 #![cfg(feature = "cuda")]
 
+mod common;
+
 use dfdx::prelude::*;
 use siren_core::{Backend, Float, Network, NetworkConfig, Order, Parameters};
 
@@ -13,8 +15,7 @@ enum Pass {
     Laplacian,
 }
 
-/// Every field of a jet, then the weight, bias and coordinate gradients of a loss touching
-/// all of them, as f64.
+/// Every field of a jet at `x` and the gradients of a loss using them ([`common::jet_fields`]).
 fn fields<E: Float, D: Backend<E>>(net: &Network<E, D>, x: &[f64], pass: Pass) -> Vec<Vec<f64>> {
     let dev = net.device().clone();
     let d = net.config().in_features;
@@ -28,34 +29,7 @@ fn fields<E: Float, D: Backend<E>>(net: &Network<E, D>, x: &[f64], pass: Pass) -
             net.jet_laplacians(&coords, &[&all], &mut tracer).unwrap()
         }
     };
-    let f64s = |v: Vec<E>| v.into_iter().map(|x| x.as_f64()).collect::<Vec<_>>();
-    let mut out = vec![f64s(jet.value.as_vec())];
-    let mut loss = tracer.apply(jet.value.clone(), |v| {
-        (v + E::of(0.3)).square().sum::<(), _>()
-    });
-    for (k, field) in [
-        &jet.gradient,
-        &jet.hessian_diag,
-        &jet.hessian_mixed,
-        &jet.operator_values,
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        if let Some(f) = field {
-            out.push(f64s(f.as_vec()));
-            let w = E::of(0.7 + k as f64);
-            let term = tracer.apply(f.clone(), |f| (f * w - E::of(0.5)).square().sum::<(), _>());
-            loss = tracer.apply2(loss, term, |a, b| a + b);
-        }
-    }
-    let grads = tracer.attach(loss).backward();
-    for (w, b) in net.gradients(&grads) {
-        out.push(f64s(w.as_vec()));
-        out.push(f64s(b.as_vec()));
-    }
-    out.push(f64s(grads.get(&coords).as_vec()));
-    out
+    common::jet_fields(net, &coords, tracer, jet)
 }
 
 #[test]

@@ -157,10 +157,7 @@ pub(super) fn backward<E: Float>(
     let last = layers.len() - 1;
     let features = layers[0].fan_in;
     let chunk_rows = chunk_points::<E>(&plan, widest(&layers)) * plan.k;
-    let weights_plain: Vec<matmul::Prepared<E>> = layers
-        .iter()
-        .map(|l| matmul::Prepared::plain(&l.weight, l.fan_out, l.fan_in))
-        .collect();
+    let weights_plain: Vec<matmul::Prepared<E>> = layers.iter().map(KernelLayer::plain).collect();
     let mut dx = pool.take(rows * features);
     let mut pre_chunks: Vec<_> = pre
         .iter()

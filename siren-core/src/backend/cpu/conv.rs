@@ -156,6 +156,22 @@ impl Line {
 /// Output channels a kernel loop keeps in one register (AVX-512, `f32`); narrower outputs go
 /// in blocks of half as many, and the last few one at a time.
 const LANES: usize = 16;
+/// Half a register: the block for outputs of 8 to 15 channels past the whole registers.
+const HALF: usize = LANES / 2;
+
+/// The blocks `(first channel, width)` a kernel loop takes `channels` output channels in: as
+/// many of [`LANES`] as fit, then one of [`HALF`] if it fits, then the rest one at a time.
+#[inline(always)]
+fn channel_blocks(channels: usize) -> impl Iterator<Item = (usize, usize)> {
+    let whole = channels / LANES * LANES;
+    let half = if channels - whole >= HALF { HALF } else { 0 };
+    (0..whole)
+        .step_by(LANES)
+        .map(|j| (j, LANES))
+        .chain((half > 0).then_some((whole, HALF)))
+        .chain((whole + half..channels).map(|j| (j, 1)))
+}
+
 /// Pixels (in the gathers) or input channels (in the weight gradient) that share each load of
 /// a block of weights or gradients: as many independent sums, enough to keep both FMA units
 /// busy despite their latency.
@@ -263,18 +279,13 @@ fn gather_pixels<E: Float, const P: usize>(
     xx: usize,
     dst: &mut [E],
 ) {
-    const HALF: usize = LANES / 2;
-    let mut j0 = 0;
-    while j0 + LANES <= outer {
-        gather_into::<E, LANES, P>(map, inner, outer, w, geometry, line, xx, j0, dst);
-        j0 += LANES;
-    }
-    if j0 + HALF <= outer {
-        gather_into::<E, HALF, P>(map, inner, outer, w, geometry, line, xx, j0, dst);
-        j0 += HALF;
-    }
-    for j in j0..outer {
-        gather_into::<E, 1, P>(map, inner, outer, w, geometry, line, xx, j, dst);
+    for (j0, width) in channel_blocks(outer) {
+        // Direct calls in every arm: the kernels inline into the vectorised build.
+        match width {
+            LANES => gather_into::<E, LANES, P>(map, inner, outer, w, geometry, line, xx, j0, dst),
+            HALF => gather_into::<E, HALF, P>(map, inner, outer, w, geometry, line, xx, j0, dst),
+            _ => gather_into::<E, 1, P>(map, inner, outer, w, geometry, line, xx, j0, dst),
+        }
     }
 }
 
@@ -360,19 +371,16 @@ fn weight_gradient_channels<E: Float, const C: usize>(
     entry: (usize, usize),
     share: &mut [E],
 ) {
-    const HALF: usize = LANES / 2;
-    let out = sizes.1;
-    let mut j0 = 0;
-    while j0 + LANES <= out {
-        weight_gradient_block::<E, LANES, C>(map, gy, sizes, geometry, line, entry, j0, share);
-        j0 += LANES;
-    }
-    if j0 + HALF <= out {
-        weight_gradient_block::<E, HALF, C>(map, gy, sizes, geometry, line, entry, j0, share);
-        j0 += HALF;
-    }
-    for j in j0..out {
-        weight_gradient_block::<E, 1, C>(map, gy, sizes, geometry, line, entry, j, share);
+    for (j0, width) in channel_blocks(sizes.1) {
+        match width {
+            LANES => weight_gradient_block::<E, LANES, C>(
+                map, gy, sizes, geometry, line, entry, j0, share,
+            ),
+            HALF => weight_gradient_block::<E, HALF, C>(
+                map, gy, sizes, geometry, line, entry, j0, share,
+            ),
+            _ => weight_gradient_block::<E, 1, C>(map, gy, sizes, geometry, line, entry, j0, share),
+        }
     }
 }
 

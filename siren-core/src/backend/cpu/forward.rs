@@ -7,7 +7,7 @@ use super::activation::activate_chunk;
 use super::backward::{backward, Outputs, Saved};
 use super::buffers::{pool, PerThread};
 use super::input::input_stack;
-use super::layers::{kernel_layers, widest};
+use super::layers::{kernel_layers, widest, KernelLayer};
 use super::matmul;
 use super::op::record_backward;
 use super::rows::{chunk_points, RowPlan};
@@ -60,10 +60,7 @@ where
         Vec::new()
     };
     let mut out = pool.take(rows * c);
-    let weights_t: Vec<matmul::Prepared<E>> = layers
-        .iter()
-        .map(|l| matmul::Prepared::transposed(&l.weight, l.fan_out, l.fan_in))
-        .collect();
+    let weights_t: Vec<matmul::Prepared<E>> = layers.iter().map(KernelLayer::transposed).collect();
     let chunk_rows = chunk_points::<E>(&plan, widest(&layers)) * plan.k;
     let mut pre_chunks: Vec<_> = pre
         .iter_mut()

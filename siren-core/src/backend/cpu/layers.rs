@@ -2,6 +2,7 @@
 
 use dfdx::prelude::*;
 
+use super::matmul;
 use crate::model::activation::LayerActivation;
 use crate::model::network::Network;
 use crate::tensor::host_vec;
@@ -16,6 +17,18 @@ pub(super) struct KernelLayer<E> {
     pub(super) scale: E,
     pub(super) fan_in: usize,
     pub(super) fan_out: usize,
+}
+
+impl<E: Float> KernelLayer<E> {
+    /// The weight as the right operand of the forward products, `h W^T`.
+    pub(super) fn transposed(&self) -> matmul::Prepared<'_, E> {
+        matmul::Prepared::transposed(&self.weight, self.fan_out, self.fan_in)
+    }
+
+    /// The weight as the right operand of the input-gradient products, `g W`.
+    pub(super) fn plain(&self) -> matmul::Prepared<'_, E> {
+        matmul::Prepared::plain(&self.weight, self.fan_out, self.fan_in)
+    }
 }
 
 /// The widest layer input or output: sets the points per chunk.

@@ -151,14 +151,8 @@ where
     let mut along = take(|l| l.fan_in);
     let mut value = vec![E::zero(); n];
     let mut gradient = vec![E::zero(); n * d];
-    let weights_t: Vec<_> = layers
-        .iter()
-        .map(|l| matmul::Prepared::transposed(&l.weight, l.fan_out, l.fan_in))
-        .collect();
-    let weights_plain: Vec<_> = layers
-        .iter()
-        .map(|l| matmul::Prepared::plain(&l.weight, l.fan_out, l.fan_in))
-        .collect();
+    let weights_t: Vec<_> = layers.iter().map(KernelLayer::transposed).collect();
+    let weights_plain: Vec<_> = layers.iter().map(KernelLayer::plain).collect();
     let chunk = chunk_points(&value_plan, widest(&layers));
     let mut pre_chunks: Vec<_> = pre
         .iter_mut()
@@ -312,14 +306,8 @@ fn backward<E: Float>(
         }
     }
 
-    let weights_t: Vec<_> = layers
-        .iter()
-        .map(|l| matmul::Prepared::transposed(&l.weight, l.fan_out, l.fan_in))
-        .collect();
-    let weights_plain: Vec<_> = layers
-        .iter()
-        .map(|l| matmul::Prepared::plain(&l.weight, l.fan_out, l.fan_in))
-        .collect();
+    let weights_t: Vec<_> = layers.iter().map(KernelLayer::transposed).collect();
+    let weights_plain: Vec<_> = layers.iter().map(KernelLayer::plain).collect();
     let chunk = chunk_points(&value_plan, widest(&layers));
     let mut dx = pool.take(n * features);
     let mut pre_chunks: Vec<_> = pre
