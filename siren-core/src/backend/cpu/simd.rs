@@ -13,7 +13,11 @@ pub(crate) enum Simd {
 /// What this CPU runs (std caches the feature checks).
 #[cfg(target_arch = "x86_64")]
 pub(crate) fn simd() -> Simd {
-    if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512dq") {
+    if std::is_x86_feature_detected!("avx512f")
+        && std::is_x86_feature_detected!("avx512dq")
+        && std::is_x86_feature_detected!("avx512vl")
+        && std::is_x86_feature_detected!("fma")
+    {
         Simd::Avx512
     } else if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
         Simd::Avx2
