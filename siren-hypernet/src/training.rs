@@ -424,8 +424,9 @@ pub fn evaluate<E: Float, D: Backend<E>>(
                 .collect();
             let context = context_of(faces, chunk, masks);
             let prediction = predict(model, &context)?;
-            // dfdx keeps every freed buffer for reuse, and the set encoders' inputs change
-            // size with every batch: without this the cache grew to gigabytes.
+            // dfdx's allocation cache (on for CUDA; `device::cpu` leaves it off) keeps every
+            // freed buffer for reuse, and the set encoders' inputs change size with every
+            // batch: without this the cache grew to gigabytes.
             model.device().empty_cache();
             let n = faces.size * faces.size * 3;
             for (j, &i) in chunk.iter().enumerate() {

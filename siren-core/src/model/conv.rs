@@ -7,11 +7,12 @@
 //! `(batch * height * width, channels)`, rows in `(image, row, col)` order. Padding is "same"
 //! with zeros (taps outside the image are masked out), stride 1.
 //!
-//! On the CPU, [`Conv2d::forward`] runs as one op on dfdx's tape: the patch matrix is built
-//! on every thread, multiplied by the weight through [`crate::backend::cpu::matmul`], and the backward pass
-//! is written out: $\bar W = \bar Y^\top X_\text{patches}$, $\bar b = \sum_p \bar Y_p$, and
-//! $\bar X$ gathers $\bar Y W$ back from the taps that read each pixel. On other devices it
-//! is the gather, mask and matmul of dfdx ops in [`crate::backend::reference::conv`].
+//! On the CPU, [`Conv2d::forward`] runs as one op on dfdx's tape that computes the same sums
+//! directly from the map, with no patch matrix, and writes its backward pass out
+//! (`backend/cpu/conv.rs`). On other devices it is the gather, mask and matmul of dfdx ops in
+//! [`crate::backend::reference::conv`].
+
+use std::cell::OnceCell;
 
 use dfdx::prelude::*;
 use rand::Rng;
@@ -21,11 +22,16 @@ use crate::model::network::Dense;
 use crate::tensor::{Matrix, Vector};
 use crate::Float;
 
-/// Gather indices and padding mask of a `K x K` "same" convolution over a batch of images.
+/// Gather indices into a feature map and the padding mask, one per pixel and tap.
+pub(crate) type Gather<E, D> = (Tensor<(usize,), usize, D>, Vector<E, D>);
+
+/// The geometry of a `K x K` "same" convolution over a batch of images, and, for the
+/// reference path only, its gather indices and padding mask (made on first use: the CPU op
+/// reads the geometry alone).
 #[derive(Clone, Debug)]
 pub struct Patches<E: Float, D: Device<E>> {
-    pub(crate) index: Tensor<(usize,), usize, D>,
-    pub(crate) mask: Vector<E, D>,
+    device: D,
+    gather: OnceCell<Gather<E, D>>,
     pub(crate) pixels: usize,
     pub(crate) taps: usize,
     /// `(batch, height, width, kernel)`.
@@ -46,36 +52,47 @@ impl<E: Float, D: Device<E>> Patches<E, D> {
                 "patches need an odd kernel and a non-empty batch, got kernel {kernel}, {batch}x{height}x{width}"
             )));
         }
-        let r = (kernel / 2) as i64;
-        let pixels = batch * height * width;
-        let taps = kernel * kernel;
-        let mut index = Vec::with_capacity(pixels * taps);
-        let mut mask = Vec::with_capacity(pixels * taps);
-        for b in 0..batch {
-            for y in 0..height as i64 {
-                for x in 0..width as i64 {
-                    for dy in -r..=r {
-                        for dx in -r..=r {
-                            let (yy, xx) = (y + dy, x + dx);
-                            let inside =
-                                (0..height as i64).contains(&yy) && (0..width as i64).contains(&xx);
-                            index.push(if inside {
-                                (b * height + yy as usize) * width + xx as usize
-                            } else {
-                                0
-                            });
-                            mask.push(if inside { E::one() } else { E::zero() });
+        Ok(Self {
+            device: device.clone(),
+            gather: OnceCell::new(),
+            pixels: batch * height * width,
+            taps: kernel * kernel,
+            geometry: (batch, height, width, kernel),
+        })
+    }
+
+    /// For every pixel and tap, the pixel the tap reads (0 outside the image) and whether it
+    /// lies inside (1 or 0): `(pixels * taps,)` each, made once.
+    pub(crate) fn gather(&self) -> &Gather<E, D> {
+        self.gather.get_or_init(|| {
+            let (batch, height, width, kernel) = self.geometry;
+            let r = (kernel / 2) as i64;
+            let n = self.pixels * self.taps;
+            let mut index = Vec::with_capacity(n);
+            let mut mask = Vec::with_capacity(n);
+            for b in 0..batch {
+                for y in 0..height as i64 {
+                    for x in 0..width as i64 {
+                        for dy in -r..=r {
+                            for dx in -r..=r {
+                                let (yy, xx) = (y + dy, x + dx);
+                                let inside = (0..height as i64).contains(&yy)
+                                    && (0..width as i64).contains(&xx);
+                                index.push(if inside {
+                                    (b * height + yy as usize) * width + xx as usize
+                                } else {
+                                    0
+                                });
+                                mask.push(if inside { E::one() } else { E::zero() });
+                            }
                         }
                     }
                 }
             }
-        }
-        Ok(Self {
-            index: device.tensor_from_vec(index, (pixels * taps,)),
-            mask: device.tensor_from_vec(mask, (pixels * taps,)),
-            pixels,
-            taps,
-            geometry: (batch, height, width, kernel),
+            (
+                self.device.tensor_from_vec(index, (n,)),
+                self.device.tensor_from_vec(mask, (n,)),
+            )
         })
     }
 

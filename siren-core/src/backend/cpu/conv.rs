@@ -64,7 +64,16 @@ where
     y.par_chunks_mut(width * out)
         .enumerate()
         .for_each(|(line, ys)| {
-            gather_line_with(&map, channels, out, &forward_w, &b, geometry, line, ys)
+            gather_line_with(
+                &map,
+                channels,
+                out,
+                &forward_w,
+                Some(&b),
+                geometry,
+                line,
+                ys,
+            )
         });
     let y = x.device().tensor_from_vec(y, (pixels, out));
     let y_for_grad = y.clone();
@@ -74,18 +83,13 @@ where
         for row in gy.chunks_exact(out) {
             gb.iter_mut().zip(row).for_each(|(g, &v)| *g += v);
         }
-        let zero_bias = vec![E::zero(); channels];
-        let mut gx = vec![E::zero(); pixels * channels];
-        gx.par_chunks_mut(width * channels)
+        gradient_mut(grads, &x)
+            .par_chunks_mut(width * channels)
             .enumerate()
             .for_each(|(line, gxs)| {
                 let w = &mirrored_w;
-                gather_line_with(&gy, out, channels, w, &zero_bias, geometry, line, gxs)
+                gather_line_with(&gy, out, channels, w, None, geometry, line, gxs)
             });
-        gradient_mut(grads, &x)
-            .iter_mut()
-            .zip(&gx)
-            .for_each(|(a, &v)| *a += v);
         let lines: Vec<usize> = (0..pixels / width).collect();
         let shares: Vec<Vec<E>> = in_fixed_groups(lines)
             .into_par_iter()
@@ -261,7 +265,10 @@ fn gather_into<E: Float, const W: usize, const P: usize>(
     let sums = gather_block::<E, W, P>(map, inner, outer, w, geometry, line, xx, j0);
     for (k, sum) in sums.iter().enumerate() {
         let at = (xx + k) * outer + j0;
-        dst[at..at + W].copy_from_slice(sum);
+        dst[at..at + W]
+            .iter_mut()
+            .zip(sum)
+            .for_each(|(d, &v)| *d += v);
     }
 }
 
@@ -289,10 +296,11 @@ fn gather_pixels<E: Float, const P: usize>(
     }
 }
 
-/// One image row of the gather $d_p = b + \sum_t w_t\, m_{p + o_t}$: `map` has `inner`
-/// channels per pixel, `w` is `(tap, inner, outer)`, `dst` the row's `outer` channels per
-/// pixel. Blocks of pixels and output channels accumulate in registers over every tap and
-/// channel.
+/// Adds one image row of the gather $b + \sum_t w_t\, m_{p + o_t}$ to `dst` (the row's
+/// `outer` channels per pixel; no $b$ when `bias` is `None`): `map` has `inner` channels per
+/// pixel, `w` is `(tap, inner, outer)`. Blocks of pixels and output channels accumulate in
+/// registers over every tap and channel. Adding lets the input's gradient go straight into
+/// its buffer.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn gather_line<E: Float>(
@@ -300,7 +308,7 @@ fn gather_line<E: Float>(
     inner: usize,
     outer: usize,
     w: &[E],
-    bias: &[E],
+    bias: Option<&[E]>,
     geometry: Geometry,
     line: usize,
     dst: &mut [E],
@@ -313,8 +321,10 @@ fn gather_line<E: Float>(
     for xx in whole..width {
         gather_pixels::<E, 1>(map, inner, outer, w, geometry, line, xx, dst);
     }
-    for d in dst.chunks_exact_mut(outer) {
-        d.iter_mut().zip(bias).for_each(|(v, &b)| *v += b);
+    if let Some(bias) = bias {
+        for d in dst.chunks_exact_mut(outer) {
+            d.iter_mut().zip(bias).for_each(|(v, &b)| *v += b);
+        }
     }
 }
 
@@ -410,7 +420,7 @@ fn weight_gradient_line<E: Float>(
 vectorised!(
     /// [`gather_line`] on the calling thread.
     fn gather_line_with<E: Float> => gather_line(
-        map: &[E], inner: usize, outer: usize, w: &[E], bias: &[E], geometry: Geometry,
+        map: &[E], inner: usize, outer: usize, w: &[E], bias: Option<&[E]>, geometry: Geometry,
         line: usize, dst: &mut [E],
     )
 );

@@ -374,7 +374,9 @@ fn backward<E: Float>(
                             &mut s.h_out[..]
                         });
                         slope_backward(layer.act, pre[l], up, &s.delta, next, &mut *extra[l]);
-                        std::mem::swap(&mut s.h_in, &mut s.h_out);
+                        if l < last {
+                            std::mem::swap(&mut s.h_in, &mut s.h_out);
+                        }
                     }
                     // Down the layers: the value's backward pass, with the terms above added.
                     let cur = &mut s.h_in;

@@ -17,11 +17,8 @@ pub fn conv<E: Float, D: Device<E>, T: Tape<E, D>>(
     let channels = x.shape().1;
     let out = conv.map.weight.shape().0;
     let (taps, pixels) = (patches.taps, patches.pixels);
-    let index = patches.index.clone();
-    let mask = patches
-        .mask
-        .clone()
-        .broadcast_like::<_, Axis<1>>(&(pixels * taps, channels));
+    let (index, mask) = patches.gather().clone();
+    let mask = mask.broadcast_like::<_, Axis<1>>(&(pixels * taps, channels));
     let wt = conv
         .map
         .weight
