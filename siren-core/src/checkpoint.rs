@@ -66,10 +66,11 @@ pub fn save_checkpoint<E: Float, D: Device<E>>(
             layer.weight.as_vec(),
         );
         push(format!("params.{i}.bias"), &b_shape, layer.bias.as_vec());
-        push(format!("adam.{i}.weight.m"), &w_shape, m.weight.0.as_vec());
-        push(format!("adam.{i}.weight.v"), &w_shape, m.weight.1.as_vec());
-        push(format!("adam.{i}.bias.m"), &b_shape, m.bias.0.as_vec());
-        push(format!("adam.{i}.bias.v"), &b_shape, m.bias.1.as_vec());
+        let [wm, wv, bm, bv] = m.values();
+        push(format!("adam.{i}.weight.m"), &w_shape, wm);
+        push(format!("adam.{i}.weight.v"), &w_shape, wv);
+        push(format!("adam.{i}.bias.m"), &b_shape, bm);
+        push(format!("adam.{i}.bias.v"), &b_shape, bv);
     }
     let views = buffers.iter().map(|(name, shape, bytes)| {
         let view = TensorView::new(E::SAFETENSORS_DTYPE, shape.clone(), bytes)
@@ -186,10 +187,7 @@ pub fn load_checkpoint<E: Float, D: Device<E>>(
     {
         layer.weight.copy_from(&w);
         layer.bias.copy_from(&b);
-        m.weight.0.copy_from(&wm);
-        m.weight.1.copy_from(&wv);
-        m.bias.0.copy_from(&bm);
-        m.bias.1.copy_from(&bv);
+        m.set_values([&wm, &wv, &bm, &bv]);
     }
     adam.step = step;
     Ok(meta)

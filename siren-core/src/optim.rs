@@ -58,11 +58,59 @@ impl AdamConfig {
     }
 }
 
-/// First and second moments of one layer.
+mod fused;
+
+/// First and second moments of one layer: dfdx tensors on any device, or on the CPU host
+/// vectors that its one-pass update ([`fused`]) changes in place (dfdx lends no tensor's
+/// memory to write).
 #[derive(Clone, Debug)]
-pub(crate) struct Moments<E: Float, D: Device<E>> {
-    pub(crate) weight: (Matrix<E, D>, Matrix<E, D>),
-    pub(crate) bias: (Vector<E, D>, Vector<E, D>),
+pub(crate) enum Moments<E: Float, D: Device<E>> {
+    Tensors {
+        weight: (Matrix<E, D>, Matrix<E, D>),
+        bias: (Vector<E, D>, Vector<E, D>),
+    },
+    Host {
+        weight: (Vec<E>, Vec<E>),
+        bias: (Vec<E>, Vec<E>),
+    },
+}
+
+impl<E: Float, D: Device<E>> Moments<E, D> {
+    /// `[weight m, weight v, bias m, bias v]`.
+    pub(crate) fn values(&self) -> [Vec<E>; 4] {
+        match self {
+            Moments::Tensors { weight, bias } => [
+                weight.0.as_vec(),
+                weight.1.as_vec(),
+                bias.0.as_vec(),
+                bias.1.as_vec(),
+            ],
+            Moments::Host { weight, bias } => [
+                weight.0.clone(),
+                weight.1.clone(),
+                bias.0.clone(),
+                bias.1.clone(),
+            ],
+        }
+    }
+
+    /// Sets `[weight m, weight v, bias m, bias v]`; each must have its tensor's length.
+    pub(crate) fn set_values(&mut self, values: [&[E]; 4]) {
+        match self {
+            Moments::Tensors { weight, bias } => {
+                weight.0.copy_from(values[0]);
+                weight.1.copy_from(values[1]);
+                bias.0.copy_from(values[2]);
+                bias.1.copy_from(values[3]);
+            }
+            Moments::Host { weight, bias } => {
+                weight.0.copy_from_slice(values[0]);
+                weight.1.copy_from_slice(values[1]);
+                bias.0.copy_from_slice(values[2]);
+                bias.1.copy_from_slice(values[3]);
+            }
+        }
+    }
 }
 
 /// Adam state for one model ([`Parameters`]).
@@ -76,13 +124,27 @@ pub struct Adam<E: Float, D: Device<E>> {
 impl<E: Float, D: Device<E>> Adam<E, D> {
     /// Zero moments shaped like `model`'s parameters.
     pub fn new(model: &impl Parameters<E, D>, config: AdamConfig) -> Result<Self> {
+        Self::with_update(model, config, fused::runs_on::<E, D>())
+    }
+
+    /// [`Adam::new`], with the moments where the CPU's one-pass update wants them (`fused`)
+    /// or as dfdx tensors (the ops' update, on any device).
+    fn with_update(model: &impl Parameters<E, D>, config: AdamConfig, fused: bool) -> Result<Self> {
         config.validate()?;
         let moments = model
             .dense()
             .into_iter()
             .map(|l| {
+                if fused {
+                    let (w, b) = (l.weight.shape(), l.bias.shape());
+                    let zeros = |n: usize| vec![E::zero(); n];
+                    return Moments::Host {
+                        weight: (zeros(w.0 * w.1), zeros(w.0 * w.1)),
+                        bias: (zeros(b.0), zeros(b.0)),
+                    };
+                }
                 let dev = l.weight.device();
-                Moments {
+                Moments::Tensors {
                     weight: (
                         dev.zeros_like(l.weight.shape()),
                         dev.zeros_like(l.weight.shape()),
@@ -119,33 +181,29 @@ impl<E: Float, D: Device<E>> Adam<E, D> {
     }
 
     /// Applies one update from the gradients of a finished reverse pass.
-    pub fn update(&mut self, model: &mut impl Parameters<E, D>, grads: &Gradients<E, D>) {
+    ///
+    /// The gradients are borrowed mutably only so that the CPU can read them in place (see
+    /// [`Adam::update_clipped`]); they are not changed.
+    pub fn update(&mut self, model: &mut impl Parameters<E, D>, grads: &mut Gradients<E, D>) {
         self.update_scaled(model, grads, 1.0);
     }
 
     /// Clips the gradient to global L2 norm `max_norm` (PyTorch's `clip_grad_norm_`: scale
     /// by $\min(1, \text{max\_norm} / (\lVert g \rVert + 10^{-6}))$), then updates.
     /// Returns the norm before clipping.
+    ///
+    /// On the CPU the norm and the update are one pass each over every tensor, split across
+    /// rayon's threads ([`fused`]); on other devices they are dfdx ops ([`adam_tensor`]), with
+    /// the same formulas in the same order of operations.
     pub fn update_clipped(
         &mut self,
         model: &mut impl Parameters<E, D>,
-        grads: &Gradients<E, D>,
+        grads: &mut Gradients<E, D>,
         max_norm: f64,
     ) -> f64 {
         let mut squares = 0.0f64;
         for layer in model.dense() {
-            squares += grads
-                .get::<(usize, usize)>(&layer.weight)
-                .square()
-                .sum::<(), _>()
-                .as_vec()[0]
-                .as_f64();
-            squares += grads
-                .get::<(usize,)>(&layer.bias)
-                .square()
-                .sum::<(), _>()
-                .as_vec()[0]
-                .as_f64();
+            squares += squared_norm(grads, &layer.weight) + squared_norm(grads, &layer.bias);
         }
         let norm = squares.sqrt();
         let scale = (max_norm / (norm + 1e-6)).min(1.0);
@@ -156,7 +214,7 @@ impl<E: Float, D: Device<E>> Adam<E, D> {
     fn update_scaled(
         &mut self,
         model: &mut impl Parameters<E, D>,
-        grads: &Gradients<E, D>,
+        grads: &mut Gradients<E, D>,
         scale: f64,
     ) {
         self.step += 1;
@@ -168,18 +226,39 @@ impl<E: Float, D: Device<E>> Adam<E, D> {
         let step_size = c.lr * bc2_sqrt / bc1;
         let eps = E::of(c.eps * bc2_sqrt);
         for (layer, moments) in model.dense_mut().into_iter().zip(&mut self.moments) {
-            let mut g = grads.get(&layer.weight);
-            if scale != 1.0 {
-                g = g * E::of(scale);
+            match moments {
+                Moments::Host { weight, bias } => {
+                    let step = fused::Step::new(c, scale, step_size, eps);
+                    fused::update(&mut layer.weight, grads, weight, &step);
+                    fused::update(&mut layer.bias, grads, bias, &step);
+                }
+                Moments::Tensors { weight, bias } => {
+                    let mut g = grads.get(&layer.weight);
+                    if scale != 1.0 {
+                        g = g * E::of(scale);
+                    }
+                    adam_tensor(&mut layer.weight, g, weight, c, step_size, eps);
+                    let mut g = grads.get(&layer.bias);
+                    if scale != 1.0 {
+                        g = g * E::of(scale);
+                    }
+                    adam_tensor(&mut layer.bias, g, bias, c, step_size, eps);
+                }
             }
-            adam_tensor(&mut layer.weight, g, &mut moments.weight, c, step_size, eps);
-            let mut g = grads.get(&layer.bias);
-            if scale != 1.0 {
-                g = g * E::of(scale);
-            }
-            adam_tensor(&mut layer.bias, g, &mut moments.bias, c, step_size, eps);
         }
     }
+}
+
+/// $\lVert g \rVert^2$ of `t`'s gradient: on the CPU in `f64` over fixed blocks ([`fused`]),
+/// elsewhere by dfdx ops in `E`.
+fn squared_norm<S: Shape, E: Float, D: Device<E>>(
+    grads: &mut Gradients<E, D>,
+    t: &Tensor<S, E, D>,
+) -> f64 {
+    if let Some(squares) = fused::squared_norm(grads, t) {
+        return squares;
+    }
+    grads.get(t).square().sum::<(), _>().as_vec()[0].as_f64()
 }
 
 fn adam_tensor<S: Shape, E: Float, D: Device<E>>(
@@ -194,4 +273,65 @@ fn adam_tensor<S: Shape, E: Float, D: Device<E>>(
     v.axpy(c.beta2, &grad.square(), 1.0 - c.beta2);
     let direction = m.clone() / (v.clone().sqrt() + eps);
     param.axpy(1.0, &direction, -step_size);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Network, NetworkConfig, Order};
+
+    /// The network's parameters and Adam's moments, flattened.
+    fn state(net: &Network<f32, Cpu>, adam: &Adam<f32, Cpu>) -> Vec<f32> {
+        let mut all = Vec::new();
+        for (layer, m) in net.dense().into_iter().zip(&adam.moments) {
+            all.extend(layer.weight.as_vec());
+            all.extend(layer.bias.as_vec());
+            all.extend(m.values().concat());
+        }
+        all
+    }
+
+    /// Steps a copy of one network with the CPU's one-pass update and another with the dfdx
+    /// ops, on the same loss, and returns both states and gradient norms.
+    fn both_ways(max_norm: f64) -> [(Vec<f32>, Vec<f64>); 2] {
+        let dev = Cpu::default();
+        // A 180 x 180 weight spans two of the fused pass's blocks.
+        let config = NetworkConfig::siren(2, 1, 180, 2);
+        let start = Network::<f32, Cpu>::new(config, 3, &dev).unwrap();
+        let x: Tensor<(usize, usize), f32, Cpu> =
+            dev.tensor_from_vec((0..64).map(|i| (i as f32 * 0.37).sin()).collect(), (32, 2));
+        [true, false].map(|fused| {
+            let mut net = start.clone();
+            let mut adam = Adam::with_update(&net, AdamConfig::default(), fused).unwrap();
+            let mut norms = Vec::new();
+            for _ in 0..3 {
+                let mut tr = net.recording_tracer();
+                let value = net.jet(&x, Order::Value, &mut tr).unwrap().value;
+                let loss = tr.apply(value, |v| v.square().mean());
+                let mut grads = tr.attach(loss).backward();
+                norms.push(adam.update_clipped(&mut net, &mut grads, max_norm));
+            }
+            (state(&net, &adam), norms)
+        })
+    }
+
+    #[test]
+    fn the_cpu_update_is_the_dfdx_ops_update_to_the_bit() {
+        let [(fused, _), (ops, _)] = both_ways(1e9);
+        assert!(fused
+            .iter()
+            .zip(&ops)
+            .all(|(a, b)| a.to_bits() == b.to_bits()));
+    }
+
+    #[test]
+    fn the_cpu_update_clips_as_the_dfdx_ops_do() {
+        // Both take the norm the CPU's way, so the clipped steps agree to the bit too.
+        let [(fused, norms), (ops, _)] = both_ways(1e-3);
+        assert!(norms.iter().all(|&n| n > 1e-2), "the norm clips: {norms:?}");
+        assert!(fused
+            .iter()
+            .zip(&ops)
+            .all(|(a, b)| a.to_bits() == b.to_bits()));
+    }
 }

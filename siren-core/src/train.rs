@@ -171,12 +171,12 @@ where
             "the loss is {scalar}; the update was skipped (lower the learning rate?)"
         )));
     }
-    let grads = tracer.attach(value).backward();
+    let mut grads = tracer.attach(value).backward();
     match max_norm {
         Some(m) => {
-            adam.update_clipped(model, &grads, m);
+            adam.update_clipped(model, &mut grads, m);
         }
-        None => adam.update(model, &grads),
+        None => adam.update(model, &mut grads),
     }
     Ok(scalar)
 }

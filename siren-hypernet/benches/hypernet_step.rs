@@ -113,10 +113,10 @@ fn main() {
         let _ = total.as_vec();
         record(4, t);
         let tb = Instant::now();
-        let grads = tr.attach(total).backward();
+        let mut grads = tr.attach(total).backward();
         record(5, tb);
         let ta = Instant::now();
-        adam.update_clipped(&mut model, &grads, 1.0);
+        adam.update_clipped(&mut model, &mut grads, 1.0);
         record(6, ta);
         record(3, t);
     }

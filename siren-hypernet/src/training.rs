@@ -328,8 +328,8 @@ pub fn train<E: Float, D: Backend<E> + Cache>(
                 values[0], values[1], values[2]
             )));
         }
-        let grads = tr.attach(total).backward();
-        let grad_norm = adam.update_clipped(model, &grads, config.clip_norm);
+        let mut grads = tr.attach(total).backward();
+        let grad_norm = adam.update_clipped(model, &mut grads, config.clip_norm);
         last.set(Some(StepLog {
             step: s,
             loss,
