@@ -218,10 +218,11 @@ pub(super) fn backward<E: Float>(
                                 break;
                             }
                             g_out.resize(r * layer.fan_in, E::zero());
-                            weights_plain[l].times(cur, g_out, layer.scale);
+                            // The previous pre-activation, read next, comes from memory.
+                            let p_prev = p[l - 1];
+                            weights_plain[l].times_fetching(cur, g_out, layer.scale, p_prev);
                             h.resize(r * layer.fan_in, E::zero());
                             let prev = layers[l - 1].act;
-                            let p_prev = p[l - 1];
                             activate_backward_chunk(
                                 prev,
                                 &plan,

@@ -92,6 +92,7 @@ pub(crate) unsafe fn gemm(
     a: Strided,
     b: Rhs,
     alpha: f32,
+    fetch: &[f32],
 ) {
     debug_assert_eq!(n % NR, 0);
     if m == 0 || n == 0 {
@@ -106,6 +107,7 @@ pub(crate) unsafe fn gemm(
         return;
     }
     let wide = avx512::available();
+    let mut fetch = Fetch::new(fetch, (m, n, k), wide);
     PACKED.with(|packed| {
         let (pa, pb) = &mut *packed.borrow_mut();
         // Two values of slack for the last register-wide store of `pack_a`.
@@ -130,7 +132,8 @@ pub(crate) unsafe fn gemm(
                 pack_a(mc, kc, a.at(ic, pc), pa);
                 let panels = mc.div_ceil(MR);
                 if wide {
-                    wide_tiles(kc, mc, n, pa, slab, c.add(ic * ldc), ldc, alpha, add);
+                    let c = c.add(ic * ldc);
+                    wide_tiles(kc, mc, n, pa, slab, c, ldc, alpha, add, &mut fetch);
                     continue;
                 }
                 for jp in 0..n / NR {
@@ -140,6 +143,7 @@ pub(crate) unsafe fn gemm(
                         let tile = c.add((ic + ip * MR) * ldc + jp * NR);
                         let ap = pa.as_ptr().add(ip * kc * MR);
                         kernel(kc, ap, bp, tile, ldc, rows, alpha, add);
+                        fetch.step();
                     }
                 }
             }
@@ -161,6 +165,7 @@ unsafe fn wide_tiles(
     ldc: usize,
     alpha: f32,
     add: bool,
+    fetch: &mut Fetch,
 ) {
     let (a_panels, b_panels) = (mc.div_ceil(MR), n / NR);
     let ap = |ip: usize| pa.as_ptr().add(ip * kc * MR);
@@ -179,6 +184,45 @@ unsafe fn wide_tiles(
                 (false, true) => avx512::tile(kc, a1, b2, tile, ldc, rows, alpha, add),
                 (false, false) => avx512::tile(kc, a1, b1, tile, ldc, rows, alpha, add),
             }
+            fetch.step();
+        }
+    }
+}
+
+/// Memory the caller reads right after a product, brought into L2 a few lines after each
+/// output tile so that its misses overlap the product's arithmetic (the hardware fetches a
+/// stream only once it is being read, and the element-wise pass that reads it then waits on
+/// memory).
+struct Fetch {
+    next: *const u8,
+    end: *const u8,
+    lines_per_tile: usize,
+}
+
+impl Fetch {
+    /// Spreads `data` over the tiles of an `(m, n, k)` product.
+    fn new(data: &[f32], (m, n, k): (usize, usize, usize), wide: bool) -> Self {
+        let (rows, cols) = if wide { (2 * MR, 2 * NR) } else { (MR, NR) };
+        let tiles = k.div_ceil(KC) * m.div_ceil(rows) * n.div_ceil(cols);
+        let lines = std::mem::size_of_val(data).div_ceil(64);
+        let range = data.as_ptr_range();
+        Fetch {
+            next: range.start.cast(),
+            end: range.end.cast(),
+            lines_per_tile: lines.div_ceil(tiles.max(1)),
+        }
+    }
+
+    /// The next few lines.
+    #[inline(always)]
+    fn step(&mut self) {
+        for _ in 0..self.lines_per_tile {
+            if self.next >= self.end {
+                return;
+            }
+            // SAFETY: a prefetch does not fault; `next` stays inside the slice or at its end.
+            unsafe { _mm_prefetch::<_MM_HINT_T1>(self.next.cast()) };
+            self.next = self.next.wrapping_add(64);
         }
     }
 }

@@ -288,10 +288,20 @@ fn serial<E: Float>(
     rhs: View<E>,
     scale: E,
 ) {
-    serial_packed(out, (rows, cols, inner), accumulate, lhs, rhs, None, scale);
+    serial_packed(
+        out,
+        (rows, cols, inner),
+        accumulate,
+        lhs,
+        rhs,
+        None,
+        scale,
+        &[],
+    );
 }
 
-/// [`serial`], with `rhs` already packed for the AVX2 kernel when `packed` is given.
+/// [`serial`], with `rhs` already packed for the AVX2 kernel when `packed` is given, and
+/// `fetch` brought toward the cache while the kernel runs.
 #[allow(clippy::too_many_arguments)]
 fn serial_packed<E: Float>(
     out: &mut [E],
@@ -301,6 +311,7 @@ fn serial_packed<E: Float>(
     rhs: View<E>,
     packed: Option<&[f32]>,
     scale: E,
+    fetch: &[E],
 ) {
     assert!(out.len() == rows * cols && lhs.holds(rows, inner) && rhs.holds(inner, cols));
     if cols < NARROW && inner > 0 && (lhs.cs == 1 || lhs.rs == 1) {
@@ -335,6 +346,8 @@ fn serial_packed<E: Float>(
                     None => avx2::Rhs::Strided(strided(rhs)),
                 },
                 scale.as_f64() as f32,
+                // SAFETY: E is f32 (as above); only the address range is read.
+                std::slice::from_raw_parts(fetch.as_ptr().cast::<f32>(), fetch.len()),
             );
         }
         return;
@@ -410,12 +423,18 @@ impl<'a, E: Float> Prepared<'a, E> {
 
     /// `out (r x cols) = scale * a (r x inner, row-major) * self`, on the calling thread.
     pub(crate) fn times(&self, a: &[E], out: &mut [E], scale: E) {
+        self.times_fetching(a, out, scale, &[]);
+    }
+
+    /// [`Prepared::times`], bringing `next` (what the caller reads right after, from memory)
+    /// into L2 while the product runs, where the AVX2 kernel runs it.
+    pub(crate) fn times_fetching(&self, a: &[E], out: &mut [E], scale: E, next: &[E]) {
         let rows = a.len() / self.inner;
         let a = View::rows(a, self.inner);
         // The kernel needs six rows; fewer go through `gemm` unpacked.
         let packed = self.packed.as_deref().filter(|_| rows >= 6);
         let shape = (rows, self.cols, self.inner);
-        serial_packed(out, shape, false, a, self.view, packed, scale);
+        serial_packed(out, shape, false, a, self.view, packed, scale, next);
     }
 }
 
