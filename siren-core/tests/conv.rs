@@ -91,7 +91,8 @@ fn patch_convolution_matches_a_direct_loop_and_finite_differences() {
 fn cpu_convolution_op_matches_the_generic_path_with_gradients() {
     let dev = Cpu::default();
     let mut rng = ChaCha8Rng::seed_from_u64(2);
-    let (b, h, w) = (2, 6, 5);
+    // Rows of 13 pixels: one block of 8, one of 4 and one single pixel in the gathers.
+    let (b, h, w) = (2, 6, 13);
     // Channel counts below, at and past the kernels' register blocks (16 and 8 channels).
     for (k, cin, cout) in [
         (1, 3, 4),
