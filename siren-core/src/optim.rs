@@ -193,7 +193,7 @@ impl<E: Float, D: Device<E>> Adam<E, D> {
     /// Returns the norm before clipping.
     ///
     /// On the CPU the norm and the update are one pass each over every tensor, split across
-    /// rayon's threads ([`fused`]); on other devices they are dfdx ops ([`adam_tensor`]), with
+    /// rayon's threads; on other devices they are dfdx ops, with
     /// the same formulas in the same order of operations.
     pub fn update_clipped(
         &mut self,
