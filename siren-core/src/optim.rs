@@ -225,10 +225,10 @@ impl<E: Float, D: Device<E>> Adam<E, D> {
         // theta -= (lr sqrt(bc2) / bc1) * m / (sqrt(v) + eps sqrt(bc2)), PyTorch's form rearranged.
         let step_size = c.lr * bc2_sqrt / bc1;
         let eps = E::of(c.eps * bc2_sqrt);
+        let step = fused::Step::new(c, scale, step_size, eps);
         for (layer, moments) in model.dense_mut().into_iter().zip(&mut self.moments) {
             match moments {
                 Moments::Host { weight, bias } => {
-                    let step = fused::Step::new(c, scale, step_size, eps);
                     fused::update(&mut layer.weight, grads, weight, &step);
                     fused::update(&mut layer.bias, grads, bias, &step);
                 }

@@ -163,17 +163,18 @@ const LANES: usize = 16;
 /// Half a register: the block for outputs of 8 to 15 channels past the whole registers.
 const HALF: usize = LANES / 2;
 
-/// The blocks `(first channel, width)` a kernel loop takes `channels` output channels in: as
-/// many of [`LANES`] as fit, then one of [`HALF`] if it fits, then the rest one at a time.
+/// The blocks `(first, size)` a kernel loop takes `n` items in: as many of `full` as fit, then
+/// one of half as many if it fits, then the rest one at a time (output channels in registers of
+/// [`LANES`], pixels in shares of [`SHARE`]).
 #[inline(always)]
-fn channel_blocks(channels: usize) -> impl Iterator<Item = (usize, usize)> {
-    let whole = channels / LANES * LANES;
-    let half = if channels - whole >= HALF { HALF } else { 0 };
+fn blocks(n: usize, full: usize) -> impl Iterator<Item = (usize, usize)> {
+    let whole = n / full * full;
+    let half = if n - whole >= full / 2 { full / 2 } else { 0 };
     (0..whole)
-        .step_by(LANES)
-        .map(|j| (j, LANES))
-        .chain((half > 0).then_some((whole, HALF)))
-        .chain((whole + half..channels).map(|j| (j, 1)))
+        .step_by(full)
+        .map(move |i| (i, full))
+        .chain((half > 0).then_some((whole, half)))
+        .chain((whole + half..n).map(|i| (i, 1)))
 }
 
 /// Pixels that share each load of a block of weights in the gathers: as many independent
@@ -186,28 +187,27 @@ const CHANNEL_SHARE: usize = 4;
 /// The block after [`SHARE`].
 const SHARE_HALF: usize = SHARE / 2;
 
-/// The blocks `(first, size)` that `n` pixels are taken in: of [`SHARE`], then
-/// one of [`SHARE_HALF`] if it fits, then one at a time.
-#[inline(always)]
-fn share_blocks(n: usize) -> impl Iterator<Item = (usize, usize)> {
-    let whole = n / SHARE * SHARE;
-    let half = if n - whole >= SHARE_HALF {
-        SHARE_HALF
-    } else {
-        0
-    };
-    (0..whole)
-        .step_by(SHARE)
-        .map(|i| (i, SHARE))
-        .chain((half > 0).then_some((whole, SHARE_HALF)))
-        .chain((whole + half..n).map(|i| (i, 1)))
-}
-
 /// `W` values of `s` from `at` on, as an array (so the loops over it carry no bounds checks
 /// and unroll into whole registers).
 #[inline(always)]
 fn lanes<E: Float, const W: usize>(s: &[E], at: usize) -> &[E; W] {
     s[at..at + W].try_into().expect("W values")
+}
+
+/// Adds register block `k` of `sums` to `dst` from `at(k)` on.
+#[inline(always)]
+fn add_sums<E: Float, const W: usize, const N: usize>(
+    dst: &mut [E],
+    sums: &[[E; W]; N],
+    at: impl Fn(usize) -> usize,
+) {
+    for (k, sum) in sums.iter().enumerate() {
+        let at = at(k);
+        dst[at..at + W]
+            .iter_mut()
+            .zip(sum)
+            .for_each(|(d, &v)| *d += v);
+    }
 }
 
 /// `acc[j] += v * row[j]`, fused (one FMA instruction per register where the kernel is
@@ -285,13 +285,7 @@ fn gather_into<E: Float, const W: usize, const P: usize>(
     dst: &mut [E],
 ) {
     let sums = gather_block::<E, W, P>(map, inner, outer, w, geometry, line, xx, j0);
-    for (k, sum) in sums.iter().enumerate() {
-        let at = (xx + k) * outer + j0;
-        dst[at..at + W]
-            .iter_mut()
-            .zip(sum)
-            .for_each(|(d, &v)| *d += v);
-    }
+    add_sums(dst, &sums, |k| (xx + k) * outer + j0);
 }
 
 /// [`gather_into`] over every block of output channels: registers of [`LANES`], then half
@@ -308,7 +302,7 @@ fn gather_pixels<E: Float, const P: usize>(
     xx: usize,
     dst: &mut [E],
 ) {
-    for (j0, width) in channel_blocks(outer) {
+    for (j0, width) in blocks(outer, LANES) {
         // Direct calls in every arm: the kernels inline into the vectorised build.
         match width {
             LANES => gather_into::<E, LANES, P>(map, inner, outer, w, geometry, line, xx, j0, dst),
@@ -335,7 +329,7 @@ fn gather_line<E: Float>(
     line: usize,
     dst: &mut [E],
 ) {
-    for (xx, pixels) in share_blocks(geometry.2) {
+    for (xx, pixels) in blocks(geometry.2, SHARE) {
         // Direct calls in every arm: the kernels inline into the vectorised build.
         match pixels {
             SHARE => gather_pixels::<E, SHARE>(map, inner, outer, w, geometry, line, xx, dst),
@@ -384,13 +378,7 @@ fn weight_gradient_block<E: Float, const W: usize, const C: usize>(
             axpy(acc, v, g);
         }
     }
-    for (k, sum) in acc.iter().enumerate() {
-        let at = (t * channels + c + k) * out + j0;
-        share[at..at + W]
-            .iter_mut()
-            .zip(sum)
-            .for_each(|(a, &v)| *a += v);
-    }
+    add_sums(share, &acc, |k| (t * channels + c + k) * out + j0);
 }
 
 /// [`weight_gradient_block`] over every block of output channels.
@@ -405,7 +393,7 @@ fn weight_gradient_channels<E: Float, const C: usize>(
     entry: (usize, usize),
     share: &mut [E],
 ) {
-    for (j0, width) in channel_blocks(sizes.1) {
+    for (j0, width) in blocks(sizes.1, LANES) {
         match width {
             LANES => weight_gradient_block::<E, LANES, C>(
                 map, gy, sizes, geometry, line, entry, j0, share,
