@@ -193,8 +193,8 @@ impl<E: Float, D: Device<E>> Adam<E, D> {
     /// Returns the norm before clipping.
     ///
     /// On the CPU the norm and the update are one pass each over every tensor, split across
-    /// rayon's threads; on other devices they are dfdx ops, with
-    /// the same formulas in the same order of operations.
+    /// rayon's threads; on other devices they are dfdx ops, with the same formulas in the same
+    /// order of operations.
     pub fn update_clipped(
         &mut self,
         model: &mut impl Parameters<E, D>,
@@ -233,16 +233,8 @@ impl<E: Float, D: Device<E>> Adam<E, D> {
                     fused::update(&mut layer.bias, grads, bias, &step);
                 }
                 Moments::Tensors { weight, bias } => {
-                    let mut g = grads.get(&layer.weight);
-                    if scale != 1.0 {
-                        g = g * E::of(scale);
-                    }
-                    adam_tensor(&mut layer.weight, g, weight, c, step_size, eps);
-                    let mut g = grads.get(&layer.bias);
-                    if scale != 1.0 {
-                        g = g * E::of(scale);
-                    }
-                    adam_tensor(&mut layer.bias, g, bias, c, step_size, eps);
+                    adam_tensor(&mut layer.weight, grads, scale, weight, c, step_size, eps);
+                    adam_tensor(&mut layer.bias, grads, scale, bias, c, step_size, eps);
                 }
             }
         }
@@ -261,14 +253,21 @@ fn squared_norm<S: Shape, E: Float, D: Device<E>>(
     grads.get(t).square().sum::<(), _>().as_vec()[0].as_f64()
 }
 
+/// One update of `param` by dfdx ops, its gradient in `grads` scaled by `scale`.
+#[allow(clippy::too_many_arguments)]
 fn adam_tensor<S: Shape, E: Float, D: Device<E>>(
     param: &mut Tensor<S, E, D>,
-    grad: Tensor<S, E, D>,
+    grads: &Gradients<E, D>,
+    scale: f64,
     (m, v): &mut (Tensor<S, E, D>, Tensor<S, E, D>),
     c: AdamConfig,
     step_size: f64,
     eps: E,
 ) {
+    let mut grad = grads.get(param);
+    if scale != 1.0 {
+        grad = grad * E::of(scale);
+    }
     m.axpy(c.beta1, &grad, 1.0 - c.beta1);
     v.axpy(c.beta2, &grad.square(), 1.0 - c.beta2);
     let direction = m.clone() / (v.clone().sqrt() + eps);
